@@ -1,0 +1,43 @@
+# Developers and CI run the same targets. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv proto check-generated lint typecheck test unit clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
+
+proto: $(STAMP) ## Regenerate generated/, bq_schemas/, sql/, pubsub_schemas/, docs/ from proto/ (format, lint, breaking check)
+	$(PY) -m contracts.generate
+
+check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, or generated files drift from it
+	$(PY) -m contracts.generate --check
+
+lint: $(STAMP) ## Ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP) ## mypy, strict for the package
+	$(PY) -m mypy
+
+unit: $(STAMP) ## Run the tests only
+	$(PY) -m pytest
+
+test: lint typecheck check-generated unit ## The whole suite: lint, types, generated-code drift, tests
+
+clean: ## Remove the virtual environment and build outputs
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

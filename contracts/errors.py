@@ -1,0 +1,25 @@
+"""Errors raised while turning ``proto/`` into generated artifacts.
+
+ContractError
+├── ContractDefinitionError  a contract breaks a project rule (bad table declaration, ...)
+├── ToolchainError           protoc or buf refused the contracts (syntax, lint, breaking change)
+└── DriftError               committed generated files differ from what ``proto/`` generates
+"""
+
+from __future__ import annotations
+
+
+class ContractError(Exception):
+    """Base class of every error about the contracts and their generated artifacts."""
+
+
+class ContractDefinitionError(ContractError):
+    """A contract in ``proto/`` breaks a rule of the project or of BigQuery/Pub/Sub."""
+
+
+class ToolchainError(ContractError):
+    """protoc or buf failed; the message carries the tool's own output."""
+
+
+class DriftError(ContractError):
+    """Generated files on disk differ from what ``proto/`` generates."""

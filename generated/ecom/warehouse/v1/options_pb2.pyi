@@ -1,0 +1,32 @@
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable
+from typing import ClassVar as _ClassVar, Optional as _Optional
+
+DESCRIPTOR: _descriptor.FileDescriptor
+TABLE_FIELD_NUMBER: _ClassVar[int]
+table: _descriptor.FieldDescriptor
+COLUMN_FIELD_NUMBER: _ClassVar[int]
+column: _descriptor.FieldDescriptor
+
+class Table(_message.Message):
+    __slots__ = ("name", "partition_column", "clustering_columns")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARTITION_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    CLUSTERING_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    partition_column: str
+    clustering_columns: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., partition_column: _Optional[str] = ..., clustering_columns: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Column(_message.Message):
+    __slots__ = ("required", "pii", "default_value_expression")
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    PII_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_VALUE_EXPRESSION_FIELD_NUMBER: _ClassVar[int]
+    required: bool
+    pii: bool
+    default_value_expression: str
+    def __init__(self, required: _Optional[bool] = ..., pii: _Optional[bool] = ..., default_value_expression: _Optional[str] = ...) -> None: ...
