@@ -254,7 +254,7 @@ def _column(image: ContractImage, field: descriptor.FieldDescriptor, depth: int)
     required = bool(declared is not None and declared.required)
     pii = bool(declared is not None and declared.pii)
     default = declared.default_value_expression if declared is not None else ""
-    repeated = field.label == descriptor.FieldDescriptor.LABEL_REPEATED
+    repeated = field.is_repeated
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         raise ContractDefinitionError(f"{where}: map fields have no BigQuery column mapping")
     if required and repeated:

@@ -59,16 +59,14 @@ class ContractImage:
         """Return the leading comment of a message, field, enum or enum value, as one line."""
         return self.comments.get(full_name, "")
 
-    def option(
-        self, options: Any, options_type: str, extension_name: str
-    ) -> Any | None:
+    def option(self, options: Any, options_type: str, extension_name: str) -> Any | None:
         """Return the value of custom option ``extension_name`` in ``options``, or None.
 
         ``options`` is a descriptor's ``GetOptions()`` and ``options_type`` its
         full name (``google.protobuf.MessageOptions`` ...). The options are
         re-parsed in this image's own pool so that project extensions resolve.
         """
-        extension = self.pool.FindExtensionByName(extension_name)
+        extension: Any = self.pool.FindExtensionByName(extension_name)
         options_class = message_factory.GetMessageClass(
             self.pool.FindMessageTypeByName(options_type)
         )
@@ -89,20 +87,22 @@ def _leading_comments(file_proto: descriptor_pb2.FileDescriptorProto) -> dict[st
     comments: dict[str, str] = {}
     prefix = f"{file_proto.package}." if file_proto.package else ""
 
-    def enum(enum_proto: descriptor_pb2.EnumDescriptorProto, path: tuple[int, ...], scope: str):
+    def enum(
+        enum_proto: descriptor_pb2.EnumDescriptorProto, path: tuple[int, ...], scope: str
+    ) -> None:
         name = f"{scope}{enum_proto.name}"
         comments[name] = by_path.get(path, "")
         # Enum values are scoped beside their enum, but named here under it for clarity.
         for index, value in enumerate(enum_proto.value):
             comments[f"{name}.{value.name}"] = by_path.get((*path, _ENUM_VALUE, index), "")
 
-    def message(message_proto: descriptor_pb2.DescriptorProto, path: tuple[int, ...], scope: str):
+    def message(
+        message_proto: descriptor_pb2.DescriptorProto, path: tuple[int, ...], scope: str
+    ) -> None:
         name = f"{scope}{message_proto.name}"
         comments[name] = by_path.get(path, "")
         for index, field_proto in enumerate(message_proto.field):
-            comments[f"{name}.{field_proto.name}"] = by_path.get(
-                (*path, _MESSAGE_FIELD, index), ""
-            )
+            comments[f"{name}.{field_proto.name}"] = by_path.get((*path, _MESSAGE_FIELD, index), "")
         for index, nested in enumerate(message_proto.nested_type):
             message(nested, (*path, _MESSAGE_NESTED, index), f"{name}.")
         for index, nested_enum in enumerate(message_proto.enum_type):

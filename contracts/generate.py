@@ -71,8 +71,12 @@ def render_all(repo: Path, image_path: Path, work: Path) -> dict[str, bytes]:
     # folder): proves them self-contained and yields the classes the pipeline
     # decodes JSON-encoded messages with.
     toolchain.protoc(
-        [f"-I{pubsub_root}", f"--python_out={stage / 'generated'}",
-         f"--pyi_out={stage / 'generated'}", *pubsub_sources]
+        [
+            f"-I{pubsub_root}",
+            f"--python_out={stage / 'generated'}",
+            f"--pyi_out={stage / 'generated'}",
+            *pubsub_sources,
+        ]
     )
     files["docs/contracts.md"] = render_reference(image, tables, events)
 
@@ -123,8 +127,16 @@ def buf_breaking(repo: Path, image: Path, work: Path) -> str:
         tar.extractall(baseline, filter="data")
     against = toolchain.build_image(baseline / PROTO, baseline / "build")
     toolchain.buf(
-        ["breaking", str(image), "--against", str(against), "--config", "buf.yaml",
-         "--path", "ecom"],
+        [
+            "breaking",
+            str(image),
+            "--against",
+            str(against),
+            "--config",
+            "buf.yaml",
+            "--path",
+            "ecom",
+        ],
         cwd=repo,
     )
     return "buf breaking: no wire or JSON breaking change against HEAD"
@@ -186,20 +198,27 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip buf's breaking-change check against the last commit",
     )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=REPO,
+        help="repository root holding proto/ and buf.yaml (default: this checkout)",
+    )
     args = parser.parse_args(argv)
+    repo = args.repo.resolve()
     try:
         with tempfile.TemporaryDirectory(prefix="contracts-") as temp:
             work = Path(temp)
-            buf_format(REPO, check=args.check)
+            buf_format(repo, check=args.check)
             _say("buf format: ok")
-            image = toolchain.build_image(REPO / PROTO, work / "image")
-            buf_lint(REPO, image)
+            image = toolchain.build_image(repo / PROTO, work / "image")
+            buf_lint(repo, image)
             _say("buf lint: ok (STANDARD, COMMENTS)")
             if not (args.check or args.skip_breaking):
-                _say(buf_breaking(REPO, image, work))
-            rendered = render_all(REPO, image, work / "render")
+                _say(buf_breaking(repo, image, work))
+            rendered = render_all(repo, image, work / "render")
             if args.check:
-                report = drift(REPO, rendered)
+                report = drift(repo, rendered)
                 if report:
                     raise DriftError(
                         "generated files differ from proto/; run `make proto` and commit:\n"
@@ -207,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 _say(f"{len(rendered)} generated files match proto/")
             else:
-                written, removed = sync(REPO, rendered)
+                written, removed = sync(repo, rendered)
                 _say(f"{len(rendered)} files generated: {written} written, {removed} removed")
     except ContractError as error:
         print(f"make proto: error: {error}", file=sys.stderr)

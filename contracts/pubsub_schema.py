@@ -144,7 +144,7 @@ def _render_field(image: ContractImage, field: descriptor.FieldDescriptor, depth
         raise ContractDefinitionError(
             f"{field.full_name}: a custom json_name cannot be carried into a Pub/Sub schema"
         )
-    if field.label == _FD.LABEL_REPEATED:
+    if field.is_repeated:
         label = "repeated "
     elif field.full_name in image.proto3_optional:
         label = "optional "

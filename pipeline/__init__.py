@@ -1,0 +1,1 @@
+"""The streaming pipeline: Pub/Sub messages in, warehouse rows and dead letters out."""

@@ -1,0 +1,106 @@
+"""The generated Pub/Sub schemas are self-contained and wire-identical to their source events."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from google.protobuf import descriptor_pb2, unknown_fields
+from google.protobuf.message import Message
+from hypothesis import given, settings
+
+from contracts import toolchain
+from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
+from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
+from ecom.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
+from tests.strategies import messages
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "pubsub_schemas"
+PAIRS: list[tuple[type[Message], type[Message]]] = [
+    (order_event_pb2.OrderEvent, pubsub_order.OrderEvent),
+    (inventory_event_pb2.InventoryEvent, pubsub_inventory.InventoryEvent),
+    (user_activity_event_pb2.UserActivityEvent, pubsub_user_activity.UserActivityEvent),
+]
+
+
+def test_one_schema_per_event_family():
+    assert sorted(p.name for p in SCHEMAS.glob("*.proto")) == [
+        "inventory_event.proto",
+        "order_event.proto",
+        "user_activity_event.proto",
+    ]
+
+
+@pytest.mark.parametrize("schema", sorted(SCHEMAS.glob("*.proto")), ids=lambda p: p.name)
+def test_schema_compiles_standalone(schema: Path, tmp_path: Path):
+    # Only the schema's own folder on the include path: any import would fail here.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(schema, alone / schema.name)
+    out = tmp_path / "set.binpb"
+    toolchain.protoc([f"-I{alone}", f"--descriptor_set_out={out}", schema.name])
+    files = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file
+    assert len(files) == 1
+    (file,) = files
+    assert list(file.dependency) == []
+    assert len(file.message_type) == 1
+    assert file.enum_type == []
+    assert file.service == []
+    assert file.extension == []
+    assert not file.HasField("options")
+
+    def no_options(message: descriptor_pb2.DescriptorProto) -> None:
+        assert not message.HasField("options"), message.name
+        for field in message.field:
+            assert not field.HasField("options"), f"{message.name}.{field.name}"
+        for nested in message.nested_type:
+            no_options(nested)
+        for enum in message.enum_type:
+            assert not enum.HasField("options")
+
+    no_options(file.message_type[0])
+
+
+@pytest.mark.parametrize(("source", "schema"), PAIRS, ids=lambda c: c.DESCRIPTOR.full_name)
+def test_same_fields_as_source(source: type[Message], schema: type[Message]):
+    def shape(message: Any) -> list[Any]:  # names, numbers, labels, types, recursively
+        return [
+            (
+                f.name,
+                f.number,
+                f.is_repeated,
+                f.type,
+                shape(f.message_type) if f.message_type else None,
+                [(v.name, v.number) for v in f.enum_type.values] if f.enum_type else None,
+            )
+            for f in message.fields
+        ]
+
+    assert shape(schema.DESCRIPTOR) == shape(source.DESCRIPTOR)
+
+
+def _round_trip(source: type[Message], schema: type[Message]):
+    @settings(max_examples=150, deadline=None)
+    @given(messages(cast(Any, source.DESCRIPTOR)))
+    def check(event: Message) -> None:
+        wire = event.SerializeToString(deterministic=True)
+        as_schema = schema.FromString(wire)
+        assert len(unknown_fields.UnknownFieldSet(as_schema)) == 0
+        assert as_schema.SerializeToString(deterministic=True) == wire
+        back = source.FromString(as_schema.SerializeToString())
+        assert back == event
+
+    return check
+
+
+@pytest.mark.parametrize(("source", "schema"), PAIRS, ids=lambda c: c.DESCRIPTOR.full_name)
+def test_round_trip_source_to_schema_and_back(source: type[Message], schema: type[Message]):
+    _round_trip(source, schema)()
+
+
+@pytest.mark.parametrize(("source", "schema"), PAIRS, ids=lambda c: c.DESCRIPTOR.full_name)
+def test_round_trip_schema_to_source_and_back(source: type[Message], schema: type[Message]):
+    _round_trip(schema, source)()
