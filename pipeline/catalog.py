@@ -1,0 +1,43 @@
+"""The known event contracts: what a message can be routed to and how it is decoded."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from google.protobuf.message import Message
+
+from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
+from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
+from ecom.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One event contract: its message class and the Pub/Sub schema it travels as."""
+
+    message: type[Message]
+    """The generated class of the source contract (``ecom.events.v1.*``)."""
+    pubsub_message: type[Message]
+    """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
+
+    @property
+    def name(self) -> str:
+        """Full name of the contract, for example ``ecom.events.v1.OrderEvent``."""
+        return str(self.message.DESCRIPTOR.full_name)
+
+    @property
+    def schema_id(self) -> str:
+        """Id of its Pub/Sub schema resource, for example ``order-event``."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "-", self.message.DESCRIPTOR.name).lower()
+
+
+CONTRACTS: Final[tuple[Contract, ...]] = (
+    Contract(order_event_pb2.OrderEvent, pubsub_order.OrderEvent),
+    Contract(inventory_event_pb2.InventoryEvent, pubsub_inventory.InventoryEvent),
+    Contract(user_activity_event_pb2.UserActivityEvent, pubsub_user_activity.UserActivityEvent),
+)
+BY_NAME: Final = {contract.name: contract for contract in CONTRACTS}
+BY_SCHEMA_ID: Final = {contract.schema_id: contract for contract in CONTRACTS}

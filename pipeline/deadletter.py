@@ -1,0 +1,81 @@
+"""Stage 7, dead-letter: the one record type every failed message becomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Final
+
+from google.protobuf import json_format
+
+from ecom.deadletter.v1 import dead_letter_pb2
+from pipeline.errors import DataError, InvalidEventError
+from pipeline.record import PubsubRecord
+from pipeline.route import Route
+
+PIPELINE_VERSION: Final = "0.1.0"
+REASON_NAMES: Final = {
+    value.number: value.name.removeprefix("REASON_").lower()
+    for value in dead_letter_pb2.Reason.DESCRIPTOR.values
+}
+"""Reason labels used in counters and summaries: ``unknown_event``, ``decode_error``, ..."""
+
+
+def dead_letter(
+    record: PubsubRecord,
+    error: DataError,
+    route: Route | None = None,
+    *,
+    failed_at: dt.datetime | None = None,
+) -> dead_letter_pb2.DeadLetter:
+    """Return the dead-letter record of ``record``, which failed with ``error``.
+
+    It keeps the original payload and attributes byte for byte (so it can be
+    replayed) and adds only what the pipeline knows about the failure: nothing
+    the payload did not already hold, and no stack trace.
+    """
+    letter = dead_letter_pb2.DeadLetter(
+        data=record.data,
+        attributes=record.attributes,
+        message_id=record.message_id,
+        stage=error.stage,  # type: ignore[arg-type]
+        reason=error.reason,  # type: ignore[arg-type]
+        detail=str(error),
+        pipeline_version=PIPELINE_VERSION,
+    )
+    if record.publish_time:
+        letter.publish_time.FromJsonString(record.publish_time)
+    if isinstance(error, InvalidEventError):
+        for violation in error.violations:
+            letter.violations.add(
+                field_path=violation.field_path, rule_id=violation.rule_id, message=violation.message
+            )
+    if route is not None:
+        letter.contract_name = route.contract.name
+        letter.contract_revision = route.revision
+    letter.failed_at.FromDatetime(failed_at or dt.datetime.now(dt.UTC))
+    return letter
+
+
+def to_json_line(letter: dead_letter_pb2.DeadLetter) -> str:
+    """Return the record as one line of newline-delimited JSON (proto3 JSON mapping)."""
+    return json_format.MessageToJson(letter, indent=None, sort_keys=True)
+
+
+def delivery_key(record: PubsubRecord) -> str:
+    """Return what identifies one delivered message: its id, else a hash of its content.
+
+    Pub/Sub redelivers a message with the same id, so dead letters keyed by it
+    collapse to one record per message.
+    """
+    if record.message_id:
+        return record.message_id
+    digest = hashlib.sha256(record.data)
+    for name, value in sorted(record.attributes.items()):
+        digest.update(f"\0{name}\0{value}".encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def keyed_line(record: PubsubRecord, letter: dead_letter_pb2.DeadLetter) -> tuple[str, str]:
+    """Return the dead-letter element the pipeline carries: (delivery key, JSON line)."""
+    return delivery_key(record), to_json_line(letter)

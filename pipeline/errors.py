@@ -1,0 +1,66 @@
+"""Data errors: a message the pipeline cannot turn into rows. Each becomes one dead-letter record.
+
+DataError
+├── UnknownEventError   the message maps to no known contract          (stage route)
+├── DecodeError         the payload does not parse as its contract     (stage decode)
+├── InvalidEventError   the event breaks its contract's rules          (stage validate)
+├── ModelingError       the valid event cannot become warehouse rows   (stage model)
+└── SinkRejectedError   the warehouse refused a row                    (stage write)
+
+Anything that is not a DataError is a programming error and fails the bundle.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ecom.deadletter.v1 import dead_letter_pb2
+from pipeline.validate import Violation
+
+
+class DataError(Exception):
+    """A message the pipeline cannot turn into rows; carries its stage and reason."""
+
+    stage: ClassVar[int] = dead_letter_pb2.STAGE_UNSPECIFIED
+    reason: ClassVar[int] = dead_letter_pb2.REASON_UNSPECIFIED
+
+
+class UnknownEventError(DataError):
+    """The message maps to no known contract."""
+
+    stage = dead_letter_pb2.STAGE_ROUTE
+    reason = dead_letter_pb2.REASON_UNKNOWN_EVENT
+
+
+class DecodeError(DataError):
+    """The payload does not parse as its contract in the encoding its attributes name."""
+
+    stage = dead_letter_pb2.STAGE_DECODE
+    reason = dead_letter_pb2.REASON_DECODE_ERROR
+
+
+class InvalidEventError(DataError):
+    """The event breaks one or more of its contract's validation rules."""
+
+    stage = dead_letter_pb2.STAGE_VALIDATE
+    reason = dead_letter_pb2.REASON_INVALID
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__(f"{len(violations)} rule(s) broken: " + "; ".join(
+            f"{v.field_path or '(message)'}: {v.rule_id}" for v in violations
+        ))
+        self.violations = violations
+
+
+class ModelingError(DataError):
+    """The event is valid but cannot become warehouse rows (for example a NUMERIC overflow)."""
+
+    stage = dead_letter_pb2.STAGE_MODEL
+    reason = dead_letter_pb2.REASON_MODELING_ERROR
+
+
+class SinkRejectedError(DataError):
+    """The warehouse refused a row."""
+
+    stage = dead_letter_pb2.STAGE_WRITE
+    reason = dead_letter_pb2.REASON_SINK_REJECTED

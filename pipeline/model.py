@@ -1,0 +1,207 @@
+"""Stage 5, model: events in, fact rows out. Pure functions shaped by the warehouse contracts.
+
+Rows are dicts of JSON-ready values, keyed by column name, as BigQuery's
+``insertAll`` takes them: NUMERIC as an exact decimal string, DATE as
+``YYYY-MM-DD``, TIMESTAMP as RFC 3339 UTC with microseconds, enums as their
+warehouse label (``delivered``), absent optional fields as ``None``. The
+``ingestion_timestamp`` column is left to BigQuery's default.
+
+Grain (see the README): ``fact_order_header`` gets one row per order event;
+``fact_order_item`` and ``fact_order`` get one row per line of an order's
+*placed* event only, so later status events never count a line twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Final
+
+from google.protobuf.message import Message
+
+from contracts.bigquery_schema import enum_labels
+from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom.types.v1 import types_pb2
+from pipeline.errors import ModelingError
+
+Row = dict[str, Any]
+
+TABLES: Final = (
+    "fact_order_header",
+    "fact_order_item",
+    "fact_order",
+    "fact_inventory",
+    "fact_user_activity",
+)
+"""Every table the model writes, as declared by the warehouse contracts."""
+
+KEY_COLUMNS: Final = {
+    "fact_order_header": "event_id",
+    "fact_order_item": "line_key",
+    "fact_order": "line_key",
+    "fact_inventory": "event_id",
+    "fact_user_activity": "event_id",
+}
+"""The column holding each table's row key (``FactRow.key``): the idempotency key."""
+
+NANOS: Final = 1_000_000_000
+NUMERIC_LIMIT: Final = 10**29 * NANOS
+"""BigQuery NUMERIC holds |x| < 10^29 with 9 fractional digits; in nanos."""
+
+_STATUS: Final = enum_labels(order_event_pb2.OrderStatus.DESCRIPTOR)
+_PAYMENT: Final = enum_labels(order_event_pb2.PaymentMethod.DESCRIPTOR)
+_REASON: Final = enum_labels(inventory_event_pb2.InventoryReason.DESCRIPTOR)
+_ACTIVITY: Final = enum_labels(user_activity_event_pb2.ActivityType.DESCRIPTOR)
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class FactRow:
+    """One row for one table, with the key that makes its insertion idempotent."""
+
+    table: str
+    key: str
+    row: Row
+
+
+def money_nanos(money: types_pb2.Money) -> int:
+    """Return ``money`` as an integer number of nanos (exact)."""
+    return money.units * NANOS + money.nanos
+
+
+def numeric(nanos: int) -> str:
+    """Return an amount in nanos as a NUMERIC decimal string: ``12500000000`` is ``"12.5"``.
+
+    Raises ModelingError when the amount exceeds BigQuery NUMERIC's range.
+    """
+    if abs(nanos) >= NUMERIC_LIMIT:
+        raise ModelingError(f"amount {nanos} nanos exceeds BigQuery NUMERIC")
+    sign = "-" if nanos < 0 else ""
+    whole, fraction = divmod(abs(nanos), NANOS)
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:09d}".rstrip("0")
+
+
+def timestamp(seconds: int, nanos: int) -> tuple[str, str]:
+    """Return (RFC 3339 UTC timestamp with microseconds, ``YYYY-MM-DD`` date) of a Timestamp."""
+    try:
+        moment = _EPOCH + dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
+    except OverflowError:
+        raise ModelingError(f"timestamp {seconds}s is outside the supported range") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.strftime("%Y-%m-%d")
+
+
+def _sorted_lines(event: order_event_pb2.OrderEvent) -> list[order_event_pb2.LineItem]:
+    """Lines in item-id order: unit price descending, then product id, name, quantity, position."""
+    indexed = list(enumerate(event.items))
+    indexed.sort(
+        key=lambda pair: (
+            -money_nanos(pair[1].unit_price),
+            pair[1].product_id,
+            pair[1].product_name,
+            pair[1].quantity,
+            pair[0],
+        )
+    )
+    return [item for _, item in indexed]
+
+
+def order_rows(event: order_event_pb2.OrderEvent) -> list[FactRow]:
+    """Return the header row of an order event, plus its line rows if it is the placed event."""
+    event_ts, event_date = timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
+    address = event.shipping_address
+    customer = event.customer
+    common = {
+        "order_id": event.order_id,
+        "event_id": event.event_id,
+        "status": _STATUS[event.status],
+        "order_date": event_date,
+        "event_timestamp": event_ts,
+        "customer_id": customer.customer_id,
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "currency": event.currency,
+        "shipping_address_street": address.street,
+        "shipping_address_city": address.city,
+        "shipping_address_state": address.state or None,
+        "shipping_address_postal_code": address.postal_code,
+        "shipping_address_country": address.country,
+        "payment_method": _PAYMENT[event.payment_method],
+    }
+    line_totals = [item.quantity * money_nanos(item.unit_price) for item in event.items]
+    header = {
+        **common,
+        "order_total": numeric(sum(line_totals)),
+        "item_count": len(event.items),
+    }
+    rows = [FactRow("fact_order_header", event.event_id, header)]
+    if event.status != order_event_pb2.ORDER_STATUS_PLACED:
+        return rows
+    for item_id, item in enumerate(_sorted_lines(event), start=1):
+        line_key = f"{event.order_id}|{item_id}"
+        line = {
+            "line_key": line_key,
+            "order_id": event.order_id,
+            "item_id": item_id,
+            "event_id": event.event_id,
+            "order_date": event_date,
+            "event_timestamp": event_ts,
+            "product_id": item.product_id,
+            "product_name": item.product_name,
+            "quantity": item.quantity,
+            "unit_price": numeric(money_nanos(item.unit_price)),
+            "total_amount": numeric(item.quantity * money_nanos(item.unit_price)),
+            "currency": event.currency,
+        }
+        rows.append(FactRow("fact_order_item", line_key, line))
+        rows.append(FactRow("fact_order", line_key, {**common, **line}))
+    return rows
+
+
+def inventory_rows(event: inventory_event_pb2.InventoryEvent) -> list[FactRow]:
+    """Return the one fact_inventory row of an inventory event."""
+    event_ts, event_date = timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
+    row = {
+        "event_id": event.event_id,
+        "event_date": event_date,
+        "event_timestamp": event_ts,
+        "product_id": event.product_id,
+        "warehouse_id": event.warehouse_id,
+        "quantity_change": event.quantity_change,
+        "reason": _REASON[event.reason],
+        "order_id": event.order_id if event.HasField("order_id") else None,
+    }
+    return [FactRow("fact_inventory", event.event_id, row)]
+
+
+def user_activity_rows(event: user_activity_event_pb2.UserActivityEvent) -> list[FactRow]:
+    """Return the one fact_user_activity row of a user activity event."""
+    event_ts, event_date = timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
+    row = {
+        "event_id": event.event_id,
+        "event_date": event_date,
+        "event_timestamp": event_ts,
+        "user_id": event.user_id,
+        "session_id": event.session_id,
+        "activity_type": _ACTIVITY[event.activity_type],
+        "page": event.page,
+        "product_id": event.product_id if event.HasField("product_id") else None,
+        "search_query": event.search_query if event.HasField("search_query") else None,
+        "user_agent": event.user_agent,
+        "referrer": event.referrer if event.HasField("referrer") else None,
+    }
+    return [FactRow("fact_user_activity", event.event_id, row)]
+
+
+_MODELS: Final = {
+    order_event_pb2.OrderEvent.DESCRIPTOR.full_name: order_rows,
+    inventory_event_pb2.InventoryEvent.DESCRIPTOR.full_name: inventory_rows,
+    user_activity_event_pb2.UserActivityEvent.DESCRIPTOR.full_name: user_activity_rows,
+}
+
+
+def model(event: Message) -> list[FactRow]:
+    """Return the fact rows of a validated event. Raises ModelingError."""
+    rows: list[FactRow] = _MODELS[event.DESCRIPTOR.full_name](event)  # type: ignore[operator]
+    return rows

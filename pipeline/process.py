@@ -1,0 +1,58 @@
+"""Stages 2 to 5 for one message: route, decode, validate, model. No Beam, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from google.protobuf import unknown_fields
+
+from ecom.deadletter.v1 import dead_letter_pb2
+from pipeline.deadletter import dead_letter
+from pipeline.decode import decode
+from pipeline.errors import DataError, InvalidEventError
+from pipeline.model import FactRow, model
+from pipeline.record import PubsubRecord
+from pipeline.route import Route, route
+from pipeline.validate import collect_violations
+
+
+@dataclass
+class Outcome:
+    """Where one message ended: its fact rows, or exactly one dead-letter record."""
+
+    contract: str
+    """Full name of the contract, or empty when the message maps to none."""
+    rows: list[FactRow] = field(default_factory=list)
+    dead_letter: dead_letter_pb2.DeadLetter | None = None
+    unknown_fields: int = 0
+    """Fields a newer contract revision added, kept but not modeled."""
+    event_seconds: float | None = None
+    """Event time of the message (seconds since the epoch), when it decoded."""
+
+
+def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
+    """Run one message through route, decode, validate and model.
+
+    Only data errors become dead letters; any other exception is a bug and propagates.
+    """
+    routed: Route | None = None
+    try:
+        routed = route(record, default_contract)
+        event = decode(record.data, routed)
+        unknown = len(unknown_fields.UnknownFieldSet(event))
+        event_time = event.event_timestamp  # type: ignore[attr-defined]
+        seconds = event_time.seconds + event_time.nanos / 1e9
+        violations = collect_violations(event)
+        if violations:
+            raise InvalidEventError(violations)
+        return Outcome(
+            contract=routed.contract.name,
+            rows=model(event),
+            unknown_fields=unknown,
+            event_seconds=seconds,
+        )
+    except DataError as error:
+        return Outcome(
+            contract=routed.contract.name if routed else "",
+            dead_letter=dead_letter(record, error, routed),
+        )

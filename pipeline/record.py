@@ -1,0 +1,58 @@
+"""The pipeline's input element: one Pub/Sub message, from Pub/Sub itself or a replay file."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PubsubRecord:
+    """A Pub/Sub message as the pipeline sees it.
+
+    The JSON form (:meth:`to_json` / :meth:`from_json`) is the replay format:
+    ``{"data": base64, "attributes": {...}, "messageId": ..., "publishTime": RFC 3339}``,
+    the shape of Pub/Sub's own REST representation. Dead-letter records use the
+    same four field names, so a dead-letter file is valid replay input.
+    """
+
+    data: bytes
+    attributes: dict[str, str] = field(default_factory=dict)
+    message_id: str = ""
+    publish_time: str = ""
+    """RFC 3339 UTC timestamp, or empty when unknown."""
+
+    def to_json(self) -> str:
+        """Return the record as one replay-format JSON line (without newline)."""
+        return json.dumps(
+            {
+                "data": base64.b64encode(self.data).decode("ascii"),
+                "attributes": self.attributes,
+                "messageId": self.message_id,
+                "publishTime": self.publish_time,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, line: str | bytes) -> PubsubRecord:
+        """Parse one replay-format line; extra fields (as in dead-letter records) are ignored.
+
+        Raises ValueError when the line is not such a record.
+        """
+        parsed: Any = json.loads(line)
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("data", ""), str):
+            raise ValueError("a replay record is a JSON object with base64 `data`")
+        attributes = parsed.get("attributes") or {}
+        if not isinstance(attributes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+        ):
+            raise ValueError("replay `attributes` must map strings to strings")
+        return cls(
+            data=base64.b64decode(parsed.get("data", ""), validate=True),
+            attributes=dict(attributes),
+            message_id=str(parsed.get("messageId", "")),
+            publish_time=str(parsed.get("publishTime", "")),
+        )

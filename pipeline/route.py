@@ -1,0 +1,65 @@
+"""Stage 2, route: map a message to its contract and encoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
+from pipeline.errors import UnknownEventError
+from pipeline.record import PubsubRecord
+
+# Attributes Pub/Sub adds when the topic has a schema.
+SCHEMA_NAME: Final = "googclient_schemaname"
+SCHEMA_ENCODING: Final = "googclient_schemaencoding"
+SCHEMA_REVISION: Final = "googclient_schemarevisionid"
+# Attributes the project's publisher sets on every message.
+CONTRACT: Final = "ecom_contract"
+ENCODING: Final = "ecom_encoding"
+
+ENCODINGS: Final = frozenset({"BINARY", "JSON"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a message goes: its contract, encoding and schema revision (if Pub/Sub named one)."""
+
+    contract: Contract
+    encoding: str
+    revision: str = ""
+
+
+def route(record: PubsubRecord, default_contract: str = "") -> Route:
+    """Return the route of ``record``, in order of authority.
+
+    1. Pub/Sub's schema attributes (``googclient_schemaname`` ends in the schema id);
+    2. the publisher's ``ecom_contract`` attribute (a contract's full name);
+    3. ``default_contract``, the contract configured for the subscription.
+
+    The encoding comes from ``googclient_schemaencoding`` or ``ecom_encoding``
+    (default BINARY). Raises UnknownEventError naming what was looked for.
+    """
+    attributes = record.attributes
+    schema_name = attributes.get(SCHEMA_NAME)
+    if schema_name is not None:
+        schema_id = schema_name.rsplit("/", 1)[-1]
+        contract = BY_SCHEMA_ID.get(schema_id)
+        if contract is None:
+            raise UnknownEventError(f"Pub/Sub schema {schema_name!r} maps to no known contract")
+        encoding = attributes.get(SCHEMA_ENCODING, "BINARY")
+        revision = attributes.get(SCHEMA_REVISION, "")
+    else:
+        named = attributes.get(CONTRACT) or default_contract
+        if not named:
+            raise UnknownEventError(
+                f"no {SCHEMA_NAME} or {CONTRACT} attribute and no default contract configured"
+            )
+        contract = BY_NAME.get(named)
+        if contract is None:
+            raise UnknownEventError(f"contract {named!r} is not a known contract")
+        encoding = attributes.get(ENCODING, "BINARY")
+        revision = ""
+    encoding = encoding.upper()
+    if encoding not in ENCODINGS:
+        raise UnknownEventError(f"encoding {encoding!r} is neither BINARY nor JSON")
+    return Route(contract=contract, encoding=encoding, revision=revision)

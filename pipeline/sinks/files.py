@@ -1,0 +1,47 @@
+"""The files sink: one NDJSON file of deduplicated rows per table (bounded runs, tests, debugging)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.textio import WriteToText
+
+from pipeline.model import TABLES, FactRow
+from pipeline.record import PubsubRecord
+from pipeline.transforms import row_key
+
+
+def first_row(grouped: tuple[str, Iterable[tuple[FactRow, PubsubRecord]]]) -> FactRow:
+    """Return one row of a group sharing a key: the same one whatever the delivery order."""
+    _, elements = grouped
+    rows = [row for row, _ in elements]
+    return min(rows, key=lambda row: json.dumps(row.row, sort_keys=True))
+
+
+class WriteRowFiles(beam.PTransform):  # type: ignore[misc]
+    """Write ``<output_dir>/<table>.ndjson``, one row per key (duplicates collapse)."""
+
+    def __init__(self, output_dir: str) -> None:
+        super().__init__()
+        self.output_dir = output_dir.rstrip("/")
+
+    def expand(self, rows: beam.PCollection) -> Any:
+        unique = (
+            rows
+            | "KeyByRowKey" >> beam.Map(row_key)
+            | "GroupByRowKey" >> beam.GroupByKey()
+            | "OnePerKey" >> beam.Map(first_row)
+        )
+        for table in TABLES:
+            _ = (
+                unique
+                | f"Select_{table}" >> beam.Filter(lambda row, t=table: row.table == t)
+                | f"Json_{table}" >> beam.Map(lambda row: json.dumps(row.row, sort_keys=True))
+                | f"Write_{table}" >> WriteToText(
+                    f"{self.output_dir}/{table}", file_name_suffix=".ndjson", shard_name_template=""
+                )
+            )
+        return rows.pipeline | "NoRejectedRows" >> beam.Create([])
