@@ -48,7 +48,9 @@ def dead_letter(
     if isinstance(error, InvalidEventError):
         for violation in error.violations:
             letter.violations.add(
-                field_path=violation.field_path, rule_id=violation.rule_id, message=violation.message
+                field_path=violation.field_path,
+                rule_id=violation.rule_id,
+                message=violation.message,
             )
     if route is not None:
         letter.contract_name = route.contract.name

@@ -46,9 +46,10 @@ class InvalidEventError(DataError):
     reason = dead_letter_pb2.REASON_INVALID
 
     def __init__(self, violations: list[Violation]) -> None:
-        super().__init__(f"{len(violations)} rule(s) broken: " + "; ".join(
-            f"{v.field_path or '(message)'}: {v.rule_id}" for v in violations
-        ))
+        super().__init__(
+            f"{len(violations)} rule(s) broken: "
+            + "; ".join(f"{v.field_path or '(message)'}: {v.rule_id}" for v in violations)
+        )
         self.violations = violations
 
 

@@ -11,13 +11,14 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.pvalue import PCollection
 
 from pipeline.options import IngestOptions
 from pipeline.sources import ReadMessages
 from pipeline.transforms import ProcessMessages, WriteDeadLetters
 
 
-def write_facts(rows: beam.PCollection, options: IngestOptions) -> Any:
+def write_facts(rows: PCollection[Any], options: IngestOptions) -> Any:
     """Stage 6: write rows to the configured sink; return dead-letter lines of refused rows."""
     if options.sink == "files":
         from pipeline.sinks.files import WriteRowFiles
@@ -40,9 +41,8 @@ def build(pipeline: beam.Pipeline, options: IngestOptions) -> None:
     _ = (
         (processed.dead_letters, refused)
         | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters" >> WriteDeadLetters(
-            options.dead_letter_prefix, options.dead_letter_window_seconds
-        )
+        | "WriteDeadLetters"
+        >> WriteDeadLetters(options.dead_letter_prefix, options.dead_letter_window_seconds)
     )
 
 

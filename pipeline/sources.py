@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.io.textio import ReadFromText
+from apache_beam.pvalue import PBegin, PCollection
+from typing_extensions import override
 
 from pipeline.record import PubsubRecord
 from pipeline.route import CONTRACT
@@ -29,7 +32,7 @@ def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecor
     )
 
 
-class ReadMessages(beam.PTransform):  # type: ignore[misc]
+class ReadMessages(beam.PTransform[PBegin, PCollection[Any]]):
     """Read every configured subscription (or replay glob) into one PCollection of records."""
 
     def __init__(self, subscriptions: list[str], replay: list[str]) -> None:
@@ -39,15 +42,15 @@ class ReadMessages(beam.PTransform):  # type: ignore[misc]
         self.subscriptions = subscriptions
         self.replay = replay
 
-    def expand(self, pipeline: beam.pvalue.PBegin) -> beam.PCollection:
+    @override
+    def expand(self, pipeline: PBegin) -> PCollection[Any]:
         branches = []
         for index, spec in enumerate(self.subscriptions):
             contract, _, subscription = spec.rpartition("=")
             branches.append(
                 pipeline
-                | f"ReadSubscription{index}" >> ReadFromPubSub(
-                    subscription=subscription, with_attributes=True
-                )
+                | f"ReadSubscription{index}"
+                >> ReadFromPubSub(subscription=subscription, with_attributes=True)
                 | f"ToRecord{index}" >> beam.Map(to_record, contract)
             )
         for index, pattern in enumerate(self.replay):
@@ -57,5 +60,5 @@ class ReadMessages(beam.PTransform):  # type: ignore[misc]
                 | f"ParseReplay{index}" >> beam.Map(PubsubRecord.from_json)
             )
         if len(branches) == 1:
-            return branches[0]
-        return tuple(branches) | "MergeSources" >> beam.Flatten()
+            return cast(PCollection[Any], branches[0])
+        return cast(PCollection[Any], tuple(branches) | "MergeSources" >> beam.Flatten())

@@ -8,8 +8,10 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import Metrics
+from apache_beam.pvalue import PCollection
 from apache_beam.transforms.window import FixedWindows, TimestampedValue
+from typing_extensions import override
 
 from pipeline.deadletter import REASON_NAMES, keyed_line
 from pipeline.model import FactRow
@@ -27,7 +29,7 @@ def outcome_counter(contract: str, outcome: str) -> Any:
     return Metrics.counter(NAMESPACE, f"{short}.{outcome}")
 
 
-class ProcessFn(beam.DoFn):  # type: ignore[misc]
+class ProcessFn(beam.DoFn):
     """Route, decode, validate and model one message; rows to ``rows``, failures to dead letters.
 
     Emits ``(FactRow, PubsubRecord)`` pairs on the main output, so a row the
@@ -40,6 +42,7 @@ class ProcessFn(beam.DoFn):  # type: ignore[misc]
         self.lag = Metrics.distribution(NAMESPACE, "event_time_lag_ms")
         self.unknown_fields = Metrics.counter(NAMESPACE, "unknown_fields")
 
+    @override
     def process(self, record: PubsubRecord) -> Iterator[Any]:
         outcome = process(record, self.default_contract)
         if outcome.dead_letter is not None:
@@ -56,20 +59,21 @@ class ProcessFn(beam.DoFn):  # type: ignore[misc]
             yield row, record
 
 
-class ProcessMessages(beam.PTransform):  # type: ignore[misc]
+class ProcessMessages(beam.PTransform[PCollection[Any], Any]):
     """Stages 2 to 5. Returns a tagged result with ``rows`` and ``dead_letters``."""
 
     def __init__(self, default_contract: str = "") -> None:
         super().__init__()
         self.default_contract = default_contract
 
-    def expand(self, records: beam.PCollection) -> Any:
+    @override
+    def expand(self, records: PCollection[Any]) -> Any:
         return records | "RouteDecodeValidateModel" >> beam.ParDo(
             ProcessFn(self.default_contract)
         ).with_outputs(DEAD_LETTERS, main=ROWS)
 
 
-class WriteDeadLetters(beam.PTransform):  # type: ignore[misc]
+class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
     """Stage 7: ``(delivery key, JSON line)`` pairs to NDJSON files under ``prefix``.
 
     Files are windowed by processing time (the time of failure): a dead letter's
@@ -83,14 +87,16 @@ class WriteDeadLetters(beam.PTransform):  # type: ignore[misc]
         self.prefix = prefix
         self.window_seconds = window_seconds
 
-    def expand(self, lines: beam.PCollection) -> Any:
+    @override
+    def expand(self, lines: PCollection[Any]) -> Any:
         return (
             lines
             | "StampFailureTime" >> beam.Map(lambda line: TimestampedValue(line, time.time()))
             | "WindowByFailureTime" >> beam.WindowInto(FixedWindows(self.window_seconds))
             | "GroupByDelivery" >> beam.GroupByKey()
             | "OnePerDelivery" >> beam.MapTuple(lambda _, lines: min(lines))
-            | "WriteNdjson" >> fileio.WriteToFiles(
+            | "WriteNdjson"
+            >> fileio.WriteToFiles(
                 path=self.prefix,
                 file_naming=fileio.default_file_naming("dead-letters", ".ndjson"),
                 shards=1,

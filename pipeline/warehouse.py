@@ -16,9 +16,12 @@ DATASET: Final = "events"
 
 def _numeric_precision(node: exp.Expression) -> exp.Expression:
     """BigQuery NUMERIC is DECIMAL(38, 9); sqlglot's bare DECIMAL would be DuckDB's (18, 3)."""
-    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.DECIMAL:
-        if not node.expressions:
-            return exp.DataType.build("DECIMAL(38, 9)", dialect="duckdb")
+    if (
+        isinstance(node, exp.DataType)
+        and node.this == exp.DataType.Type.DECIMAL
+        and not node.expressions
+    ):
+        return exp.DataType.build("DECIMAL(38, 9)", dialect="duckdb")
     return node
 
 

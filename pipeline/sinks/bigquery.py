@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
+from typing_extensions import override
 
 from pipeline.deadletter import dead_letter, delivery_key, keyed_line
 from pipeline.errors import SinkRejectedError
@@ -32,7 +34,11 @@ class InsertClient(Protocol):
     """The part of ``google.cloud.bigquery.Client`` the sink uses (the test fake's boundary)."""
 
     def insert_rows_json(
-        self, table: str, json_rows: Sequence[dict[str, Any]], *, row_ids: Sequence[str],
+        self,
+        table: str,
+        json_rows: Sequence[dict[str, Any]],
+        *,
+        row_ids: Sequence[str],
         skip_invalid_rows: bool,
     ) -> Sequence[dict[str, Any]]:
         """Stream rows; return one error entry per refused row."""
@@ -46,10 +52,10 @@ def default_client(project: str) -> InsertClient:
     """Return a real BigQuery client for ``project`` (empty: the environment's default)."""
     from google.cloud import bigquery
 
-    return bigquery.Client(project=project or None)  # type: ignore[return-value]
+    return bigquery.Client(project=project or None)
 
 
-class InsertRowsFn(beam.DoFn):  # type: ignore[misc]
+class InsertRowsFn(beam.DoFn):
     """Buffer ``(FactRow, PubsubRecord)`` pairs per table and insert them in batches."""
 
     def __init__(
@@ -68,12 +74,15 @@ class InsertRowsFn(beam.DoFn):  # type: ignore[misc]
         self._client: InsertClient | None = None
         self._buffer: dict[str, list[tuple[FactRow, PubsubRecord]]] = {}
 
+    @override
     def setup(self) -> None:
         self._client = self.client_factory(self.project)
 
+    @override
     def start_bundle(self) -> None:
         self._buffer = {}
 
+    @override
     def process(self, element: tuple[FactRow, PubsubRecord]) -> Iterator[tuple[str, str]]:
         row, _ = element
         batch = self._buffer.setdefault(row.table, [])
@@ -81,13 +90,14 @@ class InsertRowsFn(beam.DoFn):  # type: ignore[misc]
         if len(batch) >= MAX_BATCH_ROWS:
             yield from self._flush(row.table)
 
+    @override
     def finish_bundle(self) -> Iterator[Any]:
         from apache_beam.transforms.window import GlobalWindow
         from apache_beam.utils.windowed_value import WindowedValue
 
         for table in list(self._buffer):
             for line in self._flush(table):
-                yield WindowedValue(line, time.time(), [GlobalWindow()])
+                yield WindowedValue(line, time.time(), (GlobalWindow(),))
 
     def table_id(self, table: str) -> str:
         """Return the fully qualified id of ``table``."""
@@ -134,7 +144,7 @@ class InsertRowsFn(beam.DoFn):  # type: ignore[misc]
                     row_ids=[batch[i][0].key for i in pending],
                     skip_invalid_rows=True,
                 )
-            except Exception as error:  # noqa: BLE001 - classified just below
+            except Exception as error:
                 if not (isinstance(error, TransientInsertError) or _is_transient(error)):
                     raise
             else:
@@ -178,7 +188,7 @@ def _is_transient(error: Exception) -> bool:
     )
 
 
-class WriteToBigQuery(beam.PTransform):  # type: ignore[misc]
+class WriteToBigQuery(beam.PTransform[PCollection[Any], Any]):
     """Insert rows into ``project.dataset.<table>``; return dead-letter lines of refused rows."""
 
     def __init__(
@@ -190,5 +200,6 @@ class WriteToBigQuery(beam.PTransform):  # type: ignore[misc]
         super().__init__()
         self.fn = InsertRowsFn(project, dataset, client_factory)
 
-    def expand(self, rows: beam.PCollection) -> Any:
+    @override
+    def expand(self, rows: PCollection[Any]) -> Any:
         return rows | "InsertRows" >> beam.ParDo(self.fn)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import apache_beam as beam
+from apache_beam.pvalue import PCollection
+from typing_extensions import override
 
 from pipeline.deadletter import dead_letter, delivery_key, keyed_line
 from pipeline.errors import SinkRejectedError
@@ -16,7 +18,7 @@ from pipeline.transforms import outcome_counter
 from pipeline.warehouse import DATASET, create_tables
 
 
-class InsertDuckDBFn(beam.DoFn):  # type: ignore[misc]
+class InsertDuckDBFn(beam.DoFn):
     """Buffer rows per table for a bundle; ``INSERT OR IGNORE`` them at its end.
 
     A redelivered message's rows hit the unique row-key index and are ignored:
@@ -31,6 +33,7 @@ class InsertDuckDBFn(beam.DoFn):  # type: ignore[misc]
         self._connection: Any = None
         self._buffer: dict[str, list[tuple[FactRow, PubsubRecord]]] = {}
 
+    @override
     def setup(self) -> None:
         import duckdb
 
@@ -38,26 +41,32 @@ class InsertDuckDBFn(beam.DoFn):  # type: ignore[misc]
             self._connection = duckdb.connect(self.path)
             create_tables(self._connection)
 
+    @override
     def teardown(self) -> None:
         if self._connection is not None:
             self._connection.close()
 
+    @override
     def start_bundle(self) -> None:
         self._buffer = {}
 
+    @override
     def process(self, element: tuple[FactRow, PubsubRecord]) -> None:
         self._buffer.setdefault(element[0].table, []).append(element)
 
+    @override
     def finish_bundle(self) -> Iterator[Any]:
         from apache_beam.transforms.window import GlobalWindow
         from apache_beam.utils.windowed_value import WindowedValue
 
         for table, batch in self._buffer.items():
             for line in self._insert(table, batch):
-                yield WindowedValue(line, 0, [GlobalWindow()])
+                yield WindowedValue(line, 0, (GlobalWindow(),))
         self._buffer = {}
 
-    def _insert(self, table: str, batch: list[tuple[FactRow, PubsubRecord]]) -> Iterator[tuple[str, str]]:
+    def _insert(
+        self, table: str, batch: list[tuple[FactRow, PubsubRecord]]
+    ) -> Iterator[tuple[str, str]]:
         import duckdb
 
         unique = {row.key: (row, record) for row, record in batch}
@@ -92,12 +101,13 @@ class InsertDuckDBFn(beam.DoFn):  # type: ignore[misc]
             yield keyed_line(record, dead_letter(record, SinkRejectedError(detail)))
 
 
-class WriteToDuckDB(beam.PTransform):  # type: ignore[misc]
+class WriteToDuckDB(beam.PTransform[PCollection[Any], Any]):
     """Insert rows into the DuckDB file at ``path``; return dead-letter lines of refused rows."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
 
-    def expand(self, rows: beam.PCollection) -> Any:
+    @override
+    def expand(self, rows: PCollection[Any]) -> Any:
         return rows | "InsertRows" >> beam.ParDo(InsertDuckDBFn(self.path))

@@ -1,4 +1,4 @@
-"""The files sink: one NDJSON file of deduplicated rows per table (bounded runs, tests, debugging)."""
+"""The files sink: one NDJSON file of deduplicated rows per table (bounded runs and tests)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.io.textio import WriteToText
+from apache_beam.pvalue import PCollection
+from typing_extensions import override
 
 from pipeline.model import TABLES, FactRow
 from pipeline.record import PubsubRecord
@@ -21,14 +23,15 @@ def first_row(grouped: tuple[str, Iterable[tuple[FactRow, PubsubRecord]]]) -> Fa
     return min(rows, key=lambda row: json.dumps(row.row, sort_keys=True))
 
 
-class WriteRowFiles(beam.PTransform):  # type: ignore[misc]
+class WriteRowFiles(beam.PTransform[PCollection[Any], Any]):
     """Write ``<output_dir>/<table>.ndjson``, one row per key (duplicates collapse)."""
 
     def __init__(self, output_dir: str) -> None:
         super().__init__()
         self.output_dir = output_dir.rstrip("/")
 
-    def expand(self, rows: beam.PCollection) -> Any:
+    @override
+    def expand(self, rows: PCollection[Any]) -> Any:
         unique = (
             rows
             | "KeyByRowKey" >> beam.Map(row_key)
@@ -40,7 +43,8 @@ class WriteRowFiles(beam.PTransform):  # type: ignore[misc]
                 unique
                 | f"Select_{table}" >> beam.Filter(lambda row, t=table: row.table == t)
                 | f"Json_{table}" >> beam.Map(lambda row: json.dumps(row.row, sort_keys=True))
-                | f"Write_{table}" >> WriteToText(
+                | f"Write_{table}"
+                >> WriteToText(
                     f"{self.output_dir}/{table}", file_name_suffix=".ndjson", shard_name_template=""
                 )
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import cast
 
 from google.protobuf import json_format, text_format
 from google.protobuf.message import Message
@@ -57,7 +58,7 @@ def build() -> list[str]:
             event = _case(family, path.stem)
             lines.append(_line(f"{family}/{path.stem}", event.SerializeToString(), contract))
 
-    order = _case("order_event", "valid_three_items")
+    order = cast(order_event_pb2.OrderEvent, _case("order_event", "valid_three_items"))
     order_contract = {"ecom_contract": "ecom.events.v1.OrderEvent"}
     # JSON in the Pub/Sub schema's shape (Timestamp as seconds/nanos).
     as_schema = pubsub_order.OrderEvent.FromString(order.SerializeToString())
@@ -75,25 +76,40 @@ def build() -> list[str]:
     )
     schema_json = json.loads(json_format.MessageToJson(as_schema, indent=None))
     json_attrs = {**order_contract, "ecom_encoding": "JSON"}
-    lines.append(_line("json/unknown_field", json.dumps({**schema_json, "coupon": "X"}).encode(), json_attrs))
-    lines.append(_line("json/wrong_type", json.dumps({**schema_json, "items": "many"}).encode(), json_attrs))
+    lines.append(
+        _line("json/unknown_field", json.dumps({**schema_json, "coupon": "X"}).encode(), json_attrs)
+    )
+    lines.append(
+        _line("json/wrong_type", json.dumps({**schema_json, "items": "many"}).encode(), json_attrs)
+    )
     lines.append(_line("json/truncated", json.dumps(schema_json).encode()[:40], json_attrs))
-    lines.append(_line("json/rfc3339_timestamp", json_format.MessageToJson(order, indent=None).encode(), json_attrs))
+    lines.append(
+        _line(
+            "json/rfc3339_timestamp",
+            json_format.MessageToJson(order, indent=None).encode(),
+            json_attrs,
+        )
+    )
     lines.append(_line("json/not_utf8", b"\xff\xfe{}", json_attrs))
 
     lines.append(_line("binary/garbage", b"\xff\xff\xff", order_contract))
     lines.append(_line("binary/truncated", order.SerializeToString()[:25], order_contract))
-    lines.append(_line("route/unknown_contract", b"", {"ecom_contract": "ecom.events.v1.RefundEvent"}))
+    lines.append(
+        _line("route/unknown_contract", b"", {"ecom_contract": "ecom.events.v1.RefundEvent"})
+    )
     lines.append(_line("route/no_attributes", order.SerializeToString(), {}))
     lines.append(_line("route/bad_encoding", b"", {**order_contract, "ecom_encoding": "AVRO"}))
     lines.append(
         _line(
             "route/unknown_schema",
             b"",
-            {"googclient_schemaname": "projects/p/schemas/refund-event", "googclient_schemaencoding": "BINARY"},
+            {
+                "googclient_schemaname": "projects/p/schemas/refund-event",
+                "googclient_schemaencoding": "BINARY",
+            },
         )
     )
-    inventory = _case("inventory_event", "valid_restock")
+    inventory = cast(inventory_event_pb2.InventoryEvent, _case("inventory_event", "valid_restock"))
     inventory.event_id = "inv-schema"
     lines.append(
         _line(

@@ -73,7 +73,9 @@ def test_rows_match_golden(golden_run: Path, table: str):
 
 
 def test_dead_letters_match_golden(golden_run: Path):
-    expected = [json.loads(line) for line in (EXPECTED / "dead_letters.ndjson").read_text().splitlines()]
+    expected = [
+        json.loads(line) for line in (EXPECTED / "dead_letters.ndjson").read_text().splitlines()
+    ]
     assert _dead_letters(golden_run / "dead_letters") == expected
     assert not any("Traceback" in d["detail"] for d in expected)
 
@@ -91,7 +93,10 @@ def test_every_message_is_accounted_for_exactly_once(golden_run: Path):
     for message in inputs:
         landed = False
         contract = BY_NAME.get(message["attributes"].get("ecom_contract", ""))
-        if contract is not None and message["attributes"].get("ecom_encoding", "BINARY") == "BINARY":
+        if (
+            contract is not None
+            and message["attributes"].get("ecom_encoding", "BINARY") == "BINARY"
+        ):
             try:
                 event = contract.message.FromString(base64.b64decode(message["data"]))
                 landed = event.event_id in event_ids  # type: ignore[attr-defined]

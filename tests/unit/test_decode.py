@@ -1,0 +1,82 @@
+"""Decoding: BINARY through upb, JSON strictly in the Pub/Sub schema's shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from google.protobuf import json_format, unknown_fields
+
+from ecom.events.v1 import inventory_event_pb2
+from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
+from pipeline.catalog import BY_NAME
+from pipeline.decode import decode
+from pipeline.errors import DecodeError
+from pipeline.route import Route
+
+CONTRACT = BY_NAME["ecom.events.v1.InventoryEvent"]
+BINARY = Route(CONTRACT, "BINARY")
+JSON = Route(CONTRACT, "JSON")
+
+
+def _event() -> inventory_event_pb2.InventoryEvent:
+    event = inventory_event_pb2.InventoryEvent(
+        event_id="e1",
+        product_id="p",
+        warehouse_id="w",
+        quantity_change=-2,
+        reason=inventory_event_pb2.INVENTORY_REASON_SALE,
+        order_id="o1",
+    )
+    event.event_timestamp.FromJsonString("2025-12-01T10:00:00.5Z")
+    return event
+
+
+def _schema_json(event: inventory_event_pb2.InventoryEvent) -> dict[str, Any]:
+    shaped = pubsub_inventory.InventoryEvent.FromString(event.SerializeToString())
+    parsed: dict[str, Any] = json.loads(json_format.MessageToJson(shaped))
+    return parsed
+
+
+def test_binary_round_trip():
+    assert decode(_event().SerializeToString(), BINARY) == _event()
+
+
+def test_json_in_the_schema_shape():
+    payload = _schema_json(_event())
+    assert payload["eventTimestamp"] == {"seconds": "1764583200", "nanos": 500000000}
+    assert decode(json.dumps(payload).encode(), JSON) == _event()
+
+
+def test_binary_keeps_fields_of_a_newer_revision_as_unknown():
+    newer = _event().SerializeToString() + b"\xa0\x06\x01"  # field 100, varint 1
+    decoded = decode(newer, BINARY)
+    assert len(unknown_fields.UnknownFieldSet(decoded)) == 1
+    assert decoded.event_id == "e1"  # type: ignore[attr-defined]
+
+
+BAD_JSON = {
+    "unknown field": lambda p: json.dumps({**p, "coupon": "X"}).encode(),
+    "wrong type": lambda p: json.dumps({**p, "quantityChange": "lots"}).encode(),
+    "truncated": lambda p: json.dumps(p).encode()[:30],
+    "rfc3339 timestamp": lambda p: json.dumps(
+        {**p, "eventTimestamp": "2025-12-01T10:00:00Z"}
+    ).encode(),
+    "not utf-8": lambda p: b"\xff" + json.dumps(p).encode(),
+    "not an object": lambda p: b"[1, 2]",
+    "deeply nested": lambda p: b'{"eventTimestamp": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "unknown enum name": lambda p: json.dumps({**p, "reason": "THEFT"}).encode(),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_JSON))
+def test_strict_json(case: str):
+    with pytest.raises(DecodeError):
+        decode(BAD_JSON[case](_schema_json(_event())), JSON)
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xff\xff", b"\x0a\x05ab", b"\x08"])
+def test_malformed_binary(payload: bytes):
+    with pytest.raises(DecodeError, match=r"not a binary ecom\.events\.v1\.InventoryEvent"):
+        decode(payload, BINARY)

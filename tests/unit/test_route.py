@@ -1,0 +1,51 @@
+"""Routing a message to its contract: Pub/Sub schema attributes, then ours, then the default."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.errors import UnknownEventError
+from pipeline.record import PubsubRecord
+from pipeline.route import route
+
+ORDER = "ecom.events.v1.OrderEvent"
+INVENTORY = "ecom.events.v1.InventoryEvent"
+
+ROUTED = [
+    # attributes, default contract, expected (contract, encoding, revision)
+    ({"ecom_contract": ORDER}, "", (ORDER, "BINARY", "")),
+    ({"ecom_contract": ORDER, "ecom_encoding": "json"}, "", (ORDER, "JSON", "")),
+    ({}, INVENTORY, (INVENTORY, "BINARY", "")),
+    ({"ecom_contract": ORDER}, INVENTORY, (ORDER, "BINARY", "")),
+    (
+        {
+            "googclient_schemaname": "projects/p/schemas/user-activity-event",
+            "googclient_schemaencoding": "JSON",
+            "googclient_schemarevisionid": "abc123",
+            "ecom_contract": ORDER,  # Pub/Sub's own attributes win
+        },
+        "",
+        ("ecom.events.v1.UserActivityEvent", "JSON", "abc123"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("attributes", "default", "expected"), ROUTED)
+def test_routed(attributes, default, expected):
+    found = route(PubsubRecord(b"", attributes), default)
+    assert (found.contract.name, found.encoding, found.revision) == expected
+
+
+UNKNOWN = [
+    ({}, "", "no googclient_schemaname or ecom_contract attribute"),
+    ({"ecom_contract": "ecom.events.v1.RefundEvent"}, "", "not a known contract"),
+    ({}, "ecom.events.v1.RefundEvent", "not a known contract"),
+    ({"googclient_schemaname": "projects/p/schemas/refund"}, ORDER, "maps to no known contract"),
+    ({"ecom_contract": ORDER, "ecom_encoding": "AVRO"}, "", "neither BINARY nor JSON"),
+]
+
+
+@pytest.mark.parametrize(("attributes", "default", "message"), UNKNOWN)
+def test_unknown(attributes, default, message):
+    with pytest.raises(UnknownEventError, match=message):
+        route(PubsubRecord(b"", attributes), default)

@@ -1,0 +1,113 @@
+"""The Beam transforms on the DirectRunner: both outputs of each, and a streaming case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
+
+from ecom.events.v1 import user_activity_event_pb2
+from pipeline.record import PubsubRecord
+from pipeline.transforms import ProcessMessages, WriteDeadLetters
+
+CONTRACT = {"ecom_contract": "ecom.events.v1.UserActivityEvent"}
+
+
+def _activity(event_id: str, timestamp: str) -> bytes:
+    event = user_activity_event_pb2.UserActivityEvent(
+        event_id=event_id,
+        user_id="u",
+        session_id="s",
+        activity_type=user_activity_event_pb2.ACTIVITY_TYPE_PAGE_VIEW,
+        page="/",
+        user_agent="ua",
+    )
+    event.event_timestamp.FromJsonString(timestamp)
+    return event.SerializeToString()
+
+
+def test_process_messages_splits_rows_and_dead_letters():
+    records = [
+        PubsubRecord(_activity("a", "2025-12-01T10:00:00Z"), CONTRACT, "m1"),
+        PubsubRecord(b"\xff", CONTRACT, "m2"),
+        PubsubRecord(b"", {"ecom_contract": "nope"}, "m3"),
+    ]
+    with TestPipeline() as pipeline:
+        result = pipeline | beam.Create(records) | ProcessMessages()
+        rows = result.rows | "RowSummary" >> beam.MapTuple(
+            lambda row, record: (row.table, row.key, record.message_id)
+        )
+        letters = result.dead_letters | "LetterSummary" >> beam.MapTuple(
+            lambda key, line: (key, json.loads(line)["reason"])
+        )
+        assert_that(rows, equal_to([("fact_user_activity", "a", "m1")]), label="rows")
+        assert_that(
+            letters,
+            equal_to([("m2", "REASON_DECODE_ERROR"), ("m3", "REASON_UNKNOWN_EVENT")]),
+            label="dead_letters",
+        )
+
+
+def test_streaming_out_of_order_event_times_partition_by_event_time():
+    """Late and early events land in the partition of their own event time, not arrival."""
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    stream = (
+        TestStream()
+        .advance_watermark_to(1000)
+        .add_elements(
+            [
+                TimestampedValue(
+                    PubsubRecord(_activity("late", "2025-11-30T23:59:59Z"), CONTRACT, "m1"), 1001
+                )
+            ]
+        )
+        .advance_watermark_to(2000)
+        .add_elements(
+            [
+                TimestampedValue(
+                    PubsubRecord(_activity("early", "2025-12-02T00:00:00Z"), CONTRACT, "m2"), 1500
+                ),
+                TimestampedValue(PubsubRecord(b"\xff", CONTRACT, "m3"), 2001),
+            ]
+        )
+        .advance_watermark_to_infinity()
+    )
+    with TestPipeline(options=options) as pipeline:
+        result = pipeline | stream | ProcessMessages()
+        dates = result.rows | beam.MapTuple(lambda row, _: (row.key, row.row["event_date"]))
+        assert_that(dates, equal_to([("late", "2025-11-30"), ("early", "2025-12-02")]))
+        keys = result.dead_letters | beam.Keys()
+        assert_that(keys, equal_to(["m3"]), label="dead_letters")
+
+
+def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
+    lines = [
+        ("m1", '{"messageId": "m1", "reason": "REASON_INVALID"}'),
+        ("m1", '{"messageId": "m1", "reason": "REASON_INVALID"}'),  # redelivered
+        ("m2", '{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}'),
+    ]
+    with TestPipeline() as pipeline:
+        _ = pipeline | beam.Create(lines) | WriteDeadLetters(str(tmp_path / "dl"), 60)
+    written = [
+        json.loads(line)
+        for path in (tmp_path / "dl").glob("dead-letters-*.ndjson")
+        for line in path.read_text().splitlines()
+    ]
+    assert sorted(d["messageId"] for d in written) == ["m1", "m2"]
+
+
+def test_dead_letter_files_replay_as_input(tmp_path: Path):
+    """A dead-letter record parses as replay input with its original payload and attributes."""
+    from pipeline.deadletter import dead_letter, to_json_line
+    from pipeline.errors import DecodeError
+
+    original = PubsubRecord(b"\x00\xffpayload", {"a": "b"}, "m9", "2025-12-01T10:00:00Z")
+    line = to_json_line(dead_letter(original, DecodeError("bad")))
+    assert PubsubRecord.from_json(line) == original
