@@ -14,6 +14,7 @@ Grain (see the README): ``fact_order_header`` gets one row per order event;
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -52,7 +53,9 @@ _STATUS: Final = enum_labels(order_event_pb2.OrderStatus.DESCRIPTOR)
 _PAYMENT: Final = enum_labels(order_event_pb2.PaymentMethod.DESCRIPTOR)
 _REASON: Final = enum_labels(inventory_event_pb2.InventoryReason.DESCRIPTOR)
 _ACTIVITY: Final = enum_labels(user_activity_event_pb2.ActivityType.DESCRIPTOR)
-_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_EPOCH_DATE: Final = dt.date(1970, 1, 1)
+_MIN_SECONDS: Final = -62135596800  # 0001-01-01T00:00:00Z
+_MAX_SECONDS: Final = 253402300799  # 9999-12-31T23:59:59Z
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,25 @@ def numeric(nanos: int) -> str:
     return f"{sign}{whole}.{fraction:09d}".rstrip("0")
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(days: int) -> str:
+    """Return ``YYYY-MM-DD`` of a day number since the epoch (cached: events cluster in days)."""
+    return (_EPOCH_DATE + dt.timedelta(days=days)).isoformat()
+
+
 def timestamp(seconds: int, nanos: int) -> tuple[str, str]:
-    """Return (RFC 3339 UTC timestamp with microseconds, ``YYYY-MM-DD`` date) of a Timestamp."""
-    try:
-        moment = _EPOCH + dt.timedelta(seconds=seconds, microseconds=nanos // 1000)
-    except OverflowError:
-        raise ModelingError(f"timestamp {seconds}s is outside the supported range") from None
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), moment.strftime("%Y-%m-%d")
+    """Return (RFC 3339 UTC timestamp with microseconds, ``YYYY-MM-DD`` date) of a Timestamp.
+
+    BigQuery keeps microseconds; the nanosecond remainder is truncated.
+    Raises ModelingError outside BigQuery's range (years 1 to 9999).
+    """
+    if not _MIN_SECONDS <= seconds <= _MAX_SECONDS or not 0 <= nanos <= 999_999_999:
+        raise ModelingError(f"timestamp {seconds}s {nanos}ns is outside BigQuery's range")
+    days, second_of_day = divmod(seconds, 86_400)
+    hours, rest = divmod(second_of_day, 3600)
+    minutes, secs = divmod(rest, 60)
+    date = _day(days)
+    return f"{date}T{hours:02d}:{minutes:02d}:{secs:02d}.{nanos // 1000:06d}Z", date
 
 
 def _sorted_lines(event: order_event_pb2.OrderEvent) -> list[order_event_pb2.LineItem]:

@@ -18,7 +18,7 @@ class Violation:
     field_path: str
     """Path of the offending field, for example ``items[0].quantity``; empty for message rules."""
     rule_id: str
-    """Identifier of the broken rule, for example ``int32.gt`` or ``money.non_negative``."""
+    """Identifier of the broken rule, for example ``int32.gt`` or ``inventory.quantity_sign``."""
     message: str
     """Human-readable explanation."""
 

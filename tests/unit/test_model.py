@@ -165,3 +165,20 @@ def test_optional_fields_become_null():
     row = model(activity)[0].row
     assert (row["product_id"], row["referrer"], row["search_query"]) == (None, None, "mug")
     assert row["activity_type"] == "search"
+
+
+@given(st.integers(-62135596800, 253402300799), st.integers(0, 999_999_999))
+def test_timestamp_matches_the_calendar(seconds: int, nanos: int):
+    import datetime as dt
+
+    moment = dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
+        seconds=seconds, microseconds=nanos // 1000
+    )
+    expected = f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
+    assert timestamp(seconds, nanos) == (expected, expected[:10])
+
+
+@pytest.mark.parametrize(("seconds", "nanos"), [(253402300800, 0), (-62135596801, 0), (0, -1)])
+def test_timestamp_outside_bigquery_range_is_a_modeling_error(seconds: int, nanos: int):
+    with pytest.raises(ModelingError, match="outside BigQuery's range"):
+        timestamp(seconds, nanos)

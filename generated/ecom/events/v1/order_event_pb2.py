@@ -27,7 +27,7 @@ from ecom.types.v1 import types_pb2 as ecom_dot_types_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ecom/events/v1/order_event.proto\x12\x0e\x65\x63om.events.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\x08\x43ustomer\x12\x1f\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x18\n\x04name\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02\x12\x16\n\x05\x65mail\x18\x03 \x01(\tB\x07\xbaH\x04r\x02`\x01\"\xf1\x01\n\x08LineItem\x12\x1e\n\nproduct_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12 \n\x0cproduct_name\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04\x12\x19\n\x08quantity\x18\x03 \x01(\x05\x42\x07\xbaH\x04\x1a\x02 \x00\x12\x87\x01\n\nunit_price\x18\x04 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB]\xbaHZ\xba\x01T\n\x12money.non_negative\x12\x1aprice must be zero or more\x1a\"this.units >= 0 && this.nanos >= 0\xc8\x01\x01\"\x9c\x01\n\x07\x41\x64\x64ress\x12\x1a\n\x06street\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04\x12\x18\n\x04\x63ity\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02\x12\x17\n\x05state\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x02\x12\x1e\n\x0bpostal_code\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 \x12\"\n\x07\x63ountry\x18\x05 \x01(\tB\x11\xbaH\x0er\x0c\x32\n^[A-Z]{2}$\"\xd3\x03\n\nOrderEvent\x12\x1c\n\x08\x65vent_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\x1b.ecom.events.v1.OrderStatusB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x46\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x11\xbaH\x0e\xb2\x01\x08*\x06\x08\x80\x87\xb5\xc3\x03\xc8\x01\x01\x12\x1c\n\x08order_id\x18\x04 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x32\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\x18.ecom.events.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01\x12#\n\x08\x63urrency\x18\x06 \x01(\tB\x11\xbaH\x0er\x0c\x32\n^[A-Z]{3}$\x12\x31\n\x05items\x18\x07 \x03(\x0b\x32\x18.ecom.events.v1.LineItemB\x08\xbaH\x05\x92\x01\x02\x08\x01\x12\x39\n\x10shipping_address\x18\x08 \x01(\x0b\x32\x17.ecom.events.v1.AddressB\x06\xbaH\x03\xc8\x01\x01\x12\x41\n\x0epayment_method\x18\t \x01(\x0e\x32\x1d.ecom.events.v1.PaymentMethodB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00*\xc8\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x15\n\x11ORDER_STATUS_PAID\x10\x02\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x03\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x04\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x05\x12\x19\n\x15ORDER_STATUS_RETURNED\x10\x06*\xc8\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CARD\x10\x01\x12\x19\n\x15PAYMENT_METHOD_PAYPAL\x10\x02\x12 \n\x1cPAYMENT_METHOD_BANK_TRANSFER\x10\x03\x12\x1c\n\x18PAYMENT_METHOD_GIFT_CARD\x10\x04\x12#\n\x1fPAYMENT_METHOD_CASH_ON_DELIVERY\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n ecom/events/v1/order_event.proto\x12\x0e\x65\x63om.events.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"]\n\x08\x43ustomer\x12\x1f\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x18\n\x04name\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02\x12\x16\n\x05\x65mail\x18\x03 \x01(\tB\x07\xbaH\x04r\x02`\x01\"\x99\x01\n\x08LineItem\x12\x1e\n\nproduct_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12 \n\x0cproduct_name\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04\x12\x19\n\x08quantity\x18\x03 \x01(\x05\x42\x07\xbaH\x04\x1a\x02 \x00\x12\x30\n\nunit_price\x18\x04 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01\"\x9c\x01\n\x07\x41\x64\x64ress\x12\x1a\n\x06street\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x04\x12\x18\n\x04\x63ity\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02\x12\x17\n\x05state\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x02\x12\x1e\n\x0bpostal_code\x18\x04 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18 \x12\"\n\x07\x63ountry\x18\x05 \x01(\tB\x11\xbaH\x0er\x0c\x32\n^[A-Z]{2}$\"\xd3\x03\n\nOrderEvent\x12\x1c\n\x08\x65vent_id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x37\n\x06status\x18\x02 \x01(\x0e\x32\x1b.ecom.events.v1.OrderStatusB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00\x12\x46\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x11\xbaH\x0e\xb2\x01\x08*\x06\x08\x80\x87\xb5\xc3\x03\xc8\x01\x01\x12\x1c\n\x08order_id\x18\x04 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x01\x12\x32\n\x08\x63ustomer\x18\x05 \x01(\x0b\x32\x18.ecom.events.v1.CustomerB\x06\xbaH\x03\xc8\x01\x01\x12#\n\x08\x63urrency\x18\x06 \x01(\tB\x11\xbaH\x0er\x0c\x32\n^[A-Z]{3}$\x12\x31\n\x05items\x18\x07 \x03(\x0b\x32\x18.ecom.events.v1.LineItemB\x08\xbaH\x05\x92\x01\x02\x08\x01\x12\x39\n\x10shipping_address\x18\x08 \x01(\x0b\x32\x17.ecom.events.v1.AddressB\x06\xbaH\x03\xc8\x01\x01\x12\x41\n\x0epayment_method\x18\t \x01(\x0e\x32\x1d.ecom.events.v1.PaymentMethodB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00*\xc8\x01\n\x0bOrderStatus\x12\x1c\n\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATUS_PLACED\x10\x01\x12\x15\n\x11ORDER_STATUS_PAID\x10\x02\x12\x18\n\x14ORDER_STATUS_SHIPPED\x10\x03\x12\x1a\n\x16ORDER_STATUS_DELIVERED\x10\x04\x12\x1a\n\x16ORDER_STATUS_CANCELLED\x10\x05\x12\x19\n\x15ORDER_STATUS_RETURNED\x10\x06*\xc8\x01\n\rPaymentMethod\x12\x1e\n\x1aPAYMENT_METHOD_UNSPECIFIED\x10\x00\x12\x17\n\x13PAYMENT_METHOD_CARD\x10\x01\x12\x19\n\x15PAYMENT_METHOD_PAYPAL\x10\x02\x12 \n\x1cPAYMENT_METHOD_BANK_TRANSFER\x10\x03\x12\x1c\n\x18PAYMENT_METHOD_GIFT_CARD\x10\x04\x12#\n\x1fPAYMENT_METHOD_CASH_ON_DELIVERY\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,7 +47,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LINEITEM'].fields_by_name['quantity']._loaded_options = None
   _globals['_LINEITEM'].fields_by_name['quantity']._serialized_options = b'\272H\004\032\002 \000'
   _globals['_LINEITEM'].fields_by_name['unit_price']._loaded_options = None
-  _globals['_LINEITEM'].fields_by_name['unit_price']._serialized_options = b'\272HZ\272\001T\n\022money.non_negative\022\032price must be zero or more\032\"this.units >= 0 && this.nanos >= 0\310\001\001'
+  _globals['_LINEITEM'].fields_by_name['unit_price']._serialized_options = b'\272H\003\310\001\001'
   _globals['_ADDRESS'].fields_by_name['street']._loaded_options = None
   _globals['_ADDRESS'].fields_by_name['street']._serialized_options = b'\272H\007r\005\020\001\030\200\004'
   _globals['_ADDRESS'].fields_by_name['city']._loaded_options = None
@@ -76,16 +76,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ORDEREVENT'].fields_by_name['shipping_address']._serialized_options = b'\272H\003\310\001\001'
   _globals['_ORDEREVENT'].fields_by_name['payment_method']._loaded_options = None
   _globals['_ORDEREVENT'].fields_by_name['payment_method']._serialized_options = b'\272H\007\202\001\004\020\001 \000'
-  _globals['_ORDERSTATUS']._serialized_start=1110
-  _globals['_ORDERSTATUS']._serialized_end=1310
-  _globals['_PAYMENTMETHOD']._serialized_start=1313
-  _globals['_PAYMENTMETHOD']._serialized_end=1513
+  _globals['_ORDERSTATUS']._serialized_start=1022
+  _globals['_ORDERSTATUS']._serialized_end=1222
+  _globals['_PAYMENTMETHOD']._serialized_start=1225
+  _globals['_PAYMENTMETHOD']._serialized_end=1425
   _globals['_CUSTOMER']._serialized_start=141
   _globals['_CUSTOMER']._serialized_end=234
   _globals['_LINEITEM']._serialized_start=237
-  _globals['_LINEITEM']._serialized_end=478
-  _globals['_ADDRESS']._serialized_start=481
-  _globals['_ADDRESS']._serialized_end=637
-  _globals['_ORDEREVENT']._serialized_start=640
-  _globals['_ORDEREVENT']._serialized_end=1107
+  _globals['_LINEITEM']._serialized_end=390
+  _globals['_ADDRESS']._serialized_start=393
+  _globals['_ADDRESS']._serialized_end=549
+  _globals['_ORDEREVENT']._serialized_start=552
+  _globals['_ORDEREVENT']._serialized_end=1019
 # @@protoc_insertion_point(module_scope)

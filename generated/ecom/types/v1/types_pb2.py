@@ -25,25 +25,25 @@ _sym_db = _symbol_database.Default()
 from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65\x63om/types/v1/types.proto\x12\recom.types.v1\x1a\x1b\x62uf/validate/validate.proto\"\xd5\x01\n\x05Money\x12\r\n\x05units\x18\x01 \x01(\x03\x12%\n\x05nanos\x18\x02 \x01(\x05\x42\x16\xbaH\x13\x1a\x11\x18\xff\x93\xeb\xdc\x03(\x81\xec\x94\xa3\xfc\xff\xff\xff\xff\x01:\x95\x01\xbaH\x91\x01\x1a\x8e\x01\n\x15money.sign_consistent\x12\'units and nanos must have the same sign\x1aL(this.units >= 0 && this.nanos >= 0) || (this.units <= 0 && this.nanos <= 0)\"R\n\x04\x44\x61te\x12\x18\n\x04year\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\x8fN(\x01\x12\x18\n\x05month\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x0c(\x01\x12\x16\n\x03\x64\x61y\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x1f(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65\x63om/types/v1/types.proto\x12\recom.types.v1\x1a\x1b\x62uf/validate/validate.proto\"=\n\x05Money\x12\x16\n\x05units\x18\x01 \x01(\x03\x42\x07\xbaH\x04\"\x02(\x00\x12\x1c\n\x05nanos\x18\x02 \x01(\x05\x42\r\xbaH\n\x1a\x08\x18\xff\x93\xeb\xdc\x03(\x00\"R\n\x04\x44\x61te\x12\x18\n\x04year\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\x8fN(\x01\x12\x18\n\x05month\x18\x02 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x0c(\x01\x12\x16\n\x03\x64\x61y\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\x1f(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ecom.types.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_MONEY'].fields_by_name['units']._loaded_options = None
+  _globals['_MONEY'].fields_by_name['units']._serialized_options = b'\272H\004\"\002(\000'
   _globals['_MONEY'].fields_by_name['nanos']._loaded_options = None
-  _globals['_MONEY'].fields_by_name['nanos']._serialized_options = b'\272H\023\032\021\030\377\223\353\334\003(\201\354\224\243\374\377\377\377\377\001'
-  _globals['_MONEY']._loaded_options = None
-  _globals['_MONEY']._serialized_options = b'\272H\221\001\032\216\001\n\025money.sign_consistent\022\'units and nanos must have the same sign\032L(this.units >= 0 && this.nanos >= 0) || (this.units <= 0 && this.nanos <= 0)'
+  _globals['_MONEY'].fields_by_name['nanos']._serialized_options = b'\272H\n\032\010\030\377\223\353\334\003(\000'
   _globals['_DATE'].fields_by_name['year']._loaded_options = None
   _globals['_DATE'].fields_by_name['year']._serialized_options = b'\272H\007\032\005\030\217N(\001'
   _globals['_DATE'].fields_by_name['month']._loaded_options = None
   _globals['_DATE'].fields_by_name['month']._serialized_options = b'\272H\006\032\004\030\014(\001'
   _globals['_DATE'].fields_by_name['day']._loaded_options = None
   _globals['_DATE'].fields_by_name['day']._serialized_options = b'\272H\006\032\004\030\037(\001'
-  _globals['_MONEY']._serialized_start=74
-  _globals['_MONEY']._serialized_end=287
-  _globals['_DATE']._serialized_start=289
-  _globals['_DATE']._serialized_end=371
+  _globals['_MONEY']._serialized_start=73
+  _globals['_MONEY']._serialized_end=134
+  _globals['_DATE']._serialized_start=136
+  _globals['_DATE']._serialized_end=218
 # @@protoc_insertion_point(module_scope)

@@ -1,0 +1,1 @@
+"""Operating the system: synthetic traffic, publishing, the local run, benchmarks."""

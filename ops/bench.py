@@ -1,0 +1,139 @@
+"""``make bench``: throughput figures, printed as a table and written as JSON.
+
+Figures (seeded input, single process):
+
+- per-event work (route + decode + validate + model, no Beam) in events/s for
+  each event type and for the realistic mix, beside the raw upb parse rate of
+  the same messages;
+- replay mode end to end (files in, DuckDB out, DirectRunner) in events/s;
+- peak memory of the process.
+
+``--profile short`` (default) takes seconds; ``--profile long`` uses ten times
+more events for steadier figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ops.traffic import TrafficGenerator
+from pipeline.catalog import BY_NAME
+from pipeline.process import process
+from pipeline.record import PubsubRecord
+
+PROFILES = {"short": 20_000, "long": 200_000}
+
+
+def _rate(count: int, work: Callable[[], None], repeat: int = 3) -> float:
+    """Return the best events/s of ``repeat`` runs of ``work`` over ``count`` events."""
+    best = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        best = max(best, count / (time.perf_counter() - start))
+    return best
+
+
+def per_event_figures(count: int, seed: int) -> dict[str, dict[str, int]]:
+    """Per-event work and raw parse rate, per event type and for the mix."""
+    generator = TrafficGenerator(seed=seed, bad_share=0.0, json_share=0.0)
+    records = [
+        PubsubRecord(m.data, m.attributes, str(i)) for i, m in enumerate(generator.messages(count))
+    ]
+    groups: dict[str, list[PubsubRecord]] = {"mix": records}
+    for record in records:
+        groups.setdefault(record.attributes["ecom_contract"].rsplit(".", 1)[-1], []).append(record)
+    figures = {}
+    for name, group in groups.items():
+        classes = [BY_NAME[r.attributes["ecom_contract"]].message for r in group]
+        pairs = list(zip(classes, [r.data for r in group], strict=True))
+
+        def parse(pairs: list[tuple[Any, bytes]] = pairs) -> None:
+            for cls, data in pairs:
+                cls.FromString(data)
+
+        def work(group: list[PubsubRecord] = group) -> None:
+            for record in group:
+                process(record)
+
+        figures[name] = {
+            "events": len(group),
+            "events_per_s": round(_rate(len(group), work)),
+            "upb_parse_per_s": round(_rate(len(group), parse)),
+        }
+    return figures
+
+
+def replay_figures(count: int, seed: int) -> dict[str, float]:
+    """Replay mode end to end: NDJSON file in, DuckDB out, on the DirectRunner."""
+    from pipeline.main import run
+
+    generator = TrafficGenerator(seed=seed)
+    with tempfile.TemporaryDirectory(prefix="bench-") as temp:
+        folder = Path(temp)
+        lines = [
+            PubsubRecord(m.data, m.attributes, f"m{i}", "2025-12-01T00:00:00Z").to_json()
+            for i, m in enumerate(generator.messages(count))
+        ]
+        (folder / "input.ndjson").write_text("\n".join(lines) + "\n")
+        start = time.perf_counter()
+        run(
+            [
+                "--replay", str(folder / "input.ndjson"),
+                "--sink", "duckdb",
+                "--duckdb_path", str(folder / "warehouse.duckdb"),
+                "--dead_letter_prefix", str(folder / "dead_letters"),
+                "--direct_num_workers", "1",
+            ]
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+    return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table and write the JSON file."""
+    parser = argparse.ArgumentParser(prog="python -m ops.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--output", default="bench.json", help="where to write the JSON figures")
+    parser.add_argument("--skip-replay", action="store_true", help="per-event figures only")
+    args = parser.parse_args(argv)
+    count = PROFILES[args.profile]
+    report: dict[str, Any] = {
+        "profile": args.profile,
+        "seed": args.seed,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "per_event": per_event_figures(count, args.seed),
+    }
+    if not args.skip_replay:
+        report["replay_end_to_end"] = replay_figures(count // 2, args.seed)
+    report["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    print(
+        f"{'per-event work (route+decode+validate+model)':<48}{'events/s':>12}{'upb parse/s':>14}"
+    )
+    for name, figures in report["per_event"].items():
+        print(f"  {name:<46}{figures['events_per_s']:>12,}{figures['upb_parse_per_s']:>14,}")
+    if "replay_end_to_end" in report:
+        replay = report["replay_end_to_end"]
+        print(
+            f"{'replay end to end (file -> DuckDB, DirectRunner)':<48}{replay['events_per_s']:>12,}"
+        )
+    print(f"{'peak memory (MiB)':<48}{report['peak_memory_mib']:>12,}")
+    Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
