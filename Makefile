@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv proto check-generated lint typecheck test unit clean
+.PHONY: help venv proto check-generated lint typecheck test unit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ unit: $(STAMP) ## Run the tests only
 	$(PY) -m pytest
 
 test: lint typecheck check-generated unit ## The whole suite: lint, types, generated-code drift, tests
+
+BENCH_PROFILE ?= short
+BENCH_OUTPUT ?= bench.json
+bench: $(STAMP) ## Throughput figures as a table and as JSON (BENCH_PROFILE=short|long, BENCH_OUTPUT=bench.json)
+	$(PY) -m ops.bench --profile $(BENCH_PROFILE) --output $(BENCH_OUTPUT)
 
 clean: ## Remove the virtual environment and build outputs
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

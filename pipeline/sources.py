@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any, cast
 
 import apache_beam as beam
+from apache_beam.io import fileio
 from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
-from apache_beam.io.textio import ReadFromText
 from apache_beam.pvalue import PBegin, PCollection
 from typing_extensions import override
 
@@ -30,6 +31,33 @@ def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecor
         message_id=message.message_id or "",
         publish_time=published,
     )
+
+
+REPLAY_BATCH = 1000
+
+
+def read_replay_batches(
+    file: fileio.ReadableFile, batch: int = REPLAY_BATCH
+) -> Iterator[list[PubsubRecord]]:
+    """Yield the records of one replay file in lists of ``batch``.
+
+    Raises ValueError naming the file and line when a line is not a message
+    record: a corrupt replay file is an operator's error and stops the run.
+    """
+    records: list[PubsubRecord] = []
+    with file.open() as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(PubsubRecord.from_json(line))
+            except ValueError as error:
+                raise ValueError(f"{file.metadata.path}:{number}: {error}") from None
+            if len(records) == batch:
+                yield records
+                records = []
+    if records:
+        yield records
 
 
 class ReadMessages(beam.PTransform[PBegin, PCollection[Any]]):
@@ -56,8 +84,9 @@ class ReadMessages(beam.PTransform[PBegin, PCollection[Any]]):
         for index, pattern in enumerate(self.replay):
             branches.append(
                 pipeline
-                | f"ReadReplay{index}" >> ReadFromText(pattern)
-                | f"ParseReplay{index}" >> beam.Map(PubsubRecord.from_json)
+                | f"MatchReplay{index}" >> fileio.MatchFiles(pattern)
+                | f"OpenReplay{index}" >> fileio.ReadMatches()
+                | f"ReadReplay{index}" >> beam.FlatMap(read_replay_batches)
             )
         if len(branches) == 1:
             return cast(PCollection[Any], branches[0])

@@ -22,6 +22,9 @@ ROWS = "rows"
 DEAD_LETTERS = "dead_letters"
 NAMESPACE = "ecom"
 
+MessageRows = tuple[tuple[FactRow, ...], PubsubRecord]
+"""The main output of ProcessMessages: one message's fact rows and the message itself."""
+
 
 def outcome_counter(contract: str, outcome: str) -> Any:
     """Return the Beam counter of ``outcome`` for ``contract`` (``OrderEvent.ok`` ...)."""
@@ -30,33 +33,49 @@ def outcome_counter(contract: str, outcome: str) -> Any:
 
 
 class ProcessFn(beam.DoFn):
-    """Route, decode, validate and model one message; rows to ``rows``, failures to dead letters.
+    """Route, decode, validate and model messages; rows to ``rows``, failures to dead letters.
 
-    Emits ``(FactRow, PubsubRecord)`` pairs on the main output, so a row the
-    warehouse rejects can still be dead-lettered with its original message,
-    and ``(delivery key, dead-letter JSON line)`` pairs on ``dead_letters``.
+    An element is one PubsubRecord (from Pub/Sub) or a list of them (replay
+    files are read in batches, which spares the runner per-element work). On the
+    main output it emits a list of ``(rows, PubsubRecord)`` pairs, one per
+    message that produced rows (a message's rows travel together, and a row the
+    warehouse refuses can still be dead-lettered with its original message); on
+    ``dead_letters``, one ``(delivery key, dead-letter JSON line)`` per failure.
     """
 
     def __init__(self, default_contract: str = "") -> None:
         self.default_contract = default_contract
         self.lag = Metrics.distribution(NAMESPACE, "event_time_lag_ms")
         self.unknown_fields = Metrics.counter(NAMESPACE, "unknown_fields")
+        self.counters: dict[tuple[str, str], Any] = {}
+
+    def _count(self, contract: str, outcome: str) -> None:
+        counter = self.counters.get((contract, outcome))
+        if counter is None:
+            counter = self.counters[contract, outcome] = outcome_counter(contract, outcome)
+        counter.inc()
 
     @override
-    def process(self, record: PubsubRecord) -> Iterator[Any]:
-        outcome = process(record, self.default_contract)
-        if outcome.dead_letter is not None:
-            reason = REASON_NAMES[outcome.dead_letter.reason]
-            outcome_counter(outcome.contract, reason).inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, keyed_line(record, outcome.dead_letter))
-            return
-        outcome_counter(outcome.contract, "ok").inc()
-        if outcome.unknown_fields:
-            self.unknown_fields.inc(outcome.unknown_fields)
-        if outcome.event_seconds is not None:
-            self.lag.update(int((time.time() - outcome.event_seconds) * 1000))
-        for row in outcome.rows:
-            yield row, record
+    def process(self, element: PubsubRecord | list[PubsubRecord]) -> Iterator[Any]:
+        records = element if isinstance(element, list) else [element]
+        now = time.time()
+        produced: list[MessageRows] = []
+        for record in records:
+            outcome = process(record, self.default_contract)
+            if outcome.dead_letter is not None:
+                reason = REASON_NAMES[outcome.dead_letter.reason]
+                self._count(outcome.contract, reason)
+                line = keyed_line(record, outcome.dead_letter)
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, line)
+                continue
+            self._count(outcome.contract, "ok")
+            if outcome.unknown_fields:
+                self.unknown_fields.inc(outcome.unknown_fields)
+            if outcome.event_seconds is not None:
+                self.lag.update(int((now - outcome.event_seconds) * 1000))
+            produced.append((tuple(outcome.rows), record))
+        if produced:
+            yield produced
 
 
 class ProcessMessages(beam.PTransform[PCollection[Any], Any]):
@@ -104,7 +123,6 @@ class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
         )
 
 
-def row_key(element: tuple[FactRow, PubsubRecord]) -> tuple[str, tuple[FactRow, PubsubRecord]]:
-    """Key a row by ``table/key`` for deduplication."""
-    row, _ = element
-    return f"{row.table}/{row.key}", element
+def keyed_rows(element: list[MessageRows]) -> list[tuple[str, tuple[FactRow, PubsubRecord]]]:
+    """Split messages' rows, each keyed by ``table/key`` for deduplication."""
+    return [(f"{row.table}/{row.key}", (row, record)) for rows, record in element for row in rows]

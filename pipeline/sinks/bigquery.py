@@ -24,7 +24,7 @@ from pipeline.deadletter import dead_letter, delivery_key, keyed_line
 from pipeline.errors import SinkRejectedError
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
-from pipeline.transforms import outcome_counter
+from pipeline.transforms import MessageRows, outcome_counter
 
 TRANSIENT_REASONS = frozenset({"backendError", "internalError", "rateLimitExceeded", "timeout"})
 MAX_BATCH_ROWS = 500
@@ -56,7 +56,7 @@ def default_client(project: str) -> InsertClient:
 
 
 class InsertRowsFn(beam.DoFn):
-    """Buffer ``(FactRow, PubsubRecord)`` pairs per table and insert them in batches."""
+    """Buffer each message's rows per table and insert them in batches."""
 
     def __init__(
         self,
@@ -83,12 +83,13 @@ class InsertRowsFn(beam.DoFn):
         self._buffer = {}
 
     @override
-    def process(self, element: tuple[FactRow, PubsubRecord]) -> Iterator[tuple[str, str]]:
-        row, _ = element
-        batch = self._buffer.setdefault(row.table, [])
-        batch.append(element)
-        if len(batch) >= MAX_BATCH_ROWS:
-            yield from self._flush(row.table)
+    def process(self, element: list[MessageRows]) -> Iterator[tuple[str, str]]:
+        for rows, record in element:
+            for row in rows:
+                batch = self._buffer.setdefault(row.table, [])
+                batch.append((row, record))
+                if len(batch) >= MAX_BATCH_ROWS:
+                    yield from self._flush(row.table)
 
     @override
     def finish_bundle(self) -> Iterator[Any]:

@@ -14,7 +14,7 @@ from pipeline.deadletter import dead_letter, delivery_key, keyed_line
 from pipeline.errors import SinkRejectedError
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
-from pipeline.transforms import outcome_counter
+from pipeline.transforms import MessageRows, outcome_counter
 from pipeline.warehouse import DATASET, create_tables
 
 
@@ -51,8 +51,10 @@ class InsertDuckDBFn(beam.DoFn):
         self._buffer = {}
 
     @override
-    def process(self, element: tuple[FactRow, PubsubRecord]) -> None:
-        self._buffer.setdefault(element[0].table, []).append(element)
+    def process(self, element: list[MessageRows]) -> None:
+        for rows, record in element:
+            for row in rows:
+                self._buffer.setdefault(row.table, []).append((row, record))
 
     @override
     def finish_bundle(self) -> Iterator[Any]:
@@ -67,28 +69,30 @@ class InsertDuckDBFn(beam.DoFn):
     def _insert(
         self, table: str, batch: list[tuple[FactRow, PubsubRecord]]
     ) -> Iterator[tuple[str, str]]:
+        """Insert a batch as one Arrow table; on failure, row by row to find the refused ones."""
         import duckdb
+        import pyarrow as pa
 
         unique = {row.key: (row, record) for row, record in batch}
         columns = list(next(iter(unique.values()))[0].row)
-        statement = (
-            f"INSERT OR IGNORE INTO {DATASET}.{table} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
-        )
-        values = [[row.row[c] for c in columns] for row, _ in unique.values()]
+        column_list = ", ".join(columns)
+        statement = f"INSERT OR IGNORE INTO {DATASET}.{table} ({column_list}) "
+        rows = [row.row for row, _ in unique.values()]
+        refused = []
         with self._lock:
             cursor = self._connection.cursor()
             try:
-                cursor.execute("BEGIN")
-                cursor.executemany(statement, values)
-                cursor.execute("COMMIT")
+                cursor.register("batch", pa.Table.from_pylist(rows))
+                cursor.execute(statement + f"SELECT {column_list} FROM batch")
                 return
-            except duckdb.Error:
-                cursor.execute("ROLLBACK")
-            refused = []
-            for (row, record), row_values in zip(unique.values(), values, strict=True):
+            except (duckdb.Error, pa.ArrowException):
+                pass  # some row is refused: find which, one by one
+            finally:
+                cursor.unregister("batch")
+            values_statement = statement + f"VALUES ({', '.join('?' for _ in columns)})"
+            for row, record in unique.values():
                 try:
-                    cursor.execute(statement, row_values)
+                    cursor.execute(values_statement, [row.row[c] for c in columns])
                 except duckdb.Error as error:
                     refused.append((row, record, str(error).splitlines()[0]))
         reported: set[str] = set()

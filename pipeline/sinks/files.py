@@ -13,7 +13,7 @@ from typing_extensions import override
 
 from pipeline.model import TABLES, FactRow
 from pipeline.record import PubsubRecord
-from pipeline.transforms import row_key
+from pipeline.transforms import keyed_rows
 
 
 def first_row(grouped: tuple[str, Iterable[tuple[FactRow, PubsubRecord]]]) -> FactRow:
@@ -34,7 +34,7 @@ class WriteRowFiles(beam.PTransform[PCollection[Any], Any]):
     def expand(self, rows: PCollection[Any]) -> Any:
         unique = (
             rows
-            | "KeyByRowKey" >> beam.Map(row_key)
+            | "KeyByRowKey" >> beam.FlatMap(keyed_rows)
             | "GroupByRowKey" >> beam.GroupByKey()
             | "OnePerKey" >> beam.Map(first_row)
         )

@@ -40,8 +40,9 @@ def _row(key: str, **overrides: Any) -> FactRow:
     return FactRow("fact_inventory", key, row)
 
 
-def _element(key: str, **overrides: Any) -> tuple[FactRow, PubsubRecord]:
-    return _row(key, **overrides), PubsubRecord(key.encode(), {"k": key}, f"msg-{key}")
+def _element(key: str, **overrides: Any) -> list[tuple[tuple[FactRow, ...], PubsubRecord]]:
+    """One processed message with one row, as ProcessMessages emits it (a list of one)."""
+    return [((_row(key, **overrides),), PubsubRecord(key.encode(), {"k": key}, f"msg-{key}"))]
 
 
 class FakeBigQuery:
@@ -83,7 +84,7 @@ def _fake(_: str) -> FakeBigQuery:
     return FakeBigQuery()
 
 
-def _run_bigquery(elements: list[tuple[FactRow, PubsubRecord]]) -> None:
+def _run_bigquery(elements: list[list[tuple[tuple[FactRow, ...], PubsubRecord]]]) -> None:
     """Write ``elements``; assert that exactly the message ``msg-bad`` is dead-lettered."""
     with TestPipeline() as pipeline:
         refused = (

@@ -40,8 +40,10 @@ def test_process_messages_splits_rows_and_dead_letters():
     ]
     with TestPipeline() as pipeline:
         result = pipeline | beam.Create(records) | ProcessMessages()
-        rows = result.rows | "RowSummary" >> beam.MapTuple(
-            lambda row, record: (row.table, row.key, record.message_id)
+        rows = result.rows | "RowSummary" >> beam.FlatMap(
+            lambda batch: [
+                (r.table, r.key, record.message_id) for rows, record in batch for r in rows
+            ]
         )
         letters = result.dead_letters | "LetterSummary" >> beam.MapTuple(
             lambda key, line: (key, json.loads(line)["reason"])
@@ -81,7 +83,9 @@ def test_streaming_out_of_order_event_times_partition_by_event_time():
     )
     with TestPipeline(options=options) as pipeline:
         result = pipeline | stream | ProcessMessages()
-        dates = result.rows | beam.MapTuple(lambda row, _: (row.key, row.row["event_date"]))
+        dates = result.rows | beam.FlatMap(
+            lambda batch: [(r.key, r.row["event_date"]) for rows, _ in batch for r in rows]
+        )
         assert_that(dates, equal_to([("late", "2025-11-30"), ("early", "2025-12-02")]))
         keys = result.dead_letters | beam.Keys()
         assert_that(keys, equal_to(["m3"]), label="dead_letters")
