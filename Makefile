@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv proto check-generated lint typecheck test unit bench clean
+.PHONY: help venv run proto check-generated lint typecheck test unit bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
+
+RUN_ARGS ?=
+run: $(STAMP) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000")
+	$(PY) -m ops.local_run $(RUN_ARGS)
 
 proto: $(STAMP) ## Regenerate generated/, bq_schemas/, sql/, pubsub_schemas/, docs/ from proto/ (format, lint, breaking check)
 	$(PY) -m contracts.generate

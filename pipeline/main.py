@@ -58,6 +58,12 @@ def pipeline_options(argv: list[str] | None) -> PipelineOptions:
 def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
     """Build and start the pipeline; return its result (bounded runs are waited for)."""
     options = pipeline_options(argv)
+    ingest = options.view_as(IngestOptions)
+    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
+    if ingest.subscription and "Direct" in runner:
+        from pipeline.direct_pubsub import enlarge_pulls
+
+        enlarge_pulls(ingest.direct_pubsub_batch)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options.view_as(IngestOptions))
     result = pipeline.run()

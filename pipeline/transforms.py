@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -56,9 +55,13 @@ class ProcessFn(beam.DoFn):
         counter.inc()
 
     @override
-    def process(self, element: PubsubRecord | list[PubsubRecord]) -> Iterator[Any]:
+    def process(self, element: PubsubRecord | list[PubsubRecord]) -> list[Any]:
+        # Returns a list rather than yielding: every counter update then happens while
+        # the runner's metrics scope for this element is active (the DirectRunner drops
+        # updates made while it drains a generator).
         records = element if isinstance(element, list) else [element]
         now = time.time()
+        outputs: list[Any] = []
         produced: list[MessageRows] = []
         for record in records:
             outcome = process(record, self.default_contract)
@@ -66,7 +69,7 @@ class ProcessFn(beam.DoFn):
                 reason = REASON_NAMES[outcome.dead_letter.reason]
                 self._count(outcome.contract, reason)
                 line = keyed_line(record, outcome.dead_letter)
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, line)
+                outputs.append(beam.pvalue.TaggedOutput(DEAD_LETTERS, line))
                 continue
             self._count(outcome.contract, "ok")
             if outcome.unknown_fields:
@@ -75,7 +78,8 @@ class ProcessFn(beam.DoFn):
                 self.lag.update(int((now - outcome.event_seconds) * 1000))
             produced.append((tuple(outcome.rows), record))
         if produced:
-            yield produced
+            outputs.append(produced)
+        return outputs
 
 
 class ProcessMessages(beam.PTransform[PCollection[Any], Any]):

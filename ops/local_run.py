@@ -1,0 +1,381 @@
+"""``make run``: the whole system on one machine, no cloud account.
+
+Google's Pub/Sub emulator, synthetic traffic published with the project's
+publisher, the streaming pipeline on Beam's DirectRunner, DuckDB as the
+warehouse, then a reconciliation, a summary and the seed's five queries.
+Without the emulator it says so in one line and replays the same messages
+from a file instead (bounded, same pipeline and sinks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ops.emulator import EmulatorUnavailableError, PubsubEmulator
+from ops.publisher import Publisher
+from ops.report import (
+    DeadLetterScan,
+    format_table,
+    ingestion_times,
+    landed_events,
+    percentiles,
+    row_counts,
+    run_queries,
+)
+from ops.traffic import TrafficGenerator, TrafficMessage
+from pipeline.catalog import CONTRACTS
+from pipeline.record import PubsubRecord
+from pipeline.route import CONTRACT
+
+PROJECT = "ecom-local"
+GOOD_KINDS = frozenset({"order", "inventory", "user_activity"})
+
+
+@dataclass
+class Expectation:
+    """What the warehouse and the dead-letter folder must hold once every message is in."""
+
+    published: int
+    events: set[str]
+    """Distinct event ids of the good messages (duplicates of a good message collapse)."""
+    good_messages: int
+    """Messages carrying a good event, duplicates included."""
+
+    @property
+    def dead_letters(self) -> int:
+        """Messages that must each end as one dead-letter record."""
+        return self.published - self.good_messages
+
+    @property
+    def collapsed(self) -> int:
+        """Deliveries of an event that already landed (idempotent sinks absorb them)."""
+        return self.good_messages - len(self.events)
+
+
+@dataclass
+class Progress:
+    """State shared between the publisher thread and the monitor."""
+
+    published: int = 0
+    failed: list[str] = field(default_factory=list)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    done: bool = False
+    first_publish: float = 0.0
+
+
+def expectation(messages: list[TrafficMessage]) -> Expectation:
+    """Derive from the generated messages what must land, independently of the pipeline."""
+    events = set()
+    good = 0
+    for message in messages:
+        if message.event is not None and (
+            message.kind in GOOD_KINDS or message.duplicate_of is not None
+        ):
+            events.add(message.event.event_id)  # type: ignore[attr-defined]
+            good += 1
+    return Expectation(published=len(messages), events=events, good_messages=good)
+
+
+def topic_of(message: TrafficMessage) -> str:
+    """Each event family has its topic; traffic of unknown contracts goes to the order topic."""
+    contract = message.attributes.get(CONTRACT, "")
+    for known in CONTRACTS:
+        if known.name == contract:
+            return f"{known.schema_id}s"
+    return "order-events"
+
+
+def publish_at_rate(
+    emulator_topics: dict[str, Publisher],
+    messages: list[TrafficMessage],
+    rate: float,
+    progress: Progress,
+) -> None:
+    """Publish ``messages`` at about ``rate`` per second with the project's publisher."""
+    tick = 0.05
+    per_tick = max(1, int(rate * tick))
+    progress.first_publish = time.time()
+    start = time.monotonic()
+    for offset in range(0, len(messages), per_tick):
+        chunk = messages[offset : offset + per_tick]
+        by_topic: dict[str, list[TrafficMessage]] = {}
+        for message in chunk:
+            by_topic.setdefault(topic_of(message), []).append(message)
+        now = time.time()
+        for topic, batch in by_topic.items():
+            results = emulator_topics[topic].publish_raw([(m.data, m.attributes) for m in batch])
+            for message, result in zip(batch, results, strict=True):
+                if result.error:
+                    progress.failed.append(result.error)
+                    continue
+                progress.published += 1
+                if message.event is not None:
+                    progress.sent_at.setdefault(message.event.event_id, now)  # type: ignore[attr-defined]
+        delay = start + (offset // per_tick + 1) * tick - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+    progress.done = True
+
+
+def _setup_topics(emulator: PubsubEmulator) -> tuple[dict[str, Publisher], list[str]]:
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    publisher_client = pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
+    )
+    subscriber = pubsub_v1.SubscriberClient()
+    publishers = {}
+    subscriptions = []
+    for contract in CONTRACTS:
+        topic = f"projects/{PROJECT}/topics/{contract.schema_id}s"
+        subscription = f"projects/{PROJECT}/subscriptions/{contract.schema_id}s-pipeline"
+        publisher_client.create_topic(name=topic)
+        subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
+        publishers[f"{contract.schema_id}s"] = Publisher(topic, client=publisher_client)
+        subscriptions.append(f"{contract.name}={subscription}")
+    return publishers, subscriptions
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the local system end to end; return 0 when everything reconciles."""
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=5000, help="messages to publish")
+    parser.add_argument("--rate", type=float, default=1000, help="messages per second")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic traffic")
+    parser.add_argument("--bad-share", type=float, default=0.05, help="share of bad messages")
+    parser.add_argument("--json-share", type=float, default=0.05, help="share sent as JSON")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the drain")
+    parser.add_argument("--workdir", type=Path, default=Path("local"), help="output folder")
+    parser.add_argument(
+        "--replay", action="store_true", help="skip the emulator: replay the messages from a file"
+    )
+    args = parser.parse_args(argv)
+
+    workdir: Path = args.workdir
+    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "dead_letters", "summary.json"):
+        stale_path = workdir / stale
+        if stale_path.is_dir():
+            shutil.rmtree(stale_path)
+        elif stale_path.exists():
+            stale_path.unlink()
+    workdir.mkdir(parents=True, exist_ok=True)
+    warehouse = workdir / "warehouse.duckdb"
+    dead_letters = workdir / "dead_letters"
+
+    generator = TrafficGenerator(
+        seed=args.seed, bad_share=args.bad_share, json_share=args.json_share
+    )
+    messages = list(generator.messages(args.events))
+    expected = expectation(messages)
+    replay_file = workdir / "published.ndjson"
+    replay_file.write_text(
+        "".join(
+            PubsubRecord(m.data, m.attributes, f"local-{i}", "").to_json() + "\n"
+            for i, m in enumerate(messages)
+        )
+    )
+    _say(
+        f"generated {len(messages):,} messages (seed {args.seed}): "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(Counter(m.kind for m in messages).items()))
+    )
+
+    import duckdb
+
+    from pipeline.warehouse import create_tables
+
+    with duckdb.connect(str(warehouse)) as connection:
+        create_tables(connection)
+
+    emulator: PubsubEmulator | None = None
+    if not args.replay:
+        try:
+            emulator = PubsubEmulator(log_path=workdir / "emulator.log")
+            emulator.start()
+        except EmulatorUnavailableError as error:
+            if os.environ.get("CI"):
+                _say(f"error: the Pub/Sub emulator is required in CI: {error}")
+                return 2
+            _say(f"Pub/Sub emulator unavailable ({error}); replaying {replay_file} instead")
+            emulator = None
+
+    from pipeline.main import run
+
+    progress = Progress()
+    sink_args = [
+        "--sink", "duckdb",
+        "--duckdb_path", str(warehouse),
+        "--dead_letter_prefix", str(dead_letters),
+        "--dead_letter_window_seconds", "2",
+    ]  # fmt: skip
+    started = time.time()
+    result: Any = None
+    replayed: Any = None
+    try:
+        if emulator is None:
+            _say("pipeline: replay (bounded) on the DirectRunner")
+            progress.first_publish = time.time()
+            progress.published = len(messages)
+            replayed = run(["--replay", str(replay_file), *sink_args])
+            progress.done = True
+        else:
+            publishers, subscriptions = _setup_topics(emulator)
+            families = len(subscriptions)
+            _say(f"emulator on {emulator.host}: a topic and a subscription per family ({families})")
+            subscription_args = [arg for spec in subscriptions for arg in ("--subscription", spec)]
+            result = run([*subscription_args, *sink_args])
+            _say(f"pipeline: streaming on the DirectRunner; publishing at {args.rate:,.0f}/s")
+            publisher = threading.Thread(
+                target=publish_at_rate,
+                args=(publishers, messages, args.rate, progress),
+                daemon=True,
+            )
+            publisher.start()
+        scan = DeadLetterScan()
+        deadline = time.monotonic() + args.timeout
+        interactive = sys.stdout.isatty()
+        last_line = 0.0
+        while True:
+            with duckdb.connect(str(warehouse), read_only=False) as connection:
+                landed = landed_events(connection)
+            if dead_letters.exists():
+                scan.scan(dead_letters)
+            accounted = len(landed) + len(scan.by_message)
+            target = len(expected.events) + expected.dead_letters
+            now = time.monotonic()
+            if interactive or now - last_line > 5 or accounted >= target:
+                line = (
+                    f"published {progress.published:,}/{len(messages):,} | events in warehouse "
+                    f"{len(landed):,} | dead letters {len(scan.by_message):,} | accounted "
+                    f"{accounted:,}/{target:,} | {time.time() - started:.0f}s"
+                )
+                print(
+                    f"\r{line}" if interactive else line,
+                    end="" if interactive else "\n",
+                    flush=True,
+                )
+                last_line = now
+            if progress.done and accounted >= target:
+                break
+            if now > deadline:
+                if interactive:
+                    print()
+                _say(f"timed out after {args.timeout:.0f}s: {accounted:,} of {target:,} accounted")
+                return 1
+            time.sleep(0.5)
+        if interactive:
+            print()
+        finished = time.time()
+        # The streaming DirectRunner keeps only the first bundle's Beam metrics, so
+        # counters are shown for bounded (replay) runs, whose runner keeps them all.
+        metrics = _metrics(replayed) if emulator is None else {}
+    finally:
+        if result is not None:
+            result.cancel()
+        if emulator is not None:
+            emulator.stop()
+
+    with duckdb.connect(str(warehouse)) as connection:
+        counts = row_counts(connection)
+        landed = landed_events(connection)
+        stored = ingestion_times(connection)
+        queries = run_queries(connection)
+    latencies = [stored[e] - sent for e, sent in progress.sent_at.items() if e in stored]
+    summary: dict[str, Any] = {
+        "mode": "replay" if emulator is None else "streaming",
+        "published": progress.published,
+        "publish_failures": len(progress.failed),
+        "events_in_warehouse": len(landed),
+        "dead_letters": len(scan.by_message),
+        "duplicates_collapsed": expected.good_messages - len(landed),
+        "rows_per_table": counts,
+        "dead_letters_by_reason": scan.by_reason(),
+        "seconds": round(finished - progress.first_publish, 2),
+        "events_per_s": round(progress.published / max(finished - progress.first_publish, 1e-9)),
+        "event_to_row_latency_s": percentiles(latencies) if latencies else None,
+        "pipeline_counters": metrics,
+        "queries": queries,
+    }
+    (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    reconciled = (
+        summary["published"]
+        == summary["events_in_warehouse"]
+        + summary["dead_letters"]
+        + summary["duplicates_collapsed"]
+        and landed == expected.events
+        and len(scan.by_message) == expected.dead_letters
+    )
+    _print_summary(summary, reconciled)
+    return 0 if reconciled else 1
+
+
+def _metrics(result: Any) -> dict[str, int]:
+    """Return the pipeline's Beam counters (and the event-time lag distribution)."""
+    found: dict[str, int] = {}
+    query = result.metrics().query()
+    for counter in query["counters"]:
+        name = counter.key.metric.name
+        value = max(counter.committed or 0, counter.attempted or 0)
+        found[name] = found.get(name, 0) + int(value)
+    for distribution in query["distributions"]:
+        value = distribution.attempted or distribution.committed
+        if value is not None and value.count:
+            found[f"{distribution.key.metric.name}.mean"] = int(value.mean)
+    return dict(sorted(found.items()))
+
+
+def _print_summary(summary: dict[str, Any], reconciled: bool) -> None:
+    _say("\n== summary ==")
+    mark = "reconciled" if reconciled else "DOES NOT RECONCILE"
+    _say(
+        f"messages published      {summary['published']:,} = {summary['events_in_warehouse']:,} "
+        f"events in the warehouse + {summary['dead_letters']:,} dead letters + "
+        f"{summary['duplicates_collapsed']:,} duplicate deliveries collapsed ({mark})"
+    )
+    _say(
+        "rows per table          "
+        + ", ".join(f"{t} {n:,}" for t, n in summary["rows_per_table"].items())
+    )
+    _say(
+        "dead letters by reason  "
+        + (", ".join(f"{r} {n:,}" for r, n in summary["dead_letters_by_reason"].items()) or "none")
+    )
+    _say(
+        f"throughput              {summary['events_per_s']:,} messages/s "
+        f"({summary['mode']}, {summary['seconds']}s from first publish to last row)"
+    )
+    latency = summary["event_to_row_latency_s"]
+    if latency:
+        _say(f"publish-to-row latency  p50 {latency['p50']}s, p99 {latency['p99']}s")
+    if summary["pipeline_counters"]:
+        _say(
+            "pipeline counters       "
+            + ", ".join(f"{k} {v:,}" for k, v in summary["pipeline_counters"].items())
+        )
+    else:
+        _say(
+            "pipeline counters       not shown: the streaming DirectRunner keeps only its first "
+            "bundle's Beam metrics (rows and dead letters above are counted from the outputs)"
+        )
+    _say("\n== the seed's queries (sql/queries/*.sql, BigQuery SQL run on DuckDB via sqlglot) ==")
+    for name, result in summary["queries"].items():
+        _say(f"\n{name}")
+        _say(format_table(result["columns"], result["rows"]))
+    _say(f"\nfull results: {Path('local') / 'summary.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
