@@ -33,7 +33,7 @@ from ops.report import (
     run_queries,
 )
 from ops.traffic import TrafficGenerator, TrafficMessage
-from pipeline.catalog import CONTRACTS
+from pipeline.catalog import BY_NAME, CONTRACTS
 from pipeline.record import PubsubRecord
 from pipeline.route import CONTRACT
 
@@ -88,11 +88,8 @@ def expectation(messages: list[TrafficMessage]) -> Expectation:
 
 def topic_of(message: TrafficMessage) -> str:
     """Each event family has its topic; traffic of unknown contracts goes to the order topic."""
-    contract = message.attributes.get(CONTRACT, "")
-    for known in CONTRACTS:
-        if known.name == contract:
-            return f"{known.schema_id}s"
-    return "order-events"
+    known = BY_NAME.get(message.attributes.get(CONTRACT, ""))
+    return known.topic_id if known is not None else BY_NAME["ecom.events.v1.OrderEvent"].topic_id
 
 
 def publish_at_rate(
@@ -137,11 +134,11 @@ def _setup_topics(emulator: PubsubEmulator) -> tuple[dict[str, Publisher], list[
     publishers = {}
     subscriptions = []
     for contract in CONTRACTS:
-        topic = f"projects/{PROJECT}/topics/{contract.schema_id}s"
-        subscription = f"projects/{PROJECT}/subscriptions/{contract.schema_id}s-pipeline"
+        topic = f"projects/{PROJECT}/topics/{contract.topic_id}"
+        subscription = f"projects/{PROJECT}/subscriptions/{contract.subscription_id}"
         publisher_client.create_topic(name=topic)
         subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
-        publishers[f"{contract.schema_id}s"] = Publisher(topic, client=publisher_client)
+        publishers[contract.topic_id] = Publisher(topic, client=publisher_client)
         subscriptions.append(f"{contract.name}={subscription}")
     return publishers, subscriptions
 

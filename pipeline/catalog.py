@@ -33,6 +33,16 @@ class Contract:
         """Id of its Pub/Sub schema resource, for example ``order-event``."""
         return re.sub(r"(?<!^)(?=[A-Z])", "-", self.message.DESCRIPTOR.name).lower()
 
+    @property
+    def topic_id(self) -> str:
+        """Id of its Pub/Sub topic, for example ``order-events``."""
+        return f"{self.schema_id}s"
+
+    @property
+    def subscription_id(self) -> str:
+        """Id of the pipeline's subscription to its topic, for example ``order-events-pipeline``."""
+        return f"{self.topic_id}-pipeline"
+
 
 CONTRACTS: Final[tuple[Contract, ...]] = (
     Contract(order_event_pb2.OrderEvent, pubsub_order.OrderEvent),

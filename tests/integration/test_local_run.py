@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -18,11 +17,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
-from ops.emulator import EmulatorUnavailableError, find_emulator_jar
 from ops.traffic import TrafficGenerator
+from tests.integration.conftest import require_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS, SEED = 800, 11
@@ -125,12 +122,7 @@ def _check(summary: dict[str, Any]) -> None:
 
 
 def test_streaming_run_through_the_emulator(tmp_path: Path):
-    try:
-        find_emulator_jar()
-    except EmulatorUnavailableError as missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"the Pub/Sub emulator is required in CI: {missing}")
-        pytest.skip(f"Pub/Sub emulator not available: {missing}")
+    require_emulator()
     summary = _local_run(tmp_path)
     assert summary["mode"] == "streaming"
     assert summary["event_to_row_latency_s"]["p99"] > 0

@@ -1,0 +1,137 @@
+"""``python -m ops.replay``: re-publish dead-letter records to their topics after a fix.
+
+Reads dead-letter NDJSON files from a local folder or a ``gs://`` prefix (Beam's
+FileSystems), keeps the records that match the filters, and publishes each
+one's original payload with its original attributes to the topic of its
+contract. Pub/Sub's own ``googclient_*`` attributes are dropped (Pub/Sub adds
+them again on a topic with a schema, and refuses them from publishers).
+Reports what was re-published and skipped; the source files are never
+changed or deleted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from apache_beam.io.filesystems import FileSystems
+
+from ops.publisher import Publisher
+from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
+from pipeline.route import CONTRACT, SCHEMA_NAME
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which dead letters to replay; empty means any."""
+
+    reasons: frozenset[str] = frozenset()
+    """Reason labels such as ``invalid`` or ``decode_error``."""
+    contracts: frozenset[str] = frozenset()
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    """Bounds on the failure time (``failedAt``), inclusive since, exclusive until."""
+
+    def match(self, letter: dict[str, Any]) -> bool:
+        """Return whether ``letter`` passes every filter."""
+        reason = str(letter.get("reason", "")).removeprefix("REASON_").lower()
+        if self.reasons and reason not in self.reasons:
+            return False
+        if self.contracts and letter.get("contractName", "") not in self.contracts:
+            return False
+        failed = _time(letter.get("failedAt", ""))
+        if self.since and (failed is None or failed < self.since):
+            return False
+        return not (self.until and (failed is None or failed >= self.until))
+
+
+def _time(text: str) -> dt.datetime | None:
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def read_dead_letters(source: str) -> Iterator[dict[str, Any]]:
+    """Yield every record of every ``*.ndjson`` file under ``source`` (folder or prefix)."""
+    pattern = source.rstrip("/") + "/**.ndjson" if not source.endswith(".ndjson") else source
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        with FileSystems.open(match.path) as handle:
+            for line in handle:
+                if line.strip():
+                    yield json.loads(line)
+
+
+def contract_of(letter: dict[str, Any]) -> Contract | None:
+    """Return the contract a dead letter belongs to, from its record or its attributes."""
+    attributes = letter.get("attributes", {})
+    schema = attributes.get(SCHEMA_NAME, "").rsplit("/", 1)[-1]
+    return (
+        BY_NAME.get(letter.get("contractName", ""))
+        or BY_NAME.get(attributes.get(CONTRACT, ""))
+        or BY_SCHEMA_ID.get(schema)
+    )
+
+
+def main(argv: list[str] | None = None, client: Any = None) -> int:
+    """Re-publish the matching dead letters; return 0 when all of them were published."""
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.replay", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--source", required=True, help="folder, gs:// prefix or one .ndjson file")
+    parser.add_argument("--project", required=True, help="project of the topics")
+    parser.add_argument("--reason", action="append", default=[], help="e.g. invalid (repeatable)")
+    parser.add_argument("--contract", action="append", default=[], help="contract full name")
+    parser.add_argument("--since", type=_time, help="failed at or after (RFC 3339)")
+    parser.add_argument("--until", type=_time, help="failed before (RFC 3339)")
+    parser.add_argument("--topic", help="publish every record to this topic id instead")
+    parser.add_argument("--dry-run", action="store_true", help="report what would be published")
+    args = parser.parse_args(argv)
+    filters = Filters(frozenset(args.reason), frozenset(args.contract), args.since, args.until)
+
+    by_topic: dict[str, list[tuple[bytes, dict[str, str]]]] = {}
+    skipped: Counter[str] = Counter()
+    for letter in read_dead_letters(args.source):
+        if not filters.match(letter):
+            skipped["filtered out"] += 1
+            continue
+        contract = contract_of(letter)
+        topic_id = args.topic or (contract.topic_id if contract else None)
+        if topic_id is None:
+            skipped["no known contract (use --topic)"] += 1
+            continue
+        attributes = {
+            k: v for k, v in letter.get("attributes", {}).items() if not k.startswith("googclient_")
+        }
+        data = base64.b64decode(letter.get("data", ""))
+        by_topic.setdefault(f"projects/{args.project}/topics/{topic_id}", []).append(
+            (data, attributes)
+        )
+
+    published = failed = 0
+    for topic, messages in sorted(by_topic.items()):
+        if args.dry_run:
+            print(f"would publish {len(messages)} to {topic}")
+            continue
+        results = Publisher(topic, client=client).publish_raw(messages)
+        ok = sum(1 for r in results if r.error is None)
+        published += ok
+        failed += len(results) - ok
+        for result in results:
+            if result.error:
+                print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
+        print(f"published {ok} of {len(messages)} to {topic}")
+    for reason, count in sorted(skipped.items()):
+        print(f"skipped {count}: {reason}")
+    print(f"re-published {published}; failed {failed}; source files left as they were")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The publisher, its CLI and the dead-letter replay against the real Pub/Sub emulator.
+
+The emulator has no PROTOCOL_BUFFER schemas, so a topic schema rejecting a
+payload is simulated by a fake at the client boundary (the publish call),
+which is the only place the real service's refusal reaches the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import uuid
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.api_core import exceptions
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.protobuf import json_format
+
+from ecom.events.v1 import order_event_pb2
+from ops import publish, replay
+from ops.emulator import PubsubEmulator
+from ops.publisher import Publisher, encode
+from pipeline.decode import decode
+from pipeline.record import PubsubRecord
+from pipeline.route import route
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
+PROJECT = "ecom-test"
+
+
+def _order(event_id: str, order_id: str = "o1") -> order_event_pb2.OrderEvent:
+    from google.protobuf import text_format
+
+    event = text_format.Parse(
+        (CASES / "valid_three_items.textproto").read_text(), order_event_pb2.OrderEvent()
+    )
+    event.event_id, event.order_id = event_id, order_id
+    return event
+
+
+def _topic(emulator: PubsubEmulator, ordering: bool = False) -> tuple[str, str]:
+    name = uuid.uuid4().hex[:10]
+    topic = f"projects/{PROJECT}/topics/t-{name}"
+    subscription = f"projects/{PROJECT}/subscriptions/s-{name}"
+    pubsub_v1.PublisherClient().create_topic(name=topic)
+    pubsub_v1.SubscriberClient().create_subscription(
+        request={"name": subscription, "topic": topic, "enable_message_ordering": ordering}
+    )
+    return topic, subscription
+
+
+def _pull(subscription: str, expected: int) -> list[Any]:
+    client = pubsub_v1.SubscriberClient()
+    received: list[Any] = []
+    for _ in range(20):
+        response = client.pull(subscription=subscription, max_messages=100, timeout=10)
+        received += response.received_messages
+        if response.received_messages:
+            client.acknowledge(
+                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
+            )
+        if len(received) >= expected:
+            break
+    return [m.message for m in received]
+
+
+def test_publisher_validates_encodes_and_sets_routing_attributes(emulator: PubsubEmulator):
+    topic, subscription = _topic(emulator)
+    invalid = _order("bad")
+    invalid.currency = "euro"
+    results = Publisher(topic).publish([_order("e1"), invalid, _order("e2")], encoding="JSON")
+    assert [r.error is None for r in results] == [True, False, True]
+    assert "string.pattern" in (results[1].error or "")
+    messages = _pull(subscription, 2)
+    assert len(messages) == 2
+    for message in messages:
+        record = PubsubRecord(message.data, dict(message.attributes))
+        assert record.attributes == {
+            "ecom_contract": "ecom.events.v1.OrderEvent",
+            "ecom_encoding": "JSON",
+        }
+        event = decode(record.data, route(record))
+        assert event.event_id in {"e1", "e2"}  # type: ignore[attr-defined]
+
+
+def test_ordering_keys_keep_each_orders_events_in_order(emulator: PubsubEmulator):
+    topic, subscription = _topic(emulator, ordering=True)
+    events = [_order(f"e{i}", order_id=f"o{i % 2}") for i in range(6)]
+    results = Publisher(topic, ordering=True).publish(events, ordering_key_field="order_id")
+    assert all(r.error is None for r in results)
+    messages = _pull(subscription, 6)
+    assert sorted(m.ordering_key for m in messages) == ["o0"] * 3 + ["o1"] * 3
+    for key in ("o0", "o1"):
+        ids = [
+            order_event_pb2.OrderEvent.FromString(m.data).event_id
+            for m in messages
+            if m.ordering_key == key
+        ]
+        assert ids == sorted(ids, key=lambda i: int(i[1:]))
+
+
+class _RejectingClient:
+    """Stands in for Pub/Sub at the publish call: a topic schema refusing every second message."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish(
+        self, topic: str, data: bytes, ordering_key: str = "", **attributes: str
+    ) -> futures.Future[str]:
+        self.calls += 1
+        future: futures.Future[str] = futures.Future()
+        if self.calls % 2 == 0:
+            future.set_exception(
+                exceptions.InvalidArgument(
+                    "Invalid data in message: Message failed schema validation."
+                )
+            )
+        else:
+            future.set_result(str(self.calls))
+        return future
+
+
+def test_schema_rejections_are_reported_per_message():
+    results = Publisher("projects/p/topics/t", client=_RejectingClient()).publish(
+        [_order(f"e{i}") for i in range(4)]
+    )
+    assert [r.message_id for r in results] == ["1", None, "3", None]
+    assert all("failed schema validation" in (r.error or "") for r in results[1::2])
+
+
+def test_publish_cli(emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    topic, subscription = _topic(emulator)
+    lines = [json_format.MessageToJson(_order(f"e{i}"), indent=None) for i in range(3)]
+    lines.insert(1, '{"eventId": "x", "notAField": 1}')
+    source = tmp_path / "events.ndjson"
+    source.write_text("\n".join(lines) + "\n")
+    code = publish.main(["--topic", topic, "--contract", "order-event", "--input", str(source)])
+    out = capsys.readouterr()
+    assert code == 1
+    assert "published 3 of 4 events" in out.out
+    assert "line 2: not a ecom.events.v1.OrderEvent in JSON" in out.err
+    assert len(_pull(subscription, 3)) == 3
+
+
+def test_replay_republishes_dead_letters_to_their_topics(
+    emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = tmp_path / "dead_letters"
+    folder.mkdir()
+    shutil.copy(
+        ROOT / "tests/golden/expected/dead_letters.ndjson", folder / "dead-letters-1.ndjson"
+    )
+    before = (folder / "dead-letters-1.ndjson").read_bytes()
+    letters = [json.loads(line) for line in before.decode().splitlines()]
+    client = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    subscriptions = {}
+    for family in ("order-events", "inventory-events", "user-activity-events"):
+        client.create_topic(name=f"projects/{PROJECT}/topics/{family}")
+        subscriptions[family] = f"projects/{PROJECT}/subscriptions/{family}-replay"
+        subscriber.create_subscription(
+            name=subscriptions[family], topic=f"projects/{PROJECT}/topics/{family}"
+        )
+
+    code = replay.main(["--source", str(folder), "--project", PROJECT, "--reason", "invalid"])
+    out = capsys.readouterr().out
+    invalid = [d for d in letters if d["reason"] == "REASON_INVALID"]
+    assert code == 0
+    assert f"re-published {len(invalid)}; failed 0" in out
+    assert f"skipped {len(letters) - len(invalid)}: filtered out" in out
+    received = [m for s in subscriptions.values() for m in _pull(s, 1)]
+    got = sorted(
+        (base64.b64encode(m.data).decode(), sorted(m.attributes.items())) for m in received
+    )
+    want = sorted((d.get("data", ""), sorted(d["attributes"].items())) for d in invalid)
+    assert got == want
+    assert (folder / "dead-letters-1.ndjson").read_bytes() == before  # never changed nor deleted
+
+
+def test_replay_skips_records_of_no_known_contract(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests/golden/expected/dead_letters.ndjson", folder / "x.ndjson")
+    code = replay.main(
+        ["--source", str(folder), "--project", PROJECT, "--reason", "unknown_event", "--dry-run"]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "no known contract (use --topic)" in out
+    assert "re-published 0; failed 0" in out
+
+
+def test_encode_json_follows_the_pubsub_schema_shape():
+    data, attributes = encode(_order("e1"), "JSON")
+    assert json.loads(data)["eventTimestamp"] == {"seconds": "1764590400"}
+    assert attributes["ecom_encoding"] == "JSON"
