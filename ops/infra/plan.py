@@ -248,26 +248,22 @@ def iam_steps(settings: Settings) -> list[Step]:
                 depends_on=(settings.service_account,),
             )
         )
+    subscription_roles = {
+        "roles/pubsub.subscriber": "pull and acknowledge this subscription only",
+        "roles/pubsub.viewer": "Dataflow reads the subscription's metadata when the job starts",
+    }
     for contract in CONTRACTS:
         subscription = f"projects/{settings.project}/subscriptions/{contract.subscription_id}"
-        steps.append(
-            Step(
-                "iam.subscription_binding",
-                f"{subscription}: roles/pubsub.subscriber -> {member}",
-                {"resource": subscription, "role": "roles/pubsub.subscriber", "member": member},
-                why="pull and acknowledge this subscription only",
-                depends_on=(subscription, settings.service_account),
+        for role, why in subscription_roles.items():
+            steps.append(
+                Step(
+                    "iam.subscription_binding",
+                    f"{subscription}: {role} -> {member}",
+                    {"resource": subscription, "role": role, "member": member},
+                    why=why,
+                    depends_on=(subscription, settings.service_account),
+                )
             )
-        )
-        steps.append(
-            Step(
-                "iam.subscription_binding",
-                f"{subscription}: roles/pubsub.viewer -> {member}",
-                {"resource": subscription, "role": "roles/pubsub.viewer", "member": member},
-                why="Dataflow reads the subscription's metadata when the job starts",
-                depends_on=(subscription, settings.service_account),
-            )
-        )
     steps.append(
         Step(
             "iam.dataset_binding",

@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
-from pipeline.deadletter import dead_letter, delivery_key, keyed_line
-from pipeline.errors import SinkRejectedError
-from pipeline.model import FactRow
-from pipeline.record import PubsubRecord
-from pipeline.transforms import MessageRows, outcome_counter
+from pipeline.sinks.buffered import Batch, BufferedSinkFn, Refusal
 
 TRANSIENT_REASONS = frozenset({"backendError", "internalError", "rateLimitExceeded", "timeout"})
-MAX_BATCH_ROWS = 500
 
 
 class InsertClient(Protocol):
@@ -55,8 +50,11 @@ def default_client(project: str) -> InsertClient:
     return bigquery.Client(project=project or None)
 
 
-class InsertRowsFn(beam.DoFn):
-    """Buffer each message's rows per table and insert them in batches."""
+class InsertRowsFn(BufferedSinkFn):
+    """Insert each message's rows into ``project.dataset.<table>`` in batches."""
+
+    sink_name = "BigQuery"
+    max_batch_rows = 500
 
     def __init__(
         self,
@@ -66,68 +64,32 @@ class InsertRowsFn(beam.DoFn):
         max_attempts: int = 6,
         base_delay: float = 0.5,
     ) -> None:
+        super().__init__()
         self.project = project
         self.dataset = dataset
         self.client_factory = client_factory
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self._client: InsertClient | None = None
-        self._buffer: dict[str, list[tuple[FactRow, PubsubRecord]]] = {}
 
     @override
     def setup(self) -> None:
         self._client = self.client_factory(self.project)
-
-    @override
-    def start_bundle(self) -> None:
-        self._buffer = {}
-
-    @override
-    def process(self, element: list[MessageRows]) -> Iterator[tuple[str, str]]:
-        for rows, record in element:
-            for row in rows:
-                batch = self._buffer.setdefault(row.table, [])
-                batch.append((row, record))
-                if len(batch) >= MAX_BATCH_ROWS:
-                    yield from self._flush(row.table)
-
-    @override
-    def finish_bundle(self) -> Iterator[Any]:
-        from apache_beam.transforms.window import GlobalWindow
-        from apache_beam.utils.windowed_value import WindowedValue
-
-        for table in list(self._buffer):
-            for line in self._flush(table):
-                yield WindowedValue(line, time.time(), (GlobalWindow(),))
 
     def table_id(self, table: str) -> str:
         """Return the fully qualified id of ``table``."""
         prefix = f"{self.project}." if self.project else ""
         return f"{prefix}{self.dataset}.{table}"
 
-    def _flush(self, table: str) -> Iterator[tuple[str, str]]:
-        batch = self._buffer.pop(table, [])
-        if not batch:
-            return
-        errors = self._insert(table, batch)
+    @override
+    def write(self, table: str, batch: Batch) -> list[Refusal]:
         refused: dict[int, list[str]] = {}
-        for entry in errors:
+        for entry in self._insert(table, batch):
             reasons = [f"{e.get('reason', '')}: {e.get('message', '')}" for e in entry["errors"]]
             refused.setdefault(int(entry["index"]), []).extend(reasons)
-        reported: set[str] = set()
-        for index, reasons in sorted(refused.items()):
-            row, record = batch[index]
-            message_key = delivery_key(record)
-            if message_key in reported:
-                continue  # one dead letter per message, however many of its rows were refused
-            reported.add(message_key)
-            detail = f"BigQuery refused a {table} row ({row.key}): " + "; ".join(reasons)
-            outcome_counter(row.table, "sink_rejected").inc()
-            yield keyed_line(record, dead_letter(record, SinkRejectedError(detail)))
+        return [(*batch[index], "; ".join(reasons)) for index, reasons in sorted(refused.items())]
 
-    def _insert(
-        self, table: str, batch: list[tuple[FactRow, PubsubRecord]]
-    ) -> list[dict[str, Any]]:
+    def _insert(self, table: str, batch: Batch) -> list[dict[str, Any]]:
         """Insert ``batch``; return the permanent error entries, indexed into ``batch``.
 
         Rows that fail transiently (or whole requests that do) are retried with

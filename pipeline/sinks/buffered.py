@@ -1,0 +1,79 @@
+"""What every warehouse sink shares: per-table batches per bundle, refused rows as dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
+from typing_extensions import override
+
+from pipeline.deadletter import dead_letter, delivery_key, keyed_line
+from pipeline.errors import SinkRejectedError
+from pipeline.model import FactRow
+from pipeline.record import PubsubRecord
+from pipeline.transforms import MessageRows, outcome_counter
+
+Batch = list[tuple[FactRow, PubsubRecord]]
+Refusal = tuple[FactRow, PubsubRecord, str]
+"""A row the warehouse refused, its source message, and the warehouse's reason."""
+
+
+def refusal_dead_letters(
+    sink: str, table: str, refusals: Iterable[Refusal]
+) -> Iterator[tuple[str, str]]:
+    """Yield one dead letter per message among ``refusals``, however many rows it lost."""
+    reported: set[str] = set()
+    for row, record, reason in refusals:
+        key = delivery_key(record)
+        if key in reported:
+            continue
+        reported.add(key)
+        outcome_counter(row.table, "sink_rejected").inc()
+        detail = f"{sink} refused a {table} row ({row.key}): {reason}"
+        yield keyed_line(record, dead_letter(record, SinkRejectedError(detail)))
+
+
+class BufferedSinkFn(beam.DoFn):
+    """Buffer each message's rows per table; write a table's batch when full and at bundle end.
+
+    Subclasses implement :meth:`write`, returning the rows the warehouse refused;
+    the refusals leave as ``(delivery key, dead-letter line)`` elements. Anything
+    :meth:`write` raises fails the bundle, so the messages are delivered again.
+    """
+
+    sink_name: ClassVar[str] = "the warehouse"
+    max_batch_rows: ClassVar[int] = 10_000
+
+    def __init__(self) -> None:
+        self._buffer: dict[str, Batch] = {}
+
+    def write(self, table: str, batch: Batch) -> list[Refusal]:
+        """Write ``batch`` into ``table``; return the refused rows."""
+        raise NotImplementedError
+
+    @override
+    def start_bundle(self) -> None:
+        self._buffer = {}
+
+    @override
+    def process(self, element: list[MessageRows]) -> Iterator[tuple[str, str]]:
+        for rows, record in element:
+            for row in rows:
+                batch = self._buffer.setdefault(row.table, [])
+                batch.append((row, record))
+                if len(batch) >= self.max_batch_rows:
+                    yield from self._flush(row.table)
+
+    @override
+    def finish_bundle(self) -> Iterator[Any]:
+        for table in list(self._buffer):
+            for line in self._flush(table):
+                yield WindowedValue(line, 0, (GlobalWindow(),))
+
+    def _flush(self, table: str) -> Iterator[tuple[str, str]]:
+        batch = self._buffer.pop(table, [])
+        if batch:
+            yield from refusal_dead_letters(self.sink_name, table, self.write(table, batch))
