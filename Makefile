@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run proto check-generated lint typecheck test unit bench clean
+.PHONY: help venv run proto check-generated lint typecheck test unit bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ BENCH_PROFILE ?= short
 BENCH_OUTPUT ?= bench.json
 bench: $(STAMP) ## Throughput figures as a table and as JSON (BENCH_PROFILE=short|long, BENCH_OUTPUT=bench.json)
 	$(PY) -m ops.bench --profile $(BENCH_PROFILE) --output $(BENCH_OUTPUT)
+
+FUZZ_SECONDS ?= 60
+fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with atheris (FUZZ_SECONDS=60)
+	$(PY) -m tests.fuzz.fuzz_messages -max_total_time=$(FUZZ_SECONDS)
 
 clean: ## Remove the virtual environment and build outputs
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,8 @@ from pipeline.record import PubsubRecord
 from pipeline.route import Route
 
 PIPELINE_VERSION: Final = "0.1.0"
+MAX_DETAIL: Final = 1000
+"""Longest ``detail`` kept: enough to act on, never a dump of the payload."""
 REASON_NAMES: Final = {
     value.number: value.name.removeprefix("REASON_").lower()
     for value in dead_letter_pb2.Reason.DESCRIPTOR.values
@@ -40,7 +42,7 @@ def dead_letter(
         message_id=record.message_id,
         stage=error.stage,  # type: ignore[arg-type]
         reason=error.reason,  # type: ignore[arg-type]
-        detail=str(error),
+        detail=_bounded(str(error)),
         pipeline_version=PIPELINE_VERSION,
     )
     if record.publish_time:
@@ -57,6 +59,12 @@ def dead_letter(
         letter.contract_revision = route.revision
     letter.failed_at.FromDatetime(failed_at or dt.datetime.now(dt.UTC))
     return letter
+
+
+def _bounded(detail: str) -> str:
+    if len(detail) <= MAX_DETAIL:
+        return detail
+    return detail[: MAX_DETAIL - 12] + " [truncated]"
 
 
 def to_json_line(letter: dead_letter_pb2.DeadLetter) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import apache_beam as beam
@@ -109,6 +110,9 @@ class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
         super().__init__()
         self.prefix = prefix
         self.window_seconds = window_seconds
+        # Names carry a per-launch id: a restarted or updated job writing the same
+        # window must add files, never overwrite the earlier run's.
+        self.run_id = uuid.uuid4().hex[:12]
 
     @override
     def expand(self, lines: PCollection[Any]) -> Any:
@@ -121,7 +125,7 @@ class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
             | "WriteNdjson"
             >> fileio.WriteToFiles(
                 path=self.prefix,
-                file_naming=fileio.default_file_naming("dead-letters", ".ndjson"),
+                file_naming=fileio.default_file_naming(f"dead-letters-{self.run_id}", ".ndjson"),
                 shards=1,
             )
         )
