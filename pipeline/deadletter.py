@@ -86,6 +86,10 @@ def delivery_key(record: PubsubRecord) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def keyed_line(record: PubsubRecord, letter: dead_letter_pb2.DeadLetter) -> tuple[str, str]:
-    """Return the dead-letter element the pipeline carries: (delivery key, JSON line)."""
-    return delivery_key(record), to_json_line(letter)
+DeadLetterElement = tuple[str, tuple[str, str]]
+"""What the pipeline carries for a dead letter: (delivery key, (JSON line, ack token))."""
+
+
+def keyed_line(record: PubsubRecord, letter: dead_letter_pb2.DeadLetter) -> DeadLetterElement:
+    """Return the dead-letter element of ``record``."""
+    return delivery_key(record), (to_json_line(letter), record.ack)

@@ -1,10 +1,11 @@
 """Larger Pub/Sub pulls for Beam's DirectRunner (local runs only; Dataflow reads natively).
 
 The DirectRunner's streaming Pub/Sub reader pulls ten messages per bundle,
-which caps a local run near a hundred messages per second. This swaps in the
-same reader logic with a configurable pull size. Like the original, it
-acknowledges messages as soon as they are pulled (see the README's
-Guarantees for what that means if the local process is killed).
+which caps a local run near a hundred messages per second, and acknowledges
+them as soon as they are pulled, so a killed run loses what it had pulled.
+This swaps in a reader with a configurable pull size that does not
+acknowledge: each message carries an ack token to the step that makes its
+outcome durable (``pipeline/acks.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 from apache_beam.runners.direct import transform_evaluator
 from apache_beam.utils.timestamp import Timestamp
+
+from pipeline import acks
 
 _original = transform_evaluator._PubSubReadEvaluator._read_from_pubsub
 
@@ -45,16 +48,11 @@ def enlarge_pulls(max_messages: int = 1000, pull_timeout: float = 2.0) -> None:
                 )
         except exceptions.DeadlineExceeded:
             return []
-        results = [
-            (
-                Timestamp.from_utc_datetime(received.message.publish_time),
-                PubsubMessage._from_message(received.message),
-            )
-            for received in response.received_messages
-        ]
-        ack_ids = [received.ack_id for received in response.received_messages]
-        if ack_ids:
-            client.acknowledge(subscription=self._sub_name, ack_ids=ack_ids)
+        results = []
+        for received in response.received_messages:
+            message = PubsubMessage._from_message(received.message)
+            message.attributes[acks.ATTRIBUTE] = acks.token(self._sub_name, received.ack_id)
+            results.append((Timestamp.from_utc_datetime(received.message.publish_time), message))
         return results
 
     transform_evaluator._PubSubReadEvaluator._read_from_pubsub = read_from_pubsub  # type: ignore[method-assign]

@@ -13,9 +13,10 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pvalue import PCollection
 
+from pipeline.deadletter_files import WriteDeadLetters
 from pipeline.options import IngestOptions
 from pipeline.sources import ReadMessages
-from pipeline.transforms import ProcessMessages, WriteDeadLetters
+from pipeline.transforms import ProcessMessages
 
 
 def write_facts(rows: PCollection[Any], options: IngestOptions) -> Any:
@@ -72,5 +73,14 @@ def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
     return result
 
 
+def main(argv: list[str]) -> None:
+    """Command line: run the pipeline; a local streaming run goes on until it is stopped."""
+    result = run(argv)
+    options = pipeline_options(argv)
+    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
+    if options.view_as(StandardOptions).streaming and "Direct" in runner:
+        result.wait_until_finish()  # Dataflow jobs run on; a local one runs in this process
+
+
 if __name__ == "__main__":
-    run(sys.argv[1:])
+    main(sys.argv[1:])

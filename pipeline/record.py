@@ -23,6 +23,8 @@ class PubsubRecord:
     message_id: str = ""
     publish_time: str = ""
     """RFC 3339 UTC timestamp, or empty when unknown."""
+    ack: str = field(default="", compare=False)
+    """Ack token of a locally pulled message (see ``pipeline/acks.py``); not part of the JSON."""
 
     def to_json(self) -> str:
         """Return the record as one replay-format JSON line (without newline)."""

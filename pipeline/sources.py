@@ -12,6 +12,7 @@ from apache_beam.io.gcp.pubsub import PubsubMessage, ReadFromPubSub
 from apache_beam.pvalue import PBegin, PCollection
 from typing_extensions import override
 
+from pipeline import acks
 from pipeline.record import PubsubRecord
 from pipeline.route import CONTRACT
 
@@ -19,6 +20,7 @@ from pipeline.route import CONTRACT
 def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecord:
     """Return ``message`` as a PubsubRecord; tag it with the subscription's default contract."""
     attributes = dict(message.attributes or {})
+    ack = attributes.pop(acks.ATTRIBUTE, "")
     if default_contract and "googclient_schemaname" not in attributes:
         attributes.setdefault(CONTRACT, default_contract)
     publish_time = message.publish_time
@@ -30,6 +32,7 @@ def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecor
         attributes=attributes,
         message_id=message.message_id or "",
         publish_time=published,
+        ack=ack,
     )
 
 

@@ -1,16 +1,13 @@
-"""The pipeline's composite transforms: process messages, write dead letters."""
+"""Stages 2 to 5 as a Beam transform: process messages into rows and dead letters."""
 
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.io import fileio
 from apache_beam.metrics.metric import Metrics
 from apache_beam.pvalue import PCollection
-from apache_beam.transforms.window import FixedWindows, TimestampedValue
 from typing_extensions import override
 
 from pipeline.deadletter import REASON_NAMES, keyed_line
@@ -40,7 +37,7 @@ class ProcessFn(beam.DoFn):
     main output it emits a list of ``(rows, PubsubRecord)`` pairs, one per
     message that produced rows (a message's rows travel together, and a row the
     warehouse refuses can still be dead-lettered with its original message); on
-    ``dead_letters``, one ``(delivery key, dead-letter JSON line)`` per failure.
+    ``dead_letters``, one :data:`~pipeline.deadletter.DeadLetterElement` per failure.
     """
 
     def __init__(self, default_contract: str = "") -> None:
@@ -95,40 +92,6 @@ class ProcessMessages(beam.PTransform[PCollection[Any], Any]):
         return records | "RouteDecodeValidateModel" >> beam.ParDo(
             ProcessFn(self.default_contract)
         ).with_outputs(DEAD_LETTERS, main=ROWS)
-
-
-class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
-    """Stage 7: ``(delivery key, JSON line)`` pairs to NDJSON files under ``prefix``.
-
-    Files are windowed by processing time (the time of failure): a dead letter's
-    event time may be missing or garbage, and operators look for failures by
-    when they happened. Within a window, a message delivered several times
-    yields one record. ``prefix`` is a local folder or a ``gs://`` prefix.
-    """
-
-    def __init__(self, prefix: str, window_seconds: int = 60) -> None:
-        super().__init__()
-        self.prefix = prefix
-        self.window_seconds = window_seconds
-        # Names carry a per-launch id: a restarted or updated job writing the same
-        # window must add files, never overwrite the earlier run's.
-        self.run_id = uuid.uuid4().hex[:12]
-
-    @override
-    def expand(self, lines: PCollection[Any]) -> Any:
-        return (
-            lines
-            | "StampFailureTime" >> beam.Map(lambda line: TimestampedValue(line, time.time()))
-            | "WindowByFailureTime" >> beam.WindowInto(FixedWindows(self.window_seconds))
-            | "GroupByDelivery" >> beam.GroupByKey()
-            | "OnePerDelivery" >> beam.MapTuple(lambda _, lines: min(lines))
-            | "WriteNdjson"
-            >> fileio.WriteToFiles(
-                path=self.prefix,
-                file_naming=fileio.default_file_naming(f"dead-letters-{self.run_id}", ".ndjson"),
-                shards=1,
-            )
-        )
 
 
 def keyed_rows(element: list[MessageRows]) -> list[tuple[str, tuple[FactRow, PubsubRecord]]]:

@@ -10,7 +10,8 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 from typing_extensions import override
 
-from pipeline.deadletter import dead_letter, delivery_key, keyed_line
+from pipeline import acks
+from pipeline.deadletter import DeadLetterElement, dead_letter, delivery_key, keyed_line
 from pipeline.errors import SinkRejectedError
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
@@ -23,7 +24,7 @@ Refusal = tuple[FactRow, PubsubRecord, str]
 
 def refusal_dead_letters(
     sink: str, table: str, refusals: Iterable[Refusal]
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[DeadLetterElement]:
     """Yield one dead letter per message among ``refusals``, however many rows it lost."""
     reported: set[str] = set()
     for row, record, reason in refusals:
@@ -40,8 +41,10 @@ class BufferedSinkFn(beam.DoFn):
     """Buffer each message's rows per table; write a table's batch when full and at bundle end.
 
     Subclasses implement :meth:`write`, returning the rows the warehouse refused;
-    the refusals leave as ``(delivery key, dead-letter line)`` elements. Anything
-    :meth:`write` raises fails the bundle, so the messages are delivered again.
+    the refusals leave as dead-letter elements. Anything :meth:`write` raises
+    fails the bundle, so the messages are delivered again. Locally pulled
+    messages are acknowledged once all of the bundle's rows are written (those
+    with refused rows by the dead-letter writer instead).
     """
 
     sink_name: ClassVar[str] = "the warehouse"
@@ -49,6 +52,8 @@ class BufferedSinkFn(beam.DoFn):
 
     def __init__(self) -> None:
         self._buffer: dict[str, Batch] = {}
+        self._ack_tokens: set[str] = set()
+        self._refused_tokens: set[str] = set()
 
     def write(self, table: str, batch: Batch) -> list[Refusal]:
         """Write ``batch`` into ``table``; return the refused rows."""
@@ -57,10 +62,14 @@ class BufferedSinkFn(beam.DoFn):
     @override
     def start_bundle(self) -> None:
         self._buffer = {}
+        self._ack_tokens = set()
+        self._refused_tokens = set()
 
     @override
-    def process(self, element: list[MessageRows]) -> Iterator[tuple[str, str]]:
+    def process(self, element: list[MessageRows]) -> Iterator[DeadLetterElement]:
         for rows, record in element:
+            if record.ack:
+                self._ack_tokens.add(record.ack)
             for row in rows:
                 batch = self._buffer.setdefault(row.table, [])
                 batch.append((row, record))
@@ -72,8 +81,11 @@ class BufferedSinkFn(beam.DoFn):
         for table in list(self._buffer):
             for line in self._flush(table):
                 yield WindowedValue(line, 0, (GlobalWindow(),))
+        acks.acknowledge(self._ack_tokens - self._refused_tokens)
 
-    def _flush(self, table: str) -> Iterator[tuple[str, str]]:
+    def _flush(self, table: str) -> Iterator[DeadLetterElement]:
         batch = self._buffer.pop(table, [])
         if batch:
-            yield from refusal_dead_letters(self.sink_name, table, self.write(table, batch))
+            refusals = self.write(table, batch)
+            self._refused_tokens.update(record.ack for _, record, _ in refusals)
+            yield from refusal_dead_letters(self.sink_name, table, refusals)

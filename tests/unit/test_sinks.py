@@ -91,7 +91,7 @@ def _run_bigquery(elements: list[list[tuple[tuple[FactRow, ...], PubsubRecord]]]
             pipeline
             | beam.Create(elements)
             | WriteToBigQuery("proj", "events", client_factory=_fake)
-            | beam.MapTuple(lambda key, line: (key, json.loads(line)["reason"]))
+            | beam.MapTuple(lambda key, letter: (key, json.loads(letter[0])["reason"]))
         )
         assert_that(refused, equal_to([("msg-bad", "REASON_SINK_REJECTED")]))
 

@@ -13,8 +13,9 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from ecom.events.v1 import user_activity_event_pb2
+from pipeline.deadletter_files import WriteDeadLetters
 from pipeline.record import PubsubRecord
-from pipeline.transforms import ProcessMessages, WriteDeadLetters
+from pipeline.transforms import ProcessMessages
 
 CONTRACT = {"ecom_contract": "ecom.events.v1.UserActivityEvent"}
 
@@ -46,7 +47,7 @@ def test_process_messages_splits_rows_and_dead_letters():
             ]
         )
         letters = result.dead_letters | "LetterSummary" >> beam.MapTuple(
-            lambda key, line: (key, json.loads(line)["reason"])
+            lambda key, letter: (key, json.loads(letter[0])["reason"])
         )
         assert_that(rows, equal_to([("fact_user_activity", "a", "m1")]), label="rows")
         assert_that(
@@ -93,9 +94,9 @@ def test_streaming_out_of_order_event_times_partition_by_event_time():
 
 def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
     lines = [
-        ("m1", '{"messageId": "m1", "reason": "REASON_INVALID"}'),
-        ("m1", '{"messageId": "m1", "reason": "REASON_INVALID"}'),  # redelivered
-        ("m2", '{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}'),
+        ("m1", ('{"messageId": "m1", "reason": "REASON_INVALID"}', "")),
+        ("m1", ('{"messageId": "m1", "reason": "REASON_INVALID"}', "")),  # redelivered
+        ("m2", ('{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}', "")),
     ]
     with TestPipeline() as pipeline:
         _ = pipeline | beam.Create(lines) | WriteDeadLetters(str(tmp_path / "dl"), 60)
