@@ -9,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run proto check-generated lint typecheck test unit bench fuzz clean
+.PHONY: help venv run proto release-contracts check-generated lint typecheck test unit bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,8 +25,12 @@ RUN_ARGS ?=
 run: $(STAMP) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000")
 	$(PY) -m ops.local_run $(RUN_ARGS)
 
-proto: $(STAMP) ## Regenerate generated/, bq_schemas/, sql/, pubsub_schemas/, docs/ from proto/ (format, lint, breaking check)
+proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)
 	$(PY) -m contracts.generate
+
+release-contracts: $(STAMP) ## Record proto/ as a new registry release (after the compatibility gate), then regenerate
+	$(PY) -m contracts.release
+	$(PY) -m contracts.generate --skip-breaking
 
 check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, or generated files drift from it
 	$(PY) -m contracts.generate --check

@@ -145,6 +145,8 @@ class Column:
     pii: bool = False
     default_value_expression: str = ""
     fields: tuple[Column, ...] = ()
+    number: int = 0
+    """Field number in the warehouse contract (not part of BigQuery's schema)."""
 
     def to_api_repr(self) -> dict[str, Any]:
         """Return the column as the BigQuery API (and ``SchemaField.from_api_repr``) has it."""
@@ -283,6 +285,7 @@ def _column(image: ContractImage, field: descriptor.FieldDescriptor, depth: int)
         pii=pii,
         default_value_expression=default,
         fields=fields,
+        number=field.number,
     )
 
 

@@ -3,6 +3,7 @@
 ContractError
 ├── ContractDefinitionError  a contract breaks a project rule (bad table declaration, ...)
 ├── ToolchainError           protoc or buf refused the contracts (syntax, lint, breaking change)
+├── GateRefusedError         the change is incompatible with released contracts or live tables
 └── DriftError               committed generated files differ from what ``proto/`` generates
 """
 
@@ -19,6 +20,10 @@ class ContractDefinitionError(ContractError):
 
 class ToolchainError(ContractError):
     """protoc or buf failed; the message carries the tool's own output."""
+
+
+class GateRefusedError(ContractError):
+    """The compatibility gate refused the change; the message lists every refusal."""
 
 
 class DriftError(ContractError):

@@ -19,15 +19,25 @@ from pathlib import Path
 
 from contracts import toolchain
 from contracts.bigquery_schema import warehouse_tables
+from contracts.compatibility import ALLOWED, REFUSED
 from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
-from contracts.errors import ContractError, DriftError, ToolchainError
+from contracts.errors import ContractError, DriftError, GateRefusedError, ToolchainError
+from contracts.gate import check_against_registry, migrations
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
 from contracts.reference_doc import render_reference
+from contracts.registry import REGISTRY, Registry
 
 REPO = Path(__file__).resolve().parent.parent
 PROTO = "proto"
-MANAGED = ("generated/**/*", "bq_schemas/*", "pubsub_schemas/*", "sql/*.sql", "docs/contracts.md")
+MANAGED = (
+    "generated/**/*",
+    "bq_schemas/*",
+    "pubsub_schemas/*",
+    "sql/*.sql",
+    "docs/contracts.md",
+    "migrations/*.sql",
+)
 """Glob patterns of every generated file, relative to the repository root."""
 
 
@@ -79,6 +89,7 @@ def render_all(repo: Path, image_path: Path, work: Path) -> dict[str, bytes]:
         ]
     )
     files["docs/contracts.md"] = render_reference(image, tables, events)
+    files.update(migrations(Registry.load(repo / REGISTRY), image))
 
     for package in ["generated/ecom", "generated/buf"]:
         files[f"{package}/py.typed"] = ""
@@ -108,24 +119,37 @@ def buf_lint(repo: Path, image: Path) -> None:
     toolchain.buf(["lint", str(image), "--config", "buf.yaml", "--path", "ecom"], cwd=repo)
 
 
-def buf_breaking(repo: Path, image: Path, work: Path) -> str:
-    """Check wire and JSON compatibility against ``proto/`` at the last commit.
-
-    Returns what was done; skips (saying so) when there is no commit with a
-    ``proto/`` folder yet.
-    """
+def image_at_ref(repo: Path, ref: str, work: Path) -> Path | None:
+    """Compile ``proto/`` as of git ``ref`` into an image; None when the ref has no proto/."""
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", "HEAD", PROTO],
+        ["git", "archive", "--format=tar", ref, PROTO],
         cwd=repo,
         capture_output=True,
         check=False,
     )
     if archive.returncode != 0:
-        return "buf breaking: skipped (no commit with proto/ yet to compare against)"
+        return None
     baseline = work / "baseline"
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(baseline, filter="data")
-    against = toolchain.build_image(baseline / PROTO, baseline / "build")
+    return toolchain.build_image(baseline / PROTO, baseline / "build")
+
+
+def buf_breaking(repo: Path, image: Path, work: Path, registry: Registry) -> str:
+    """Check wire and JSON compatibility against the latest release, else the last commit.
+
+    Returns what was done; skips (saying so) when there is neither a release
+    nor a commit with a ``proto/`` folder yet.
+    """
+    if registry.releases:
+        latest = registry.releases[-1]
+        against: Path | None = registry.root / latest.image
+        baseline = f"registry release {latest.number}"
+    else:
+        against = image_at_ref(repo, "HEAD", work)
+        baseline = "HEAD (no release in registry/ yet)"
+    if against is None:
+        return "buf breaking: skipped (no release and no commit with proto/ to compare against)"
     toolchain.buf(
         [
             "breaking",
@@ -139,7 +163,25 @@ def buf_breaking(repo: Path, image: Path, work: Path) -> str:
         ],
         cwd=repo,
     )
-    return "buf breaking: no wire or JSON breaking change against HEAD"
+    return f"buf breaking: no wire or JSON breaking change against {baseline}"
+
+
+def gate(registry: Registry, image: ContractImage) -> str:
+    """Run the compatibility gate against every release; raise GateRefusedError on a refusal."""
+    if not registry.releases:
+        return "compatibility gate: no released revision yet (`make release-contracts` records one)"
+    findings = check_against_registry(registry, image)
+    refused = [f.line() for f in findings if f.verdict == REFUSED]
+    if refused:
+        raise GateRefusedError(
+            "the change is not compatible with the released contracts and live tables:\n"
+            + "\n".join(refused)
+        )
+    allowed = sum(1 for f in findings if f.verdict == ALLOWED)
+    return (
+        f"compatibility gate: passed against {len(registry.releases)} release(s); "
+        f"{allowed} allowed change(s)"
+    )
 
 
 def sync(repo: Path, rendered: dict[str, bytes]) -> tuple[int, int]:
@@ -214,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
             image = toolchain.build_image(repo / PROTO, work / "image")
             buf_lint(repo, image)
             _say("buf lint: ok (STANDARD, COMMENTS)")
+            registry = Registry.load(repo / REGISTRY)
             if not (args.check or args.skip_breaking):
-                _say(buf_breaking(repo, image, work))
+                _say(buf_breaking(repo, image, work, registry))
+            current = ContractImage.load(image, toolchain.proto_sources(repo / PROTO))
+            _say(gate(registry, current))
             rendered = render_all(repo, image, work / "render")
             if args.check:
                 report = drift(repo, rendered)

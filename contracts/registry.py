@@ -1,0 +1,158 @@
+"""The contract registry: every released revision of every contract, recorded in ``registry/``.
+
+A release stores the descriptor image of all of ``proto/`` (with comments, so
+descriptions are kept) as ``registry/rNNNN.binpb``, and ``registry/index.json``
+records, per release, its number, date and image hash, and per contract
+(event family or fact table) its revision number and content hash. A
+contract's revision only moves when its content changes. The index also keeps
+the mapping from Pub/Sub schema revision ids to registry revisions, which the
+infrastructure command fills in when it commits a schema revision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from google.protobuf import descriptor, descriptor_pb2
+
+from contracts.bigquery_schema import warehouse_tables
+from contracts.descriptors import ContractImage
+from contracts.pubsub_schema import event_messages
+
+REGISTRY: Final = "registry"
+INDEX: Final = "index.json"
+
+
+@dataclass
+class Release:
+    """One released state of the contracts."""
+
+    number: int
+    date: str
+    image: str
+    sha256: str
+    contracts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per contract name: ``{"revision": n, "sha256": ...}``."""
+
+
+@dataclass
+class Registry:
+    """The registry folder: its releases, oldest first, and the Pub/Sub revision mapping."""
+
+    root: Path
+    releases: list[Release] = field(default_factory=list)
+    pubsub_revisions: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per Pub/Sub schema id: ``{pubsub revision id: registry revision}``."""
+
+    @classmethod
+    def load(cls, root: Path) -> Registry:
+        """Read ``root/index.json`` (an empty registry when there is none)."""
+        index = root / INDEX
+        if not index.exists():
+            return cls(root)
+        data = json.loads(index.read_text())
+        releases = [Release(**release) for release in data.get("releases", [])]
+        return cls(root, releases, data.get("pubsub_revisions", {}))
+
+    def save(self) -> None:
+        """Write ``index.json`` (stable formatting, so diffs stay small)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        data = {
+            "releases": [vars(release) for release in self.releases],
+            "pubsub_revisions": self.pubsub_revisions,
+        }
+        (self.root / INDEX).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+    def image(self, release: Release) -> ContractImage:
+        """Return the descriptor image of ``release``."""
+        files = descriptor_pb2.FileDescriptorSet.FromString(
+            (self.root / release.image).read_bytes()
+        )
+        own = [f.name for f in files.file if f.name.startswith("ecom/")]
+        return ContractImage(files=files, own_files=frozenset(own))
+
+    def revision(self, contract: str) -> int:
+        """Return the latest released revision of ``contract`` (0 when never released)."""
+        for release in reversed(self.releases):
+            if contract in release.contracts:
+                return int(release.contracts[contract]["revision"])
+        return 0
+
+    def release(self, image_bytes: bytes, image: ContractImage, today: dt.date) -> Release | None:
+        """Record a new release of ``image``; return it, or None when no contract changed."""
+        hashes = contract_hashes(image)
+        latest = self.releases[-1].contracts if self.releases else {}
+        if latest and {k: v["sha256"] for k, v in latest.items()} == hashes:
+            return None
+        number = len(self.releases) + 1
+        name = f"r{number:04d}.binpb"
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / name).write_bytes(image_bytes)
+        contracts = {}
+        for contract, digest in sorted(hashes.items()):
+            previous = latest.get(contract)
+            if previous is not None and previous["sha256"] == digest:
+                contracts[contract] = previous
+            else:
+                contracts[contract] = {"revision": self.revision(contract) + 1, "sha256": digest}
+        release = Release(
+            number=number,
+            date=today.isoformat(),
+            image=name,
+            sha256=hashlib.sha256(image_bytes).hexdigest(),
+            contracts=contracts,
+        )
+        self.releases.append(release)
+        self.save()
+        return release
+
+
+def _closure(message: descriptor.Descriptor) -> dict[str, bytes]:
+    """Return the serialized descriptors of ``message`` and every type it uses, by name."""
+    found: dict[str, bytes] = {}
+    pending: list[descriptor.Descriptor | descriptor.EnumDescriptor] = [message]
+    while pending:
+        current = pending.pop()
+        if current.full_name in found:
+            continue
+        if isinstance(current, descriptor.EnumDescriptor):
+            enum_proto = descriptor_pb2.EnumDescriptorProto()
+            current.CopyToProto(enum_proto)
+            found[current.full_name] = enum_proto.SerializeToString(deterministic=True)
+            continue
+        message_proto = descriptor_pb2.DescriptorProto()
+        current.CopyToProto(message_proto)
+        found[current.full_name] = message_proto.SerializeToString(deterministic=True)
+        for field_descriptor in current.fields:
+            used = field_descriptor.message_type or field_descriptor.enum_type
+            if used is not None:
+                pending.append(used)
+    return found
+
+
+def contract_hashes(image: ContractImage) -> dict[str, str]:
+    """Return a content hash per contract: event families by full name, tables by name.
+
+    The hash covers the message, every type it uses, and their comments (which
+    become BigQuery descriptions).
+    """
+    subjects: dict[str, descriptor.Descriptor] = {
+        event.full_name: event for event in event_messages(image)
+    }
+    for table in warehouse_tables(image):
+        subjects[table.name] = image.pool.FindMessageTypeByName(table.message)
+    hashes = {}
+    for name, message in subjects.items():
+        digest = hashlib.sha256()
+        for full_name, serialized in sorted(_closure(message).items()):
+            digest.update(full_name.encode() + b"\0" + serialized + b"\0")
+            prefix = f"{full_name}."
+            for key in sorted(k for k in image.comments if k == full_name or k.startswith(prefix)):
+                digest.update(key.encode() + b"\0" + image.comments[key].encode() + b"\0")
+        hashes[name] = digest.hexdigest()
+    return hashes

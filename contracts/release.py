@@ -1,0 +1,61 @@
+"""``make release-contracts``: record the working tree's contracts as a new registry release.
+
+Runs the compatibility gate against every earlier release first and records
+nothing if it refuses. Only contracts whose content changed get a new
+revision number. ``make release-contracts`` then regenerates, so the pending
+migration becomes the new release's migration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+from pathlib import Path
+
+from contracts import toolchain
+from contracts.descriptors import ContractImage
+from contracts.errors import ContractError
+from contracts.generate import PROTO, REPO, gate
+from contracts.registry import REGISTRY, Registry
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Release the contracts; return the exit code."""
+    parser = argparse.ArgumentParser(
+        prog="make release-contracts", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--repo", type=Path, default=REPO)
+    parser.add_argument(
+        "--date", type=dt.date.fromisoformat, default=dt.datetime.now(dt.UTC).date()
+    )
+    args = parser.parse_args(argv)
+    repo = args.repo.resolve()
+    registry = Registry.load(repo / REGISTRY)
+    try:
+        with tempfile.TemporaryDirectory(prefix="release-") as temp:
+            image_path = toolchain.build_image(repo / PROTO, Path(temp))
+            current = ContractImage.load(image_path, toolchain.proto_sources(repo / PROTO))
+            print(gate(registry, current))
+            release = registry.release(image_path.read_bytes(), current, args.date)
+    except ContractError as error:
+        print(f"release-contracts: error: {error}", file=sys.stderr)
+        return 1
+    if release is None:
+        print(
+            f"nothing to release: no contract changed since release {registry.releases[-1].number}"
+        )
+        return 0
+    previous = registry.releases[-2].contracts if len(registry.releases) > 1 else {}
+    changed = [
+        f"{name} r{entry['revision']}"
+        for name, entry in release.contracts.items()
+        if previous.get(name) != entry
+    ]
+    print(f"release {release.number} ({release.date}): " + ", ".join(changed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
