@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUTS = ("generated", "bq_schemas", "sql", "pubsub_schemas", "docs")
+RECORDS = ("registry",)
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -38,7 +39,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     repo = tmp_path_factory.mktemp("repo")
     shutil.copytree(ROOT / "proto", repo / "proto")
     shutil.copy(ROOT / "buf.yaml", repo / "buf.yaml")
-    for output in OUTPUTS:
+    for output in (*OUTPUTS, *RECORDS):
         shutil.copytree(ROOT / output, repo / output, ignore=shutil.ignore_patterns("__pycache__"))
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
@@ -63,7 +64,8 @@ def _changed(repo: Path) -> set[str]:
 def test_committed_outputs_are_up_to_date(scratch: Path):
     result = _generate(scratch)
     assert result.returncode == 0, result.stderr
-    assert "no wire or JSON breaking change against HEAD" in result.stdout
+    assert "no wire or JSON breaking change against registry release 1" in result.stdout
+    assert "compatibility gate: passed against 1 release(s); 0 allowed change(s)" in result.stdout
     assert _changed(scratch) == set()
     check = _generate(scratch, "--check")
     assert check.returncode == 0, check.stderr
@@ -102,7 +104,7 @@ def test_type_change_updates_every_output_together(scratch: Path):
     assert refused.returncode == 1
     assert 'changed type from "string" to "bytes"' in refused.stderr
     # ... and an intentional, coordinated change regenerates all outputs together.
-    result = _generate(scratch, "--skip-breaking")
+    result = _generate(scratch, "--skip-breaking", "--skip-gate")
     assert result.returncode == 0, result.stderr
     assert _changed(scratch) == {"proto", *OUTPUTS}
     assert '"type": "BYTES"' in (scratch / "bq_schemas/fact_inventory.json").read_text()
@@ -136,3 +138,58 @@ def test_lint_failure_names_the_rule(scratch: Path):
     assert (
         'Field "warehouse_id" should have a non-empty comment for documentation.' in result.stderr
     )
+
+
+def _release(repo: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contracts.release", "--repo", str(repo), "--date", "2026-01-02"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_gate_refuses_what_buf_accepts(scratch: Path):
+    """Making a NULLABLE column REQUIRED is invisible on the wire and breaks BigQuery inserts."""
+    target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
+    target.write_text(
+        target.read_text().replace(
+            "  optional string order_id = 8;",
+            "  string order_id = 8 [(ecom.warehouse.v1.column).required = true];",
+        )
+    )
+    result = _generate(scratch)
+    assert result.returncode == 1
+    assert "the change is not compatible with the released contracts" in result.stderr
+    assert (
+        "refused: fact_inventory.order_id: mode changed from NULLABLE to REQUIRED" in result.stderr
+    )
+    assert _release(scratch).returncode == 1
+    assert "r0002.binpb" not in {p.name for p in (scratch / "registry").iterdir()}
+
+
+def test_allowed_change_writes_a_migration_and_releases(scratch: Path):
+    target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
+    target.write_text(
+        target.read_text().replace(
+            "  string warehouse_id = 5 [(ecom.warehouse.v1.column).required = true];",
+            "  string warehouse_id = 5;",
+        )
+    )
+    result = _generate(scratch)
+    assert result.returncode == 0, result.stderr
+    assert "passed against 1 release(s); 1 allowed change(s)" in result.stdout
+    pending = (scratch / "migrations/0002.sql").read_text()
+    assert "pending until `make release-contracts`" in pending
+    assert "ALTER TABLE `events.fact_inventory` ALTER COLUMN warehouse_id DROP NOT NULL;" in pending
+    released = _release(scratch)
+    assert released.returncode == 0, released.stderr
+    assert "release 2 (2026-01-02): fact_inventory r2" in released.stdout
+    assert _generate(scratch, "--skip-breaking").returncode == 0
+    final = (scratch / "migrations/0002.sql").read_text()
+    assert "release 1 to release 2" in final
+    assert "DROP NOT NULL" in final
+    again = _release(scratch)
+    assert "nothing to release" in again.stdout
+    assert _generate(scratch, "--check").returncode == 0
