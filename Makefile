@@ -25,8 +25,9 @@ RUN_ARGS ?=
 run: $(STAMP) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000")
 	$(PY) -m ops.local_run $(RUN_ARGS)
 
+PROTO_ARGS ?=
 proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)
-	$(PY) -m contracts.generate
+	$(PY) -m contracts.generate $(PROTO_ARGS)
 
 release-contracts: $(STAMP) ## Record proto/ as a new registry release (after the compatibility gate), then regenerate
 	$(PY) -m contracts.release

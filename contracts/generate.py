@@ -26,7 +26,7 @@ from contracts.errors import ContractError, DriftError, GateRefusedError, Toolch
 from contracts.gate import check_against_registry, migrations
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
 from contracts.reference_doc import render_reference
-from contracts.registry import REGISTRY, Registry
+from contracts.registry import REGISTRY, Registry, render_revisions_module
 
 REPO = Path(__file__).resolve().parent.parent
 PROTO = "proto"
@@ -89,7 +89,9 @@ def render_all(repo: Path, image_path: Path, work: Path) -> dict[str, bytes]:
         ]
     )
     files["docs/contracts.md"] = render_reference(image, tables, events)
-    files.update(migrations(Registry.load(repo / REGISTRY), image))
+    registry = Registry.load(repo / REGISTRY)
+    files.update(migrations(registry, image))
+    files["generated/ecom/registry_revisions.py"] = render_revisions_module(registry, image)
 
     for package in ["generated/ecom", "generated/buf"]:
         files[f"{package}/py.typed"] = ""

@@ -16,13 +16,21 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from google.protobuf.message import Message
 
 from contracts.bigquery_schema import enum_labels
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
 from ecom.types.v1 import types_pb2
+from ecom.warehouse.v1 import (
+    fact_inventory_pb2,
+    fact_order_header_pb2,
+    fact_order_item_pb2,
+    fact_order_pb2,
+    fact_user_activity_pb2,
+    options_pb2,
+)
 from pipeline.errors import ModelingError
 
 Row = dict[str, Any]
@@ -216,7 +224,66 @@ _MODELS: Final = {
 }
 
 
+_TABLE_MESSAGES: Final = {
+    "fact_order_header": fact_order_header_pb2.FactOrderHeader.DESCRIPTOR,
+    "fact_order_item": fact_order_item_pb2.FactOrderItem.DESCRIPTOR,
+    "fact_order": fact_order_pb2.FactOrder.DESCRIPTOR,
+    "fact_inventory": fact_inventory_pb2.FactInventory.DESCRIPTOR,
+    "fact_user_activity": fact_user_activity_pb2.FactUserActivity.DESCRIPTOR,
+}
+_pass_through: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _written_columns(table: str) -> tuple[str, ...]:
+    """Return the columns the pipeline writes (all but those BigQuery fills by default)."""
+    names = []
+    for field in _TABLE_MESSAGES[table].fields:
+        declared: Any = field.GetOptions().Extensions[cast(Any, options_pb2.column)]
+        if not declared.default_value_expression:
+            names.append(field.name)
+    return tuple(names)
+
+
+def _field_value(event: Message, name: str) -> Any:
+    """Return event field ``name`` as a row value (None when absent or not a plain value)."""
+    field = event.DESCRIPTOR.fields_by_name[name]
+    if field.has_presence and not event.HasField(name):
+        return None
+    value = getattr(event, name)
+    if field.enum_type is not None:
+        return enum_labels(cast(Any, field.enum_type)).get(value)
+    if field.message_type is None:
+        return list(value) if field.is_repeated else value
+    if field.message_type.full_name == "google.protobuf.Timestamp":
+        return timestamp(value.seconds, value.nanos)[0]
+    if field.message_type.full_name == "ecom.types.v1.Money":
+        return numeric(money_nanos(value))
+    return None
+
+
+def _complete(event: Message, rows: list[FactRow]) -> list[FactRow]:
+    """Fill columns the explicit model does not write from same-named event fields.
+
+    This is how a contract change flows through without new modeling code: add
+    an ``optional`` field to an event and a NULLABLE column of the same name to
+    its table, and events of older revisions land with NULL there.
+    """
+    for row in rows:
+        key = (event.DESCRIPTOR.full_name, row.table)
+        extra = _pass_through.get(key)
+        if extra is None:
+            fields = event.DESCRIPTOR.fields_by_name
+            extra = tuple(c for c in _written_columns(row.table) if c not in row.row)
+            unknown = [c for c in extra if c not in fields]
+            if unknown:
+                raise ModelingError(f"{row.table} columns {unknown} have no source in the event")
+            _pass_through[key] = extra
+        for column in extra:
+            row.row[column] = _field_value(event, column)
+    return rows
+
+
 def model(event: Message) -> list[FactRow]:
     """Return the fact rows of a validated event. Raises ModelingError."""
     rows: list[FactRow] = _MODELS[event.DESCRIPTOR.full_name](event)  # type: ignore[operator]
-    return rows
+    return _complete(event, rows)

@@ -28,6 +28,8 @@ class Outcome:
     """Fields a newer contract revision added, kept but not modeled."""
     event_seconds: float | None = None
     """Event time of the message (seconds since the epoch), when it decoded."""
+    revision: str = ""
+    """Registry revision the message was decoded as (see ``pipeline.route.Route``)."""
 
 
 def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
@@ -50,6 +52,7 @@ def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
             rows=model(event),
             unknown_fields=unknown,
             event_seconds=seconds,
+            revision=routed.revision,
         )
     except DataError as error:
         return Outcome(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ecom.registry_revisions import CONTRACT_REVISIONS, PUBSUB_REVISIONS
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
 from pipeline.errors import UnknownEventError
 from pipeline.record import PubsubRecord
@@ -22,7 +23,11 @@ ENCODINGS: Final = frozenset({"BINARY", "JSON"})
 
 @dataclass(frozen=True)
 class Route:
-    """Where a message goes: its contract, encoding and schema revision (if Pub/Sub named one)."""
+    """Where a message goes: its contract, its encoding, and the registry revision it is decoded as.
+
+    The revision is the one Pub/Sub's ``googclient_schemarevisionid`` maps to in
+    the registry, else the revision of the contract this pipeline was built from.
+    """
 
     contract: Contract
     encoding: str
@@ -47,7 +52,12 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
         if contract is None:
             raise UnknownEventError(f"Pub/Sub schema {schema_name!r} maps to no known contract")
         encoding = attributes.get(SCHEMA_ENCODING, "BINARY")
-        revision = attributes.get(SCHEMA_REVISION, "")
+        pubsub_revision = attributes.get(SCHEMA_REVISION, "")
+        revision = PUBSUB_REVISIONS.get(schema_id, {}).get(pubsub_revision, "")
+        if not revision:
+            revision = CONTRACT_REVISIONS.get(contract.name, "")
+            if pubsub_revision:
+                revision += f" (Pub/Sub revision {pubsub_revision})"
     else:
         named = attributes.get(CONTRACT) or default_contract
         if not named:
@@ -58,7 +68,7 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
         if contract is None:
             raise UnknownEventError(f"contract {named!r} is not a known contract")
         encoding = attributes.get(ENCODING, "BINARY")
-        revision = ""
+        revision = CONTRACT_REVISIONS.get(contract.name, "")
     encoding = encoding.upper()
     if encoding not in ENCODINGS:
         raise UnknownEventError(f"encoding {encoding!r} is neither BINARY nor JSON")

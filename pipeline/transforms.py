@@ -70,6 +70,8 @@ class ProcessFn(beam.DoFn):
                 outputs.append(beam.pvalue.TaggedOutput(DEAD_LETTERS, line))
                 continue
             self._count(outcome.contract, "ok")
+            revision = outcome.revision.split(" ", 1)[0] or "unknown"
+            self._count(outcome.contract, f"decoded_as.{revision}")
             if outcome.unknown_fields:
                 self.unknown_fields.inc(outcome.unknown_fields)
             if outcome.event_seconds is not None:

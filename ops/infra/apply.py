@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from google.api_core import exceptions
 
-from ops.infra.plan import Settings, Step
+from contracts.registry import REGISTRY, Registry
+from ops.infra.plan import ROOT, Settings, Step
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Clients:
     storage: Any
     iam: Any
     projects: Any
+    registry_root: Path = ROOT / REGISTRY
 
     @classmethod
     def real(cls, settings: Settings) -> Clients:
@@ -46,23 +49,52 @@ class Clients:
 
 
 def ensure_schema(clients: Clients, step: Step) -> str:
-    """Create the schema or commit a new revision if its definition changed; return the outcome."""
+    """Create the schema or commit a new revision if its definition changed; return the outcome.
+
+    The Pub/Sub revision id that now carries the contract is recorded in the
+    registry (``registry/index.json``: commit it), so the pipeline can report
+    which registry revision a message was published as.
+    """
     wanted = step.request["schema"]
     try:
         current = clients.schemas.get_schema(request={"name": step.name})
     except exceptions.NotFound:
-        clients.schemas.create_schema(
+        current = clients.schemas.create_schema(
             request={
                 "parent": step.request["parent"],
                 "schema": wanted,
                 "schema_id": step.request["schema_id"],
             }
         )
-        return "created"
-    if current.definition == wanted["definition"]:
-        return "unchanged"
-    clients.schemas.commit_schema(request={"name": step.name, "schema": wanted})
-    return "new revision committed"
+        outcome = "created"
+    else:
+        if current.definition == wanted["definition"]:
+            outcome = "unchanged"
+        else:
+            current = clients.schemas.commit_schema(request={"name": step.name, "schema": wanted})
+            outcome = "new revision committed"
+    record_pubsub_revision(
+        clients.registry_root,
+        step.request["schema_id"],
+        current.revision_id,
+        step.request["contract"],
+    )
+    return f"{outcome} (Pub/Sub revision {current.revision_id})"
+
+
+def record_pubsub_revision(root: Path, schema_id: str, revision_id: str, contract: str) -> None:
+    """Map a Pub/Sub schema revision to the contract's latest registry revision."""
+    registry = Registry.load(root)
+    revision = registry.revision(contract)
+    if revision and registry.pubsub_revisions.get(schema_id, {}).get(revision_id) != revision:
+        registry.pubsub_revisions.setdefault(schema_id, {})[revision_id] = revision
+        registry.save()
+
+
+def ensure_migration(clients: Clients, step: Step) -> str:
+    """Run a migration script (idempotent statements) as one BigQuery job."""
+    clients.bigquery.query(step.request["sql"]).result()
+    return "applied"
 
 
 def _revisions(clients: Clients, schema: str) -> tuple[str, str]:
@@ -226,6 +258,7 @@ ENSURE: dict[str, Callable[[Clients, Step], str]] = {
     "pubsub.subscription": ensure_subscription,
     "bigquery.dataset": ensure_dataset,
     "bigquery.table": ensure_table,
+    "bigquery.migration": ensure_migration,
     "storage.bucket": ensure_bucket,
     "iam.service_account": ensure_service_account,
     "iam.project_binding": ensure_project_binding,

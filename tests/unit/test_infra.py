@@ -7,6 +7,7 @@ apply layer's schema-revision logic against a fake at the client boundary.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -18,9 +19,10 @@ import pytest
 import sqlglot
 from google.api_core import exceptions
 
+from contracts.registry import Registry
 from ops.infra.__main__ import main as infra_main
 from ops.infra.apply import Clients, ensure_schema, ensure_topic
-from ops.infra.plan import Settings, build_plan, pipeline_arguments
+from ops.infra.plan import Settings, build_plan, migration_steps, pipeline_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Settings("demo-project", "europe-west1")
@@ -120,7 +122,7 @@ def test_dry_run_prints_the_plan_and_calls_nothing(capsys: pytest.CaptureFixture
     assert infra_main(["--project", "demo-project", "--region", "europe-west1", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "gcloud services enable dataflow.googleapis.com" in out
-    assert "plan (38 steps, nothing is called with --dry-run)" in out
+    assert "plan (38 steps, nothing is called with --dry-run)" in out  # no migration yet
     assert "pubsub.schema          projects/demo-project/schemas/order-event" in out
     assert "bigquery.table         demo-project.events.fact_order_item" in out
     assert "roles/dataflow.worker: run Dataflow work items" in out
@@ -137,13 +139,15 @@ class FakeSchemas:
             raise exceptions.NotFound("no schema")
         return self.revisions[request["name"]][-1]
 
-    def create_schema(self, request: dict[str, Any]) -> None:
+    def create_schema(self, request: dict[str, Any]) -> Any:
         name = f"{request['parent']}/schemas/{request['schema_id']}"
         self.revisions[name] = [self._revision(request["schema"], 1)]
+        return self.revisions[name][-1]
 
-    def commit_schema(self, request: dict[str, Any]) -> None:
+    def commit_schema(self, request: dict[str, Any]) -> Any:
         revisions = self.revisions[request["name"]]
         revisions.append(self._revision(request["schema"], len(revisions) + 1))
+        return revisions[-1]
 
     def list_schema_revisions(self, request: dict[str, Any]) -> list[Any]:
         return list(reversed(self.revisions[request["name"]]))
@@ -174,20 +178,23 @@ class FakeTopics:
         self.topics[request["topic"]["name"]] = request["topic"]
 
 
-def test_changed_schema_gets_a_new_revision_and_the_topic_accepts_it():
+def test_changed_schema_gets_a_new_revision_and_the_topic_accepts_it(tmp_path: Path):
     fake, topics = FakeSchemas(), FakeTopics()
-    clients = Clients(fake, topics, None, None, None, None, None)
+    shutil.copytree(ROOT / "registry", tmp_path / "registry")
+    clients = Clients(fake, topics, None, None, None, None, None, tmp_path / "registry")
     schema = _steps("pubsub.schema")[0]
     topic = _steps("pubsub.topic")[0]
-    assert ensure_schema(clients, schema) == "created"
+    assert ensure_schema(clients, schema) == "created (Pub/Sub revision r1)"
     assert ensure_topic(clients, topic) == "created"
-    assert ensure_schema(clients, schema) == "unchanged"
+    assert ensure_schema(clients, schema) == "unchanged (Pub/Sub revision r1)"
     assert ensure_topic(clients, topic) == "unchanged"
+    mapping = Registry.load(tmp_path / "registry").pubsub_revisions
+    assert mapping == {"order-event": {"r1": 1}}  # Pub/Sub revision r1 is registry revision 1
     changed = schema.request | {
         "schema": schema.request["schema"] | {"definition": 'syntax = "proto3";\nmessage X {}\n'}
     }
     assert ensure_schema(clients, type(schema)(schema.kind, schema.name, changed)) == (
-        "new revision committed"
+        "new revision committed (Pub/Sub revision r2)"
     )
     assert len(fake.revisions[schema.name]) == 2  # a revision, never a replacement
     assert ensure_topic(clients, topic) == "now accepts revisions r1..r2"
@@ -260,3 +267,16 @@ def test_worker_package_carries_the_pipeline_and_generated_code(tmp_path: Path):
         "contracts/bigquery_schema.py",
     ):
         assert any(name.endswith(required) for name in names), required
+
+
+def test_migrations_are_applied_in_the_deployments_dataset(tmp_path: Path):
+    (tmp_path / "0002.sql").write_text(
+        "-- Migration 0002.\nALTER TABLE `events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"
+    )
+    (tmp_path / "notes.sql").write_text("-- not a migration\n")
+    (step,) = migration_steps(SETTINGS, tmp_path)
+    assert step.kind == "bigquery.migration"
+    assert (
+        "ALTER TABLE `demo-project.events.fact_inventory` ALTER COLUMN x DROP NOT NULL;"
+        in (step.request["sql"])
+    )

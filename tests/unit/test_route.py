@@ -13,10 +13,11 @@ INVENTORY = "ecom.events.v1.InventoryEvent"
 
 ROUTED = [
     # attributes, default contract, expected (contract, encoding, revision)
-    ({"ecom_contract": ORDER}, "", (ORDER, "BINARY", "")),
-    ({"ecom_contract": ORDER, "ecom_encoding": "json"}, "", (ORDER, "JSON", "")),
-    ({}, INVENTORY, (INVENTORY, "BINARY", "")),
-    ({"ecom_contract": ORDER}, INVENTORY, (ORDER, "BINARY", "")),
+    # The revision is the registry revision this pipeline was built from ...
+    ({"ecom_contract": ORDER}, "", (ORDER, "BINARY", "r1")),
+    ({"ecom_contract": ORDER, "ecom_encoding": "json"}, "", (ORDER, "JSON", "r1")),
+    ({}, INVENTORY, (INVENTORY, "BINARY", "r1")),
+    ({"ecom_contract": ORDER}, INVENTORY, (ORDER, "BINARY", "r1")),
     (
         {
             "googclient_schemaname": "projects/p/schemas/user-activity-event",
@@ -25,7 +26,8 @@ ROUTED = [
             "ecom_contract": ORDER,  # Pub/Sub's own attributes win
         },
         "",
-        ("ecom.events.v1.UserActivityEvent", "JSON", "abc123"),
+        # ... naming a Pub/Sub revision the registry has not mapped yet.
+        ("ecom.events.v1.UserActivityEvent", "JSON", "r1 (Pub/Sub revision abc123)"),
     ),
 ]
 
@@ -49,3 +51,12 @@ UNKNOWN = [
 def test_unknown(attributes, default, message):
     with pytest.raises(UnknownEventError, match=message):
         route(PubsubRecord(b"", attributes), default)
+
+
+def test_mapped_pubsub_revision_reports_its_registry_revision(monkeypatch: pytest.MonkeyPatch):
+    import pipeline.route
+
+    monkeypatch.setitem(pipeline.route.PUBSUB_REVISIONS, "order-event", {"abc123": "r7"})
+    attributes = {"googclient_schemaname": "projects/p/schemas/order-event",
+                  "googclient_schemarevisionid": "abc123"}  # fmt: skip
+    assert route(PubsubRecord(b"", attributes)).revision == "r7"

@@ -116,3 +116,27 @@ def test_dead_letter_files_replay_as_input(tmp_path: Path):
     original = PubsubRecord(b"\x00\xffpayload", {"a": "b"}, "m9", "2025-12-01T10:00:00Z")
     line = to_json_line(dead_letter(original, DecodeError("bad")))
     assert PubsubRecord.from_json(line) == original
+
+
+def test_counters_report_outcomes_revisions_and_unknown_fields():
+    """A message from a newer revision lands; its unknown fields are counted, not dead-lettered."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    newer = _activity("n1", "2025-12-01T10:00:00Z") + b"\x98\x06\x01"  # field 99, unknown
+    pipeline = TestPipeline()
+    result = (
+        pipeline
+        | beam.Create([PubsubRecord(newer, CONTRACT, "m1"), PubsubRecord(b"\xff", CONTRACT, "m2")])
+        | ProcessMessages()
+    )
+    _ = result.rows
+    outcome = pipeline.run()
+    outcome.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in outcome.metrics().query(MetricsFilter().with_namespace("ecom"))["counters"]
+    }
+    assert counters["UserActivityEvent.ok"] == 1
+    assert counters["UserActivityEvent.decoded_as.r1"] == 1
+    assert counters["UserActivityEvent.decode_error"] == 1
+    assert counters["unknown_fields"] == 1

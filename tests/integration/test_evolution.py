@@ -1,0 +1,116 @@
+"""A contract change end to end: a field added to an event and a table, gated, migrated, mixed.
+
+On a scratch copy of the repository: add ``batch_id`` to InventoryEvent and a
+NULLABLE ``batch_id`` column to fact_inventory; ``make proto``'s gate passes
+and writes the migration; a warehouse created by the released revision is
+migrated by the new pipeline (run from the scratch copy, in a child process),
+which then takes old-revision messages (NULL in the new column), new-revision
+ones, and ones from a revision newer than it knows (unknown fields counted,
+nothing dead-lettered).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from ecom.events.v1 import inventory_event_pb2
+from pipeline.record import PubsubRecord
+from pipeline.warehouse import create_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+COPIED = (
+    "proto",
+    "registry",
+    "generated",
+    "bq_schemas",
+    "sql",
+    "pubsub_schemas",
+    "docs",
+    "pipeline",
+    "contracts",
+)
+
+
+def _event(event_id: str) -> bytes:
+    event = inventory_event_pb2.InventoryEvent(
+        event_id=event_id,
+        product_id="p-1",
+        warehouse_id="wh-1",
+        quantity_change=5,
+        reason=inventory_event_pb2.INVENTORY_REASON_RESTOCK,
+    )
+    event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
+    return event.SerializeToString()
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
+    scratch = tmp_path / "repo"
+    for name in COPIED:
+        shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
+    _edit(
+        scratch / "proto/ecom/events/v1/inventory_event.proto",
+        "  // The order that caused the movement, for sales and returns; absent otherwise.",
+        "  // Supplier batch of the goods, when known.\n  optional string batch_id = 8;\n"
+        "  // The order that caused the movement, for sales and returns; absent otherwise.",
+    )
+    _edit(
+        scratch / "proto/ecom/warehouse/v1/fact_inventory.proto",
+        "  // When BigQuery stored the row",
+        "  // Supplier batch of the goods; NULL when unknown.\n  optional string batch_id = 10;\n"
+        "  // When BigQuery stored the row",
+    )
+    generated = subprocess.run(
+        [sys.executable, "-m", "contracts.generate", "--repo", str(scratch)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr
+    assert "compatibility gate: passed against 1 release(s)" in generated.stdout
+    migration = (scratch / "migrations/0002.sql").read_text()
+    assert "ADD COLUMN IF NOT EXISTS batch_id STRING" in migration
+
+    # The live warehouse, as the released revision created it.
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as connection:
+        create_tables(connection, migrations_dir=tmp_path / "no-migrations")
+        columns = [r[0] for r in connection.execute("DESCRIBE events.fact_inventory").fetchall()]
+    assert "batch_id" not in columns
+
+    contract = {"ecom_contract": "ecom.events.v1.InventoryEvent"}
+    old = _event("old-1")
+    new = _event("new-1") + b"\x42\x05B-001"  # field 8: batch_id = "B-001"
+    newer = _event("newer-1") + b"\x42\x05B-002" + b"\x98\x06\x01"  # and field 99, unknown
+    source = tmp_path / "input.ndjson"
+    source.write_text(
+        "".join(
+            PubsubRecord(data, contract, message_id).to_json() + "\n"
+            for message_id, data in [("m-old", old), ("m-new", new), ("m-newer", newer)]
+        )
+    )
+    replay = subprocess.run(
+        [sys.executable, "-m", "pipeline.main", "--replay", str(source), "--sink", "duckdb",
+         "--duckdb_path", str(warehouse), "--dead_letter_prefix", str(tmp_path / "dead_letters")],
+        cwd=scratch, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": f"{scratch}{os.pathsep}{scratch / 'generated'}"},
+    )  # fmt: skip
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    with duckdb.connect(str(warehouse)) as connection:
+        rows = dict(
+            connection.execute("SELECT event_id, batch_id FROM events.fact_inventory").fetchall()
+        )
+        migrated = connection.execute("SELECT number FROM events._migrations").fetchall()
+    assert rows == {"old-1": None, "new-1": "B-001", "newer-1": "B-002"}
+    assert migrated == [(2,)]
+    assert not list((tmp_path / "dead_letters").glob("*.ndjson")), "nothing dead-lettered"
