@@ -54,9 +54,9 @@ def test_unknown(attributes, default, message):
 
 
 def test_mapped_pubsub_revision_reports_its_registry_revision(monkeypatch: pytest.MonkeyPatch):
-    import pipeline.route
+    from ecom import registry_revisions
 
-    monkeypatch.setitem(pipeline.route.PUBSUB_REVISIONS, "order-event", {"abc123": "r7"})
+    monkeypatch.setitem(registry_revisions.PUBSUB_REVISIONS, "order-event", {"abc123": "r7"})
     attributes = {"googclient_schemaname": "projects/p/schemas/order-event",
                   "googclient_schemarevisionid": "abc123"}  # fmt: skip
     assert route(PubsubRecord(b"", attributes)).revision == "r7"
