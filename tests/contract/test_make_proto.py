@@ -33,6 +33,13 @@ def _generate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _edit(path: Path, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there) by ``new`` in ``path``."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A committed copy of proto/, buf.yaml and the generated outputs."""
@@ -98,8 +105,7 @@ def test_type_change_updates_every_output_together(scratch: Path):
             "bytes warehouse_id = 5",
         ),
     ]:
-        target = scratch / path
-        target.write_text(target.read_text().replace(old, new))
+        _edit(scratch / path, old, new)
     refused = _generate(scratch)
     assert refused.returncode == 1
     assert 'changed type from "string" to "bytes"' in refused.stderr
@@ -130,9 +136,7 @@ def test_removed_field_without_reserved_fails_with_bufs_message(scratch: Path):
 
 def test_lint_failure_names_the_rule(scratch: Path):
     target = scratch / "proto/ecom/events/v1/inventory_event.proto"
-    target.write_text(
-        target.read_text().replace("  // Identifier of the warehouse holding the stock.\n", "")
-    )
+    _edit(target, "  // Identifier of the warehouse holding the stock.\n", "")
     result = _generate(scratch)
     assert result.returncode == 1
     assert (
@@ -153,11 +157,10 @@ def _release(repo: Path) -> subprocess.CompletedProcess[str]:
 def test_gate_refuses_what_buf_accepts(scratch: Path):
     """Making a NULLABLE column REQUIRED is invisible on the wire and breaks BigQuery inserts."""
     target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
-    target.write_text(
-        target.read_text().replace(
-            "  optional string order_id = 8;",
-            "  string order_id = 8 [(ecom.warehouse.v1.column).required = true];",
-        )
+    _edit(
+        target,
+        "  optional string order_id = 8;",
+        "  string order_id = 8 [(ecom.warehouse.v1.column).required = true];",
     )
     result = _generate(scratch)
     assert result.returncode == 1
@@ -171,11 +174,10 @@ def test_gate_refuses_what_buf_accepts(scratch: Path):
 
 def test_allowed_change_writes_a_migration_and_releases(scratch: Path):
     target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
-    target.write_text(
-        target.read_text().replace(
-            "  string warehouse_id = 5 [(ecom.warehouse.v1.column).required = true];",
-            "  string warehouse_id = 5;",
-        )
+    _edit(
+        target,
+        "  string warehouse_id = 5 [(ecom.warehouse.v1.column).required = true];",
+        "  string warehouse_id = 5;",
     )
     result = _generate(scratch)
     assert result.returncode == 0, result.stderr
