@@ -33,7 +33,7 @@ release-contracts: $(STAMP) ## Record proto/ as a new registry release (after th
 	$(PY) -m contracts.release
 	$(PY) -m contracts.generate --skip-breaking
 
-check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, or generated files drift from it
+check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint or the compatibility gate, or generated files drift
 	$(PY) -m contracts.generate --check
 
 lint: $(STAMP) ## Ruff lint and format check
