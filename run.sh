@@ -4,7 +4,8 @@
 #   PROJECT=p REGION=europe-west1 ./run.sh update     replace it in place (TRANSFORM_NAME_MAPPING='{"Old":"New"}')
 #   PROJECT=p REGION=europe-west1 ./run.sh drain      finish in-flight work and stop
 # Optional: DATASET (events) BUCKET (PROJECT-ecom-ingest) JOB_NAME (ecom-ingest) MAX_WORKERS (5)
-#   MACHINE_TYPE (n2-standard-2) DRY_RUN=1 (print the command instead of running it).
+#   MACHINE_TYPE (n2-standard-2) BQ_WRITE_METHOD (streaming_inserts | storage_write_api)
+#   DRY_RUN=1 (print the command instead of running it).
 # The infrastructure must exist first: .venv/bin/python -m ops.infra --project ... --region ...
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -27,7 +28,8 @@ case "${1:-launch}" in
       --max_num_workers "${MAX_WORKERS:-5}" --machine_type "${MACHINE_TYPE:-n2-standard-2}" \
       --service_account_email "ecom-ingest-pipeline@$PROJECT.iam.gserviceaccount.com" \
       --temp_location "gs://$BUCKET/temp" --staging_location "gs://$BUCKET/staging" \
-      --setup_file ./setup.py --experiments use_runner_v2 ;;
+      --setup_file ./setup.py --experiments use_runner_v2 \
+      --bq_write_method "${BQ_WRITE_METHOD:-streaming_inserts}" ;;
   drain)
     job=$(gcloud dataflow jobs list --project "$PROJECT" --region "$REGION" --status active \
       --filter "name=$JOB_NAME" --format 'value(id)' | head -n 1)

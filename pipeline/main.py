@@ -29,6 +29,12 @@ def write_facts(rows: PCollection[Any], options: IngestOptions) -> Any:
         from pipeline.sinks.duckdb import WriteToDuckDB
 
         return rows | "WriteToDuckDB" >> WriteToDuckDB(options.duckdb_path)
+    if options.bq_write_method == "storage_write_api":
+        from pipeline.sinks.bigquery_storage import WriteWithStorageApi
+
+        return rows | "WriteWithStorageApi" >> WriteWithStorageApi(
+            options.bq_project, options.bq_dataset
+        )
     from pipeline.sinks.bigquery import WriteToBigQuery
 
     return rows | "WriteToBigQuery" >> WriteToBigQuery(options.bq_project, options.bq_dataset)

@@ -50,6 +50,14 @@ class IngestOptions(PipelineOptions):
             "table, bounded runs only)",
         )
         sink.add_argument("--bq_project", default="", help="BigQuery project of the dataset")
+        sink.add_argument(
+            "--bq_write_method",
+            choices=("streaming_inserts", "storage_write_api"),
+            default="streaming_inserts",
+            help="streaming_inserts (insert ids deduplicate redeliveries; refused rows are "
+            "dead-lettered) or storage_write_api (cheaper, at least once, rows checked "
+            "against the schema first); see the README",
+        )
         sink.add_argument("--bq_dataset", default="events", help="BigQuery dataset of the tables")
         sink.add_argument("--duckdb_path", default="local/warehouse.duckdb", help="DuckDB file")
         sink.add_argument("--output_dir", default="local/rows", help="folder of the files sink")
