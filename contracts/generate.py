@@ -1,8 +1,10 @@
 """``make proto`` and ``make check-generated``: regenerate every artifact from ``proto/``.
 
 Steps: buf format, compile an image with protoc, buf lint, buf breaking
-against the last commit, then render Python classes, BigQuery JSON schemas,
-DDL, Pub/Sub schemas and the reference into a staging tree, and either write
+against the latest registry release (the last commit before the first
+release), the compatibility gate against every release, then render Python
+classes, BigQuery JSON schemas, DDL, Pub/Sub schemas, the reference, the
+registry revisions and the migrations into a staging tree, and either write
 them into the repository or (``--check``) compare them with it.
 """
 
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-breaking",
         action="store_true",
-        help="skip buf's breaking-change check against the last commit",
+        help="skip buf's breaking-change check (against the latest release, else the last commit)",
     )
     parser.add_argument(
         "--skip-gate",
