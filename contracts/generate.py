@@ -57,10 +57,9 @@ def managed_files(root: Path) -> dict[str, bytes]:
     return files
 
 
-def render_all(repo: Path, image_path: Path, work: Path) -> dict[str, bytes]:
-    """Return every file generated from ``repo/proto`` (compiled to ``image_path``) by path."""
+def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]:
+    """Return every file generated from ``repo/proto`` (compiled into ``image``) by path."""
     proto_root = repo / PROTO
-    image = ContractImage.load(image_path, toolchain.proto_sources(proto_root))
     tables = warehouse_tables(image)
     events = event_messages(image)
 
@@ -272,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
             current = ContractImage.load(image, toolchain.proto_sources(repo / PROTO))
             if not args.skip_gate:
                 _say(gate(registry, current))
-            rendered = render_all(repo, image, work / "render")
+            rendered = render_all(repo, current, work / "render")
             if args.check:
                 report = drift(repo, rendered)
                 if report:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from typing import Final
+from typing import Final, Protocol
 
 from google.protobuf import descriptor, descriptor_pb2
 
@@ -64,9 +64,21 @@ def event_messages(image: ContractImage) -> list[descriptor.Descriptor]:
     return events
 
 
-def schema_file_name(message: descriptor.Descriptor) -> str:
+class _Named(Protocol):
+    """Anything with a message name (descriptors of either protobuf implementation)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def schema_id(message: _Named) -> str:
+    """Return the id of ``message``'s Pub/Sub schema resource: ``OrderEvent`` is ``order-event``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", message.name).lower()
+
+
+def schema_file_name(message: _Named) -> str:
     """Return the file name of ``message``'s schema: ``OrderEvent`` is ``order_event.proto``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", message.name).lower() + ".proto"
+    return schema_id(message).replace("-", "_") + ".proto"
 
 
 def render_pubsub_schema(image: ContractImage, message: descriptor.Descriptor) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Final
 
 from google.protobuf.message import Message
 
+from contracts.pubsub_schema import schema_id
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
 from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
 from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
@@ -31,7 +31,7 @@ class Contract:
     @property
     def schema_id(self) -> str:
         """Id of its Pub/Sub schema resource, for example ``order-event``."""
-        return re.sub(r"(?<!^)(?=[A-Z])", "-", self.message.DESCRIPTOR.name).lower()
+        return schema_id(self.message.DESCRIPTOR)
 
     @property
     def topic_id(self) -> str:

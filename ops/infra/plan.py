@@ -13,6 +13,7 @@ from typing import Any, Final
 import sqlglot
 from sqlglot import expressions as exp
 
+from contracts.pubsub_schema import schema_file_name
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
 
@@ -81,7 +82,7 @@ class Step:
 
 def schema_definition(contract: Contract) -> str:
     """Return the committed Pub/Sub schema definition of ``contract``."""
-    path = ROOT / "pubsub_schemas" / f"{contract.schema_id.replace('-', '_')}.proto"
+    path = ROOT / "pubsub_schemas" / schema_file_name(contract.message.DESCRIPTOR)
     return path.read_text()
 
 
