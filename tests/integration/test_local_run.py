@@ -1,9 +1,9 @@
 """``make run`` at small scale: the real emulator, the streaming DirectRunner and DuckDB.
 
 The reconciliation and the five query results are checked against values
-computed here, independently, from the same seeded traffic. In CI the
-emulator is required (the test fails when it is missing); elsewhere the
-streaming case is skipped with the reason.
+computed here, independently, from the same seeded traffic. Wherever the
+Google Cloud CLI is installed the emulator is required (the test fails when it
+cannot start); on machines without it the streaming case is skipped, loudly.
 """
 
 from __future__ import annotations
