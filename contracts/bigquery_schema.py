@@ -178,6 +178,28 @@ class Table:
     partition_column: str
     clustering_columns: tuple[str, ...]
     columns: tuple[Column, ...]
+    key_column: str = ""
+    """The row key: one fact per key (idempotent writes, the deduplicated view)."""
+    ingestion_time_column: str = ""
+    """The TIMESTAMP column BigQuery fills on insert; orders a key's rows by arrival."""
+
+    @property
+    def view_name(self) -> str:
+        """Name of the table's deduplicated view: one row per key, the earliest ingested."""
+        return f"{self.name}_dedup"
+
+    def to_api_repr(self) -> dict[str, Any]:
+        """Return the table as the BigQuery tables API takes it (without its reference).
+
+        The body of ``tables.insert`` and ``bigquery.Table.from_api_repr``:
+        schema, daily partitioning on the DATE column, clustering, description.
+        """
+        return {
+            "description": self.description,
+            "schema": {"fields": [column.to_api_repr() for column in self.columns]},
+            "timePartitioning": {"type": "DAY", "field": self.partition_column},
+            "clustering": {"fields": list(self.clustering_columns)},
+        }
 
     def column(self, name: str) -> Column:
         """Return the top-level column called ``name``."""
@@ -240,8 +262,11 @@ def _table(image: ContractImage, message: descriptor.Descriptor, declared: Any) 
         partition_column=declared.partition_column,
         clustering_columns=tuple(declared.clustering_columns),
         columns=columns,
+        key_column=getattr(declared, "key_column", ""),
+        ingestion_time_column=getattr(declared, "ingestion_time_column", ""),
     )
-    _check_table(table)
+    # Released images older than the row-key options declare no key: judged without it.
+    _check_table(table, keyed="key_column" in declared.DESCRIPTOR.fields_by_name)
     return table
 
 
@@ -320,7 +345,7 @@ def _count_columns(columns: tuple[Column, ...]) -> int:
     return sum(1 + _count_columns(column.fields) for column in columns)
 
 
-def _check_table(table: Table) -> None:
+def _check_table(table: Table, *, keyed: bool = True) -> None:
     where = f"{table.message} ({table.name})"
     lowered = [column.name.lower() for column in table.columns]
     if len(set(lowered)) != len(lowered):
@@ -345,6 +370,8 @@ def _check_table(table: Table) -> None:
         raise ContractDefinitionError(
             f"{where}: clustering needs 1 to {MAX_CLUSTERING_COLUMNS} distinct columns"
         )
+    if keyed:
+        _check_key_and_ingestion(table, where)
     for name in clustering:
         if name not in names:
             raise ContractDefinitionError(f"{where}: clustering column {name!r} is not a column")
@@ -354,3 +381,27 @@ def _check_table(table: Table) -> None:
                 f"{where}: clustering column {name!r} ({column.mode} {column.json_type}) "
                 "cannot be clustered on"
             )
+
+
+def _check_key_and_ingestion(table: Table, where: str) -> None:
+    names = {column.name for column in table.columns}
+    if table.key_column not in names:
+        raise ContractDefinitionError(
+            f"{where}: key_column {table.key_column!r} is not a column (every table declares "
+            "its row key)"
+        )
+    key = table.column(table.key_column)
+    if key.mode != "REQUIRED" or key.json_type not in {"STRING", "INTEGER"}:
+        raise ContractDefinitionError(
+            f"{where}: key column {key.name!r} must be a REQUIRED STRING or INTEGER"
+        )
+    if table.ingestion_time_column not in names:
+        raise ContractDefinitionError(
+            f"{where}: ingestion_time_column {table.ingestion_time_column!r} is not a column"
+        )
+    ingested = table.column(table.ingestion_time_column)
+    if ingested.json_type != "TIMESTAMP" or not ingested.default_value_expression:
+        raise ContractDefinitionError(
+            f"{where}: ingestion time column {ingested.name!r} must be a TIMESTAMP with a "
+            "default value expression (filled by BigQuery)"
+        )

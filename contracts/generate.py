@@ -20,13 +20,15 @@ import tempfile
 from pathlib import Path
 
 from contracts import toolchain
+from contracts.artifacts import render_artifacts_module
 from contracts.bigquery_schema import warehouse_tables
 from contracts.compatibility import ALLOWED, REFUSED
-from contracts.ddl import render_ddl
+from contracts.ddl import render_ddl, render_view
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractError, DriftError, GateRefusedError, ToolchainError
 from contracts.gate import check_against_registry, migrations
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
+from contracts.raw_landing import raw_tables, render_raw_ddl
 from contracts.reference_doc import render_reference
 from contracts.registry import REGISTRY, Registry, render_revisions_module
 
@@ -37,6 +39,8 @@ MANAGED = (
     "bq_schemas/*",
     "pubsub_schemas/*",
     "sql/*.sql",
+    "sql/views/*.sql",
+    "sql/raw/*.sql",
     "docs/contracts.md",
     "migrations/*.sql",
 )
@@ -62,6 +66,7 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     proto_root = repo / PROTO
     tables = warehouse_tables(image)
     events = event_messages(image)
+    raw = raw_tables(image, events)
 
     stage = work / "stage"
     toolchain.generate_python(proto_root, work, stage / "generated")
@@ -69,6 +74,9 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     for table in tables:
         files[f"bq_schemas/{table.name}.json"] = table.to_json()
         files[f"sql/{table.name}.sql"] = render_ddl(table)
+        files[f"sql/views/{table.view_name}.sql"] = render_view(table)
+    for raw_table in raw:
+        files[f"sql/raw/{raw_table.name}.sql"] = render_raw_ddl(raw_table)
     pubsub_root = work / "pubsub"
     pubsub_sources = []
     for event in events:
@@ -89,10 +97,11 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
             *pubsub_sources,
         ]
     )
-    files["docs/contracts.md"] = render_reference(image, tables, events)
+    files["docs/contracts.md"] = render_reference(image, tables, events, raw)
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))
     files["generated/ecom/registry_revisions.py"] = render_revisions_module(registry, image)
+    files["generated/ecom/artifacts.py"] = render_artifacts_module(tables, raw, files)
 
     for package in ["generated/ecom", "generated/buf"]:
         files[f"{package}/py.typed"] = ""

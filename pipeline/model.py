@@ -21,6 +21,7 @@ from typing import Any, Final, cast
 from google.protobuf.message import Message
 
 from contracts.bigquery_schema import enum_labels
+from ecom.artifacts import WAREHOUSE_TABLES
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
 from ecom.types.v1 import types_pb2
 from ecom.warehouse.v1 import (
@@ -44,14 +45,8 @@ TABLES: Final = (
 )
 """Every table the model writes, as declared by the warehouse contracts."""
 
-KEY_COLUMNS: Final = {
-    "fact_order_header": "event_id",
-    "fact_order_item": "line_key",
-    "fact_order": "line_key",
-    "fact_inventory": "event_id",
-    "fact_user_activity": "event_id",
-}
-"""The column holding each table's row key (``FactRow.key``): the idempotency key."""
+KEY_COLUMNS: Final = {table: WAREHOUSE_TABLES[table]["key_column"] for table in TABLES}
+"""The column holding each table's row key (``FactRow.key``), as its contract declares it."""
 
 NANOS: Final = 1_000_000_000
 NUMERIC_LIMIT: Final = 10**29 * NANOS

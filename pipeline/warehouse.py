@@ -1,17 +1,26 @@
-"""The local warehouse: the generated BigQuery DDL and queries, translated to DuckDB by sqlglot."""
+"""The local warehouse: the generated BigQuery DDL, views and queries, translated to DuckDB.
+
+Everything comes from the generated artifacts module (``ecom.artifacts``), so
+an installed package needs no checkout. A warehouse created by an older
+revision is brought up to date the way ``ops.infra`` brings BigQuery: the
+pending migrations (DDL), then the schema changes DDL cannot express in
+BigQuery (fields added inside RECORDs, column defaults), then the
+deduplicated views.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 import sqlglot
 from sqlglot import expressions as exp
 
-from pipeline.model import KEY_COLUMNS, TABLES
+from ecom.artifacts import MIGRATIONS, WAREHOUSE_TABLES
+from pipeline.model import TABLES
+from pipeline.schema_evolution import ADD, DEFAULT, Field, SchemaChange, plan_changes
 
-SQL_DIR: Final = Path(__file__).resolve().parent.parent / "sql"
-MIGRATIONS_DIR: Final = Path(__file__).resolve().parent.parent / "migrations"
 DATASET: Final = "events"
 
 
@@ -45,6 +54,15 @@ def duckdb_ddl(bigquery_ddl: str) -> str:
     return str(statement.sql(dialect="duckdb"))
 
 
+def duckdb_view(bigquery_view: str) -> str:
+    """Translate a generated ``CREATE OR REPLACE VIEW`` (a deduplicated view) to DuckDB."""
+    statement = sqlglot.parse_one(bigquery_view, read="bigquery")
+    properties = statement.args.get("properties")
+    if properties is not None:
+        properties.pop()
+    return str(statement.sql(dialect="duckdb"))
+
+
 def translate_query(bigquery_sql: str) -> str:
     """Translate a BigQuery query (``sql/queries/*.sql``) to DuckDB."""
     return str(sqlglot.transpile(bigquery_sql, read="bigquery", write="duckdb")[0])
@@ -53,8 +71,8 @@ def translate_query(bigquery_sql: str) -> str:
 def migration_statements(bigquery_migration: str) -> list[str]:
     """Translate a generated migration (``migrations/NNNN.sql``) to DuckDB statements.
 
-    Description changes (``SET OPTIONS``) and schema updates DDL cannot express
-    (comments only) have no DuckDB counterpart and are left out.
+    Description changes (``SET OPTIONS``) have no DuckDB counterpart and are
+    left out, as are notes of changes made through the tables API (comments).
     """
     statements = []
     kept = "\n".join(line for line in bigquery_migration.splitlines() if "SET OPTIONS" not in line)
@@ -66,7 +84,7 @@ def migration_statements(bigquery_migration: str) -> list[str]:
     return statements
 
 
-def apply_migrations(connection: Any, migrations_dir: Path = MIGRATIONS_DIR) -> list[int]:
+def apply_migrations(connection: Any, migrations: Mapping[int, str] = MIGRATIONS) -> list[int]:
     """Apply the migrations not yet recorded in ``events._migrations``; return their numbers."""
     connection.execute(
         f"CREATE TABLE IF NOT EXISTS {DATASET}._migrations "
@@ -76,31 +94,166 @@ def apply_migrations(connection: Any, migrations_dir: Path = MIGRATIONS_DIR) -> 
         row[0] for row in connection.execute(f"SELECT number FROM {DATASET}._migrations").fetchall()
     }
     applied = []
-    for path in sorted(migrations_dir.glob("[0-9][0-9][0-9][0-9].sql")):
-        number = int(path.stem)
+    for number, text in sorted(migrations.items()):
         if number in done:
             continue
-        for statement in migration_statements(path.read_text()):
+        for statement in migration_statements(text):
             connection.execute(statement)
         connection.execute(f"INSERT INTO {DATASET}._migrations (number) VALUES (?)", [number])
         applied.append(number)
     return applied
 
 
-def create_tables(
-    connection: Any, sql_dir: Path = SQL_DIR, migrations_dir: Path = MIGRATIONS_DIR
-) -> None:
-    """Create the ``events`` schema and every fact table, then apply pending migrations.
+_STRUCT_FIELD: Final = re.compile(r'\s*("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+')
+
+
+def _duckdb_type_fields(type_text: str) -> tuple[str, list[Field]]:
+    """Return (mode, nested fields) of a DuckDB type such as ``STRUCT(a INTEGER, b VARCHAR)[]``."""
+    mode = "NULLABLE"
+    if type_text.endswith("[]"):
+        mode, type_text = "REPEATED", type_text[:-2]
+    if not type_text.startswith("STRUCT("):
+        return mode, []
+    inner, depth, start = type_text[len("STRUCT(") : -1], 0, 0
+    fields: list[Field] = []
+    parts = []
+    for index, char in enumerate(inner):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(inner[start:index])
+            start = index + 1
+    parts.append(inner[start:])
+    for part in parts:
+        match = _STRUCT_FIELD.match(part)
+        if match is None:
+            continue
+        name = match.group(1).strip('"').replace('""', '"')
+        nested_mode, nested = _duckdb_type_fields(part[match.end() :].strip())
+        field: Field = {"name": name, "mode": nested_mode}
+        if nested:
+            field["fields"] = nested
+        fields.append(field)
+    return mode, fields
+
+
+def live_schema(connection: Any, table: str) -> list[Field]:
+    """Return a DuckDB table's columns as BigQuery-shaped fields (names, modes, nesting)."""
+    rows = connection.execute(
+        "SELECT column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [DATASET, table],
+    ).fetchall()
+    fields: list[Field] = []
+    for name, data_type, nullable, default in rows:
+        mode, nested = _duckdb_type_fields(data_type)
+        field: Field = {"name": name, "mode": "REQUIRED" if nullable == "NO" else mode}
+        if nested:
+            field["fields"] = nested
+        if default is not None:
+            field["defaultValueExpression"] = default
+        fields.append(field)
+    return fields
+
+
+_GOOGLESQL_TYPES: Final = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
+
+
+def _googlesql_type(field: Field) -> str:
+    """Return the GoogleSQL type of a BigQuery JSON schema field."""
+    if field.get("fields"):
+        inner = ", ".join(f"{f['name']} {_googlesql_type(f)}" for f in field["fields"])
+        element = f"STRUCT<{inner}>"
+    else:
+        element = str(_GOOGLESQL_TYPES.get(field["type"], field["type"]))
+    return f"ARRAY<{element}>" if field.get("mode") == "REPEATED" else element
+
+
+def _duckdb_type(field: Field) -> str:
+    """Return the DuckDB type of a BigQuery field (NUMERIC as DECIMAL(38, 9))."""
+    built = exp.DataType.build(_googlesql_type(field), dialect="bigquery")
+    return str(built.transform(_numeric_precision).sql(dialect="duckdb"))
+
+
+def _duckdb_expression(text: str, dialect: str) -> str:
+    """Return an SQL expression in DuckDB's spelling, so defaults compare across dialects."""
+    return str(sqlglot.parse_one(text, read=dialect).sql(dialect="duckdb"))
+
+
+def _duckdb_defaults(fields: list[Field], dialect: str) -> list[Field]:
+    result = []
+    for field in fields:
+        if field.get("defaultValueExpression"):
+            expression = _duckdb_expression(field["defaultValueExpression"], dialect)
+            field = {**field, "defaultValueExpression": expression}
+        result.append(field)
+    return result
+
+
+def schema_statements(table: str, changes: list[SchemaChange]) -> list[str]:
+    """Return the DuckDB DDL of the in-place changes (added columns and fields, defaults).
+
+    Relaxing a nested field needs nothing in DuckDB (STRUCT fields carry no
+    NOT NULL); top-level relaxations and type widenings come with the migrations.
+    """
+    statements = []
+    for change in changes:
+        target = f"{DATASET}.{table}"
+        column = ".".join(change.path)
+        if change.kind == ADD:
+            statements.append(
+                f"ALTER TABLE {target} ADD COLUMN {column} {_duckdb_type(change.field)}"
+            )
+        elif change.kind == DEFAULT:
+            expression = change.field.get("defaultValueExpression")
+            statements.append(
+                f"ALTER TABLE {target} ALTER COLUMN {column} SET DEFAULT {expression}"
+                if expression
+                else f"ALTER TABLE {target} ALTER COLUMN {column} DROP DEFAULT"
+            )
+    return statements
+
+
+def evolve_tables(connection: Any) -> list[str]:
+    """Apply the generated schemas' in-place changes to the DuckDB tables; return the DDL run."""
+    applied = []
+    for table in TABLES:
+        target = _duckdb_defaults(WAREHOUSE_TABLES[table]["api"]["schema"]["fields"], "bigquery")
+        live = _duckdb_defaults(live_schema(connection, table), "duckdb")
+        changes, _ = plan_changes(live, target, compare_types=False)
+        statements = schema_statements(table, changes)
+        if not statements:
+            continue
+        # DuckDB alters no table that an index depends on: drop the row-key index meanwhile.
+        connection.execute(f"DROP INDEX IF EXISTS {DATASET}.{table}_key")
+        for statement in statements:
+            connection.execute(statement)
+            applied.append(statement)
+        _create_key_index(connection, table)
+    return applied
+
+
+def _create_key_index(connection: Any, table: str) -> None:
+    connection.execute(
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {DATASET}.{table} "
+        f"({WAREHOUSE_TABLES[table]['key_column']})"
+    )
+
+
+def create_tables(connection: Any, migrations: Mapping[int, str] = MIGRATIONS) -> None:
+    """Create the ``events`` schema, every fact table and its deduplicated view; evolve old ones.
 
     Idempotent. Tables are created from the current DDL, keyed by row key; a
     warehouse created by an earlier revision is brought up to date by the
-    migrations (each statement is idempotent, so a fresh one takes them too).
+    pending ``migrations``, then by the in-place schema changes DDL cannot
+    express in BigQuery, exactly as ``ops.infra`` does on BigQuery.
     """
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {DATASET}")
     for table in TABLES:
-        connection.execute(duckdb_ddl((sql_dir / f"{table}.sql").read_text()))
-        connection.execute(
-            f"CREATE UNIQUE INDEX IF NOT EXISTS {table}_key ON {DATASET}.{table} "
-            f"({KEY_COLUMNS[table]})"
-        )
-    apply_migrations(connection, migrations_dir)
+        connection.execute(duckdb_ddl(WAREHOUSE_TABLES[table]["ddl"]))
+        _create_key_index(connection, table)
+    apply_migrations(connection, migrations)
+    evolve_tables(connection)
+    for table in TABLES:
+        connection.execute(duckdb_view(WAREHOUSE_TABLES[table]["view_ddl"]))

@@ -7,11 +7,11 @@ CONTRACT_REVISIONS: dict[str, str] = {
     "ecom.events.v1.InventoryEvent": "r1",
     "ecom.events.v1.OrderEvent": "r1",
     "ecom.events.v1.UserActivityEvent": "r1",
-    "fact_inventory": "r1",
-    "fact_order": "r1",
-    "fact_order_header": "r1",
-    "fact_order_item": "r1",
-    "fact_user_activity": "r1"
+    "fact_inventory": "r1+dev",
+    "fact_order": "r1+dev",
+    "fact_order_header": "r1+dev",
+    "fact_order_item": "r1+dev",
+    "fact_user_activity": "r1+dev"
 }
 """Per contract: the revision the working tree is (``+dev``: unreleased changes)."""
 

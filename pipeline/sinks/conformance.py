@@ -7,13 +7,12 @@ dead-lettered with its original payload instead of being refused later.
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any, Final
 
-SCHEMAS: Final = Path(__file__).resolve().parents[2] / "bq_schemas"
+from ecom.artifacts import WAREHOUSE_TABLES
+
 INT64: Final = (-(2**63), 2**63 - 1)
 NUMERIC_LIMIT: Final = Decimal(10) ** 29
 _DATE: Final = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -21,8 +20,12 @@ _TIMESTAMP: Final = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})
 
 
 def load_schema(table: str) -> list[dict[str, Any]]:
-    """Return the BigQuery JSON schema of ``table`` (``bq_schemas/<table>.json``)."""
-    fields: list[dict[str, Any]] = json.loads((SCHEMAS / f"{table}.json").read_text())
+    """Return the BigQuery JSON schema of ``table`` (as in ``bq_schemas/<table>.json``).
+
+    Read from the generated artifacts module, which ships inside the package:
+    a Dataflow worker has no checkout.
+    """
+    fields: list[dict[str, Any]] = WAREHOUSE_TABLES[table]["api"]["schema"]["fields"]
     return fields
 
 

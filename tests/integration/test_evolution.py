@@ -84,7 +84,7 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     # The live warehouse, as the released revision created it.
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
-        create_tables(connection, migrations_dir=tmp_path / "no-migrations")
+        create_tables(connection, migrations={})
         columns = [r[0] for r in connection.execute("DESCRIBE events.fact_inventory").fetchall()]
     assert "batch_id" not in columns
 

@@ -62,6 +62,7 @@ EXPECTED = {
     "records": ("RECORD", "STRUCT<...>", "REPEATED"),
     "strings": ("STRING", "STRING", "REPEATED"),
     "maybe": ("STRING", "STRING", "NULLABLE"),
+    "stored_at": ("TIMESTAMP", "TIMESTAMP", "NULLABLE"),
 }
 
 
@@ -112,21 +113,34 @@ HEADER = """syntax = "proto3";
 package ecom.testing.v1;
 import "ecom/types/v1/types.proto";
 import "ecom/warehouse/v1/options.proto";
+import "google/protobuf/timestamp.proto";
 """
 
 
-def _table(fields: str, *, partition: str = "day", clustering: str = '"id"') -> str:
+def _table(
+    fields: str,
+    *,
+    partition: str = "day",
+    clustering: str = '"id"',
+    key: str = "k",
+    ingestion: str = "at",
+) -> str:
     return (
         HEADER
         + f"""// t
 message T {{
   option (ecom.warehouse.v1.table) = {{
     name: "t" partition_column: "{partition}" clustering_columns: [{clustering}]
+    key_column: "{key}" ingestion_time_column: "{ingestion}"
   }};
   // d
   ecom.types.v1.Date day = 1 [(ecom.warehouse.v1.column).required = true];
   // i
   string id = 2;
+  // k
+  string k = 30 [(ecom.warehouse.v1.column).required = true];
+  // a
+  google.protobuf.Timestamp at = 31 [(ecom.warehouse.v1.column).default_value_expression = "NOW()"];
 {fields}
 }}
 """
@@ -151,6 +165,16 @@ BROKEN = {
     "too many clustering columns": (
         _table("", clustering='"id", "id2", "id3", "id4", "id5"'),
         "1 to 4 distinct columns",
+    ),
+    "unknown key column": (_table("", key="nope"), "key_column 'nope' is not a column"),
+    "nullable key column": (_table("", key="id"), "must be a REQUIRED STRING or INTEGER"),
+    "unknown ingestion column": (
+        _table("", ingestion="ts"),
+        "ingestion_time_column 'ts' is not a column",
+    ),
+    "ingestion column not filled by BigQuery": (
+        _table("  // s\n  google.protobuf.Timestamp s = 3;", ingestion="s"),
+        "must be a TIMESTAMP with a default value expression",
     ),
     "clustering on a float": (
         _table("  // f\n  double f = 3;", clustering='"f"'),

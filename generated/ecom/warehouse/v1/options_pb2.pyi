@@ -12,14 +12,18 @@ COLUMN_FIELD_NUMBER: _ClassVar[int]
 column: _descriptor.FieldDescriptor
 
 class Table(_message.Message):
-    __slots__ = ("name", "partition_column", "clustering_columns")
+    __slots__ = ("name", "partition_column", "clustering_columns", "key_column", "ingestion_time_column")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PARTITION_COLUMN_FIELD_NUMBER: _ClassVar[int]
     CLUSTERING_COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    KEY_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    INGESTION_TIME_COLUMN_FIELD_NUMBER: _ClassVar[int]
     name: str
     partition_column: str
     clustering_columns: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., partition_column: _Optional[str] = ..., clustering_columns: _Optional[_Iterable[str]] = ...) -> None: ...
+    key_column: str
+    ingestion_time_column: str
+    def __init__(self, name: _Optional[str] = ..., partition_column: _Optional[str] = ..., clustering_columns: _Optional[_Iterable[str]] = ..., key_column: _Optional[str] = ..., ingestion_time_column: _Optional[str] = ...) -> None: ...
 
 class Column(_message.Message):
     __slots__ = ("required", "pii", "default_value_expression")

@@ -1,0 +1,148 @@
+"""The package as a Dataflow worker runs it: the built wheel in a fresh environment, no checkout.
+
+The wheel is built from this checkout, installed with its run-time
+dependencies (plus the ``local`` extra for DuckDB) into a new virtual
+environment outside the repository, and run from an empty folder. Every
+child process carries an audit hook that fails on any file or folder access
+under the repository, so a module that reads ``bq_schemas/``, ``sql/`` or
+``migrations/`` from a checkout fails here instead of on a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden"
+
+GUARD = """\
+import runpy, sys
+root, target, *argv = sys.argv[1:]
+def refuse_the_checkout(event, args):
+    if event in {"open", "os.listdir", "os.scandir", "glob.glob"} and args:
+        path = args[0]
+        if isinstance(path, bytes):
+            path = path.decode(errors="replace")
+        if isinstance(path, str) and (path == root or path.startswith(root + "/")):
+            raise RuntimeError(f"read from the checkout: {event} {path}")
+sys.addaudithook(refuse_the_checkout)
+sys.argv = [target, *argv]
+if target.endswith(".py"):
+    runpy.run_path(target, run_name="__main__")
+else:
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the python of a fresh environment holding the built wheel and its dependencies."""
+    work = tmp_path_factory.mktemp("installed")
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work / "dist"),
+         str(ROOT)],
+        check=True, capture_output=True, cwd=work,
+    )  # fmt: skip
+    (wheel,) = (work / "dist").glob("ecom_ingest-*.whl")
+    venv.EnvBuilder(with_pip=True).create(work / "env")
+    python = work / "env" / "bin" / "python"
+    installing = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         f"{wheel}[local]"],
+        capture_output=True, text=True, cwd=work, check=False,
+    )  # fmt: skip
+    assert installing.returncode == 0, installing.stderr[-3000:]
+    (work / "guard.py").write_text(GUARD)
+    return python
+
+
+def _run(python: Path, folder: Path, target: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run a module or script with ``python`` in ``folder``, refusing any access to the checkout."""
+    return subprocess.run(
+        [str(python), str(python.parents[2] / "guard.py"), str(ROOT), target, *argv],
+        cwd=folder, capture_output=True, text=True, timeout=600, check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder)},
+    )  # fmt: skip
+
+
+def _empty(tmp_path: Path) -> Path:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    return folder
+
+
+def test_the_guard_refuses_a_read_from_the_checkout(installed: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    (folder / "reads_checkout.py").write_text(f"open({str(ROOT / 'README.md')!r}).read()\n")
+    completed = _run(installed, folder, "reads_checkout.py")
+    assert completed.returncode != 0
+    assert "read from the checkout" in completed.stderr
+
+
+def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    (folder / "where.py").write_text(
+        "import ecom.artifacts, pipeline, ops.infra.plan\n"
+        "print(pipeline.__file__, ecom.artifacts.__file__)\n"
+    )
+    completed = _run(installed, folder, "where.py")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert str(installed.parents[1]) in completed.stdout
+    assert str(ROOT) not in completed.stdout
+
+
+def _keys(table: str) -> str:
+    return "line_key" if table in {"fact_order_item", "fact_order"} else "event_id"
+
+
+def test_replay_into_duckdb_from_the_installed_package(installed: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    (tmp_path / "input.ndjson").write_bytes((GOLDEN / "input.ndjson").read_bytes())
+    completed = _run(
+        installed, folder, "pipeline.main",
+        "--replay", str(tmp_path / "input.ndjson"), "--sink", "duckdb",
+        "--duckdb_path", str(tmp_path / "warehouse.duckdb"),
+        "--dead_letter_prefix", str(tmp_path / "dead_letters"),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as connection:
+        for path in sorted((GOLDEN / "expected").glob("fact_*.ndjson")):
+            table = path.stem
+            expected = {json.loads(line)[_keys(table)] for line in path.read_text().splitlines()}
+            query = f"SELECT {_keys(table)} FROM events.{table}_dedup"
+            assert {row[0] for row in connection.execute(query).fetchall()} == expected, table
+    expected_letters = (GOLDEN / "expected" / "dead_letters.ndjson").read_text().splitlines()
+    letters = [
+        line
+        for path in (tmp_path / "dead_letters").glob("*.ndjson")
+        for line in path.read_text().splitlines()
+    ]
+    assert len(letters) == len(expected_letters) > 0
+
+
+CHECK_ROWS = """\
+from pipeline.model import FactRow
+from pipeline.record import PubsubRecord
+from pipeline.sinks.bigquery_storage import CheckRowsFn
+fn = CheckRowsFn()
+fn.setup()
+record = PubsubRecord(b"payload", {"ecom_contract": "ecom.events.v1.InventoryEvent"}, "m-1")
+misfit = FactRow("fact_inventory", "e-1", {"event_id": "e-1", "quantity_change": "twelve"})
+for output in fn.process([((misfit,), record)]):
+    print(type(output).__name__, output)
+"""
+
+
+def test_storage_write_row_check_from_the_installed_package(installed: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    (folder / "check_rows.py").write_text(CHECK_ROWS)
+    completed = _run(installed, folder, "check_rows.py")
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert "refused a fact_inventory row (e-1)" in completed.stdout, completed.stdout
