@@ -135,20 +135,23 @@ def _compare_columns(
                     ALLOWED,
                     subject,
                     f"new {after.mode} field in a RECORD",
-                    f"-- schema update (not expressible in DDL): add {prefix}{after.name} "
-                    f"{column_type(after)} to {target} with `bq update` or the BigQuery API",
+                    f"-- {prefix}{after.name} {column_type(after)}: added to {target} by "
+                    "`python -m ops.infra` through the tables API (DDL cannot add a field inside "
+                    "a RECORD); the local warehouse adds it too",
                 )
             )
             continue
-        findings.append(
-            Finding(
-                ALLOWED,
-                subject,
-                f"new {after.mode} column",
-                f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {after.name} {column_type(after)} "
-                f"OPTIONS (description = {quote(after.description)});",
-            )
+        migration = (
+            f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {after.name} {column_type(after)} "
+            f"OPTIONS (description = {quote(after.description)});"
         )
+        if after.default_value_expression:
+            # BigQuery adds no column with a default: add it, then set the default.
+            migration += (
+                f"\nALTER TABLE {target} ALTER COLUMN {after.name} SET DEFAULT "
+                f"{after.default_value_expression};"
+            )
+        findings.append(Finding(ALLOWED, subject, f"new {after.mode} column", migration))
     return findings
 
 
@@ -194,8 +197,8 @@ def _compare_column(
                     ALLOWED,
                     subject,
                     "mode relaxed from REQUIRED to NULLABLE",
-                    f"-- schema update (not expressible in DDL): relax {prefix}{after.name} "
-                    f"in {target} with `bq update` or the BigQuery API",
+                    f"-- {prefix}{after.name}: relaxed in {target} by `python -m ops.infra` "
+                    "through the tables API (DDL cannot change a field inside a RECORD)",
                 )
             )
         else:
@@ -207,6 +210,18 @@ def _compare_column(
                     "REQUIRED to NULLABLE",
                 )
             )
+    if before.default_value_expression != after.default_value_expression and not nested:
+        expression = after.default_value_expression
+        findings.append(
+            Finding(
+                ALLOWED,
+                subject,
+                f"default changed from {before.default_value_expression or 'none'} to "
+                f"{expression or 'none'} (rows written from now on)",
+                f"ALTER TABLE {target} ALTER COLUMN {after.name} "
+                + (f"SET DEFAULT {expression};" if expression else "DROP DEFAULT;"),
+            )
+        )
     if before.description != after.description:
         migration = (
             f"ALTER TABLE {target} ALTER COLUMN {after.name} SET OPTIONS "

@@ -1,9 +1,14 @@
 """Schema-checked publishing: validate against the contract, encode as the topic needs, publish.
 
 The same code publishes to real Pub/Sub and to the local emulator (which sets
-``PUBSUB_EMULATOR_HOST``). Against a topic with a schema, Pub/Sub itself also
-checks every message and rejects what does not conform; the publisher reports
-such rejections per message rather than failing the batch.
+``PUBSUB_EMULATOR_HOST``). The publisher reads the topic's schema settings
+once and encodes as they require (BINARY or JSON), so a topic bound to a
+JSON schema is never sent binary payloads it would refuse wholesale. Against
+a topic with a schema, Pub/Sub itself also checks every message and rejects
+what does not conform; the publisher reports such rejections per message
+rather than failing the batch. With ordering keys, a refused message pauses
+its key (later messages of that key are not sent): the publisher resumes the
+key and reports each message that was not sent.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from ecom.registry_revisions import CONTRACT_REVISIONS, PUBSUB_REVISIONS
 from pipeline.catalog import BY_NAME
 from pipeline.errors import InvalidEventError
 from pipeline.route import CONTRACT, ENCODING
@@ -57,8 +63,54 @@ class PublishResult:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class TopicSettings:
+    """What a topic's schema settings require of its messages."""
+
+    encoding: str
+    """BINARY or JSON; BINARY (the project's default) for a topic without a schema."""
+    schema: str = ""
+    first_revision_id: str = ""
+    last_revision_id: str = ""
+
+    def revision_note(self, contract: str) -> str:
+        """Return a warning when this build's revision is not the topic's newest, else ''."""
+        if not self.schema:
+            return ""
+        schema_id = self.schema.rsplit("/", 1)[-1]
+        newest = PUBSUB_REVISIONS.get(schema_id, {}).get(self.last_revision_id, "")
+        built = CONTRACT_REVISIONS.get(contract, "")
+        if newest and built and newest != built.removesuffix("+dev"):
+            return (
+                f"the topic's newest accepted schema revision is registry {newest}; this "
+                f"publisher was built from {built}: fields the topic does not know are refused"
+            )
+        return ""
+
+
+def read_topic_settings(client: Any, topic: str) -> TopicSettings:
+    """Return the schema settings of ``topic`` (its encoding and accepted revision range)."""
+    from google.pubsub_v1 import types as pubsub
+
+    settings = client.get_topic(request={"topic": topic}).schema_settings
+    if not settings or not settings.schema:
+        return TopicSettings("BINARY")
+    encoding = pubsub.Encoding(settings.encoding)
+    return TopicSettings(
+        "JSON" if encoding == pubsub.Encoding.JSON else "BINARY",
+        settings.schema,
+        settings.first_revision_id,
+        settings.last_revision_id,
+    )
+
+
 class Publisher:
-    """Publish events or prepared payloads to one topic, with batching and ordering keys."""
+    """Publish events or prepared payloads to one topic, with batching and ordering keys.
+
+    ``encoding`` None reads it from the topic's schema settings (the first
+    time it is needed); an explicit encoding the topic's schema does not
+    take is refused with ValueError before anything is sent.
+    """
 
     def __init__(
         self,
@@ -68,10 +120,15 @@ class Publisher:
         max_messages: int = 500,
         max_latency: float = 0.05,
         client: Any = None,
+        encoding: str | None = None,
     ) -> None:
         from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
         self.topic = topic
+        self._encoding = encoding
+        self._settings: TopicSettings | None = None
+        self.resumed_keys: list[str] = []
+        """Ordering keys that a refused message paused and the publisher resumed."""
         if client is None:
             client = pubsub_v1.PublisherClient(
                 batch_settings=pubsub_v1.types.BatchSettings(
@@ -83,28 +140,78 @@ class Publisher:
             )
         self.client = client
 
+    @property
+    def settings(self) -> TopicSettings:
+        """The topic's schema settings, read once."""
+        if self._settings is None:
+            self._settings = read_topic_settings(self.client, self.topic)
+        return self._settings
+
+    @property
+    def encoding(self) -> str:
+        """The encoding messages are sent in: the explicit one, else the topic's."""
+        return self._resolve(self._encoding)
+
+    def _resolve(self, explicit: str | None) -> str:
+        required = self.settings.encoding
+        if explicit is None:
+            return required
+        if self.settings.schema and explicit != required:
+            raise ValueError(
+                f"{self.topic} takes {required} messages (its schema settings); "
+                f"{explicit} would be refused wholesale"
+            )
+        return explicit
+
     def publish_raw(
         self,
         payloads: Iterable[tuple[bytes, dict[str, str]]],
         ordering_keys: Sequence[str] | None = None,
     ) -> list[PublishResult]:
-        """Publish prepared ``(data, attributes)`` pairs; wait for and return every result."""
+        """Publish prepared ``(data, attributes)`` pairs; wait for and return every result.
+
+        A key paused by a refused message is resumed once every result is in;
+        the messages of that key that were not sent say so.
+        """
         pending: list[futures.Future[str]] = []
+        keys: list[str] = []
         for index, (data, attributes) in enumerate(payloads):
             key = ordering_keys[index] if ordering_keys else ""
+            keys.append(key)
             pending.append(self.client.publish(self.topic, data, ordering_key=key, **attributes))
         results = []
+        paused: dict[str, int] = {}
         for index, future in enumerate(pending):
             try:
                 results.append(PublishResult(index, future.result()))
             except Exception as error:  # noqa: BLE001 - reported per message, e.g. schema rejection
-                results.append(PublishResult(index, None, f"{type(error).__name__}: {error}"))
+                key = keys[index]
+                if key and key in paused:
+                    reason = (
+                        f"not sent: ordering key {key!r} was paused by the refusal of message "
+                        f"{paused[key]}"
+                    )
+                else:
+                    reason = f"{type(error).__name__}: {error}"
+                    if key:
+                        paused[key] = index
+                results.append(PublishResult(index, None, reason))
+        for key in paused:
+            self.client.resume_publish(self.topic, key)
+            self.resumed_keys.append(key)
         return results
 
     def publish(
-        self, events: Iterable[Message], encoding: str = "BINARY", ordering_key_field: str = ""
+        self,
+        events: Iterable[Message],
+        encoding: str | None = None,
+        ordering_key_field: str = "",
     ) -> list[PublishResult]:
-        """Validate, encode and publish ``events``; invalid ones are reported, not published."""
+        """Validate, encode and publish ``events``; invalid ones are reported, not published.
+
+        ``encoding`` None uses :attr:`encoding` (the topic's schema settings).
+        """
+        encoding = self._resolve(encoding if encoding is not None else self._encoding)
         prepared: list[tuple[bytes, dict[str, str]]] = []
         keys: list[str] = []
         refused: dict[int, str] = {}

@@ -5,7 +5,8 @@ DataError
 ├── DecodeError         the payload does not parse as its contract     (stage decode)
 ├── InvalidEventError   the event breaks its contract's rules          (stage validate)
 ├── ModelingError       the valid event cannot become warehouse rows   (stage model)
-└── SinkRejectedError   the warehouse refused a row                    (stage write)
+├── SinkRejectedError   the warehouse refused a row                    (stage write)
+└── SinkUnavailableError the warehouse could not be written, past retries (stage write)
 
 Anything that is not a DataError is a programming error and fails the bundle.
 """
@@ -65,3 +66,20 @@ class SinkRejectedError(DataError):
 
     stage = dead_letter_pb2.STAGE_WRITE
     reason = dead_letter_pb2.REASON_SINK_REJECTED
+
+
+class SinkUnavailableError(DataError):
+    """The warehouse could not be written: a missing table, a permission denied, or an outage.
+
+    Raised by a sink once its bounded retries are spent, so a streaming job
+    dead-letters the messages (to be replayed after the fix) instead of
+    retrying the bundle forever with its watermark held back.
+    """
+
+    stage = dead_letter_pb2.STAGE_WRITE
+    reason = dead_letter_pb2.REASON_SINK_UNAVAILABLE
+
+    def __init__(self, detail: str, unwritten: list[int] | None = None) -> None:
+        super().__init__(detail)
+        self.unwritten = unwritten
+        """Positions in the batch of the rows that were not written (None: all of them)."""

@@ -98,7 +98,7 @@ def apply_migrations(connection: Any, migrations: Mapping[int, str] = MIGRATIONS
         if number in done:
             continue
         for statement in migration_statements(text):
-            connection.execute(statement)
+            _alter(connection, statement)
         connection.execute(f"INSERT INTO {DATASET}._migrations (number) VALUES (?)", [number])
         applied.append(number)
     return applied
@@ -222,16 +222,24 @@ def evolve_tables(connection: Any) -> list[str]:
         target = _duckdb_defaults(WAREHOUSE_TABLES[table]["api"]["schema"]["fields"], "bigquery")
         live = _duckdb_defaults(live_schema(connection, table), "duckdb")
         changes, _ = plan_changes(live, target, compare_types=False)
-        statements = schema_statements(table, changes)
-        if not statements:
-            continue
-        # DuckDB alters no table that an index depends on: drop the row-key index meanwhile.
-        connection.execute(f"DROP INDEX IF EXISTS {DATASET}.{table}_key")
-        for statement in statements:
-            connection.execute(statement)
+        for statement in schema_statements(table, changes):
+            _alter(connection, statement)
             applied.append(statement)
-        _create_key_index(connection, table)
     return applied
+
+
+_ALTERED: Final = re.compile(r'^ALTER TABLE "?events"?\."?(\w+)"?', re.IGNORECASE)
+
+
+def _alter(connection: Any, statement: str) -> None:
+    """Run an ``ALTER TABLE``; DuckDB alters no table an index depends on, so rebuild its key."""
+    match = _ALTERED.match(statement)
+    table = match.group(1) if match else ""
+    if table in WAREHOUSE_TABLES:
+        connection.execute(f"DROP INDEX IF EXISTS {DATASET}.{table}_key")
+    connection.execute(statement)
+    if table in WAREHOUSE_TABLES:
+        _create_key_index(connection, table)
 
 
 def _create_key_index(connection: Any, table: str) -> None:

@@ -1,4 +1,13 @@
-"""``python -m ops.infra``: create or update the pipeline's infrastructure (``--dry-run``)."""
+"""``python -m ops.infra``: create or update the pipeline's infrastructure, or show the plan.
+
+Commands:
+  apply          (default) make the project match the plan, idempotently
+  diff           read the project and print what apply would change; change nothing
+  pipeline-args  print the pipeline options of this deployment (used by run.sh)
+
+``--dry-run`` prints the plan without calling any API. Exit status: 0 done,
+1 a step could not be applied (the message says what to do), 2 usage error.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +15,105 @@ import argparse
 import json
 import sys
 
-from ops.infra.plan import PROJECT_ROLES, REQUIRED_APIS, Settings, build_plan, pipeline_arguments
+from ops.infra.plan import (
+    PROJECT_ROLES,
+    REQUIRED_APIS,
+    Settings,
+    build_plan,
+    pipeline_arguments,
+    request_json,
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    parsing = argparse.ArgumentParser(
+        prog="python -m ops.infra",
+        description="Pub/Sub schemas, topics and subscriptions (the pipeline's and the raw "
+        "landing ones), the BigQuery dataset, tables, views and raw tables, the bucket, the "
+        "worker image repository, the job's service account and its rights, alert policies "
+        "and a dashboard: all derived from the contracts.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parsing.add_argument(
+        "command", nargs="?", choices=("apply", "diff", "pipeline-args"), default="apply"
+    )
+    parsing.add_argument("--project", required=True, help="Google Cloud project id")
+    parsing.add_argument("--region", required=True, help="for the bucket, dataset, repository, job")
+    parsing.add_argument("--dataset", default="events", help="BigQuery dataset (default: events)")
+    parsing.add_argument("--bucket", default="", help="default: PROJECT-ecom-ingest")
+    parsing.add_argument(
+        "--encoding",
+        choices=("BINARY", "JSON"),
+        default="BINARY",
+        help="message encoding the topics' schemas require (applied to existing topics too)",
+    )
+    parsing.add_argument(
+        "--project-number",
+        default="",
+        help="the project's number, for Pub/Sub's service agent (raw landing); required by "
+        "apply and diff",
+    )
+    parsing.add_argument("--job-name", default="ecom-ingest", help="Dataflow job the alerts watch")
+    parsing.add_argument(
+        "--pii-policy-tag",
+        default="",
+        help="Data Catalog policy tag (projects/P/locations/L/taxonomies/T/policyTags/G) for "
+        "PII columns; without it, policy tags are left as they are",
+    )
+    parsing.add_argument(
+        "--keep-revisions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="topics accept only the newest N schema revisions (older ones are deleted); "
+        "default: every revision from the topic's first",
+    )
+    parsing.add_argument(
+        "--no-raw-landing",
+        action="store_true",
+        help="no BigQuery subscriptions landing every message in raw tables",
+    )
+    parsing.add_argument(
+        "--notification-channel",
+        action="append",
+        default=[],
+        metavar="projects/P/notificationChannels/ID",
+        help="where alerts are sent (repeatable)",
+    )
+    parsing.add_argument("--repository", default="ecom-ingest", help="Artifact Registry repository")
+    parsing.add_argument("--dry-run", action="store_true", help="print the plan; call no API")
+    parsing.add_argument(
+        "--json", action="store_true", help="with --dry-run: every request in full"
+    )
+    return parsing
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the plan, or apply it; ``pipeline-args`` prints the job's pipeline options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m ops.infra",
-        description="Pub/Sub schemas, topics and subscriptions, the BigQuery dataset and "
-        "tables, the bucket and the job's service account, all from the contracts.",
+    """Print the plan, show the diff, or apply it; ``pipeline-args`` prints the job's options."""
+    parsing = parser()
+    args = parsing.parse_args(argv)
+    if args.keep_revisions < 0:
+        parsing.error("--keep-revisions must be 0 (keep all) or more")
+    settings = Settings(
+        project=args.project,
+        region=args.region,
+        dataset=args.dataset,
+        bucket=args.bucket,
+        encoding=args.encoding,
+        job_name=args.job_name,
+        raw_landing=not args.no_raw_landing,
+        pii_policy_tag=args.pii_policy_tag,
+        keep_revisions=args.keep_revisions,
+        repository=args.repository,
+        project_number=args.project_number or "{PROJECT_NUMBER}",
+        notification_channels=tuple(args.notification_channel),
     )
-    parser.add_argument("command", nargs="?", choices=("apply", "pipeline-args"), default="apply")
-    parser.add_argument("--project", required=True)
-    parser.add_argument("--region", required=True, help="for the bucket, dataset and job")
-    parser.add_argument("--dataset", default="events")
-    parser.add_argument("--bucket", default="", help="default: PROJECT-ecom-ingest")
-    parser.add_argument("--encoding", choices=("BINARY", "JSON"), default="BINARY")
-    parser.add_argument("--project-number", default="", help="for Pub/Sub's service agent")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan; call no API")
-    parser.add_argument("--json", action="store_true", help="with --dry-run: every request in full")
-    args = parser.parse_args(argv)
-    settings = Settings(args.project, args.region, args.dataset, args.bucket, args.encoding)
     if args.command == "pipeline-args":
         print(" ".join(pipeline_arguments(settings)))
         return 0
-    steps = build_plan(settings, args.project_number or "{PROJECT_NUMBER}")
+    steps = build_plan(settings)
     if args.dry_run:
         print(f"APIs to enable first: gcloud services enable {' '.join(REQUIRED_APIS)}")
         print(f"service account {settings.service_account}, project roles:")
@@ -40,13 +123,21 @@ def main(argv: list[str] | None = None) -> int:
         for step in steps:
             print(f"  {step.describe()}")
             if args.json:
-                print("    " + json.dumps(step.request, sort_keys=True))
+                print("    " + json.dumps(request_json(step.request), sort_keys=True))
         return 0
     if not args.project_number:
-        parser.error("--project-number is needed to grant Pub/Sub's service agent its roles")
-    from ops.infra.apply import Clients, apply
+        parsing.error("--project-number is needed for Pub/Sub's service agent (raw landing)")
+    from ops.infra.apply import apply
+    from ops.infra.context import Clients, Context, InfraError
 
-    apply(Clients.real(settings), steps)
+    context = Context(Clients.real(settings), settings, changes=args.command == "apply")
+    try:
+        changed = apply(context, steps)
+    except InfraError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    verb = "changed" if context.changes else "would change"
+    print(f"{changed} of {len(steps)} steps {verb}; {len(context.warnings)} warning(s)")
     return 0
 
 

@@ -1,24 +1,43 @@
-"""The plan: every resource the pipeline needs, as the API requests that create it.
+"""The plan: every resource the pipeline needs, as the client libraries' own request objects.
 
-Pure functions of the settings and the generated artifacts; no API is called
-here, so ``--dry-run`` prints exactly what would be sent and tests check it.
+Pure functions of the settings and the generated artifacts (``ecom.artifacts``,
+which ships inside the package); no API is called here, so ``--dry-run``
+prints exactly what would be sent and tests check the very objects the apply
+layer hands to the client libraries: ``pubsub.Subscription``,
+``bigquery.Table``, ``storage.Bucket`` with its lifecycle rules, IAM
+``Binding``s, Monitoring's ``AlertPolicy``.
+
+Order matters and each step's dependencies come first: the service account
+early (new accounts take a while to be visible to IAM), BigQuery before the
+topics (a column exists before producers may send its field), the Pub/Sub
+service agent's rights on the raw tables before the subscriptions that write
+them.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
-import sqlglot
-from sqlglot import expressions as exp
+from google.cloud import bigquery, storage  # type: ignore[attr-defined]
+from google.iam.v1 import policy_pb2
+from google.protobuf import duration_pb2, json_format
+from google.protobuf.message import Message
+from google.pubsub_v1 import types as pubsub
 
-from contracts.pubsub_schema import schema_file_name
+from ecom.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
+from pipeline.schema_evolution import with_policy_tag
 
-ROOT: Final = Path(__file__).resolve().parents[2]
 SERVICE_ACCOUNT_ID: Final = "ecom-ingest-pipeline"
+PII_POLICY_TAG_PLACEHOLDER: Final = (
+    "projects/{project}/locations/{location}/taxonomies/{taxonomy}/policyTags/{pii_policy_tag}"
+)
+"""What the generated schemas carry on PII columns; ``--pii-policy-tag`` replaces it."""
 
 REQUIRED_APIS: Final = (
     "dataflow.googleapis.com",
@@ -29,6 +48,9 @@ REQUIRED_APIS: Final = (
     "iam.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "datacatalog.googleapis.com",
+    "monitoring.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
 )
 """APIs to enable first: ``gcloud services enable ...`` (the command checks none of them)."""
 
@@ -40,19 +62,41 @@ PROJECT_ROLES: Final = {
 }
 """Project-level roles of the job's service account, and why each is needed."""
 
+SUBSCRIPTION_ROLES: Final = {
+    "roles/pubsub.subscriber": "pull and acknowledge this subscription only",
+    "roles/pubsub.viewer": "Dataflow reads the subscription's metadata when the job starts",
+}
+
+ACK_DEADLINE_SECONDS: Final = 60
+RETENTION: Final = duration_pb2.Duration(seconds=7 * 86400)
+"""Unacknowledged messages are kept 7 days (Pub/Sub's maximum): the time to fix a stopped job."""
+MAX_SCHEMA_REVISIONS: Final = 20
+"""Pub/Sub keeps at most 20 revisions of a schema; committing a 21st fails."""
+
 
 @dataclass(frozen=True)
 class Settings:
-    """Where to deploy: the command's options."""
+    """Where and how to deploy: the command's options."""
 
     project: str
     region: str
     dataset: str = "events"
     bucket: str = ""
     encoding: str = "BINARY"
-    max_delivery_attempts: int = 10
     dead_letter_retention_days: int = 90
     temp_retention_days: int = 7
+    job_name: str = "ecom-ingest"
+    raw_landing: bool = True
+    pii_policy_tag: str = ""
+    """A Data Catalog policy tag for PII columns; empty leaves policy tags alone."""
+    keep_revisions: int = 0
+    """Topics accept only the newest N schema revisions (0: every one from the first)."""
+    repository: str = "ecom-ingest"
+    """Artifact Registry Docker repository of the worker image."""
+    project_number: str = "{PROJECT_NUMBER}"
+    """For Pub/Sub's service agent, which writes the raw landing tables."""
+    notification_channels: tuple[str, ...] = ()
+    """Cloud Monitoring notification channels the alerts page (full resource names)."""
 
     @property
     def bucket_name(self) -> str:
@@ -64,138 +108,244 @@ class Settings:
         """E-mail of the job's service account."""
         return f"{SERVICE_ACCOUNT_ID}@{self.project}.iam.gserviceaccount.com"
 
+    @property
+    def pubsub_service_agent(self) -> str:
+        """E-mail of Pub/Sub's service agent, which BigQuery subscriptions write as."""
+        return f"service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+    @property
+    def repository_name(self) -> str:
+        """Full name of the Artifact Registry repository."""
+        return f"projects/{self.project}/locations/{self.region}/repositories/{self.repository}"
+
+    @property
+    def image(self) -> str:
+        """The worker image, without a tag: ``REGION-docker.pkg.dev/PROJECT/REPOSITORY/worker``."""
+        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/worker"
+
 
 @dataclass(frozen=True)
 class Step:
-    """One resource to ensure: what it is, and the request that creates it."""
+    """One resource to ensure: what it is, and the client library request that makes it."""
 
     kind: str
     name: str
-    request: dict[str, Any]
+    request: Any
     why: str = ""
-    depends_on: tuple[str, ...] = field(default_factory=tuple)
+    depends_on: tuple[str, ...] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """What the apply layer needs beside the request (contract, table, resource...)."""
 
     def describe(self) -> str:
         """One line for the plan printout."""
-        return f"{self.kind:<22} {self.name}" + (f"  ({self.why})" if self.why else "")
+        return f"{self.kind:<26} {self.name}" + (f"  ({self.why})" if self.why else "")
 
 
-def schema_definition(contract: Contract) -> str:
-    """Return the committed Pub/Sub schema definition of ``contract``."""
-    path = ROOT / "pubsub_schemas" / schema_file_name(contract.message.DESCRIPTOR)
-    return path.read_text()
+def request_json(request: Any) -> Any:
+    """Return ``request`` as the JSON its client library sends (for ``--dry-run --json``)."""
+    if isinstance(request, str | list | dict):
+        return request
+    if isinstance(request, Message):
+        return json_format.MessageToDict(request)
+    if hasattr(type(request), "to_json") and hasattr(request, "_pb"):  # proto-plus
+        return json.loads(type(request).to_json(request))
+    if isinstance(request, bigquery.Table | bigquery.Dataset | bigquery.AccessEntry):
+        return request.to_api_repr()
+    if isinstance(request, storage.Bucket):
+        return {"name": request.name, **copy.deepcopy(request._properties)}
+    raise TypeError(f"no JSON form for {type(request).__name__}")
+
+
+def _topic(settings: Settings, contract: Contract) -> str:
+    return f"projects/{settings.project}/topics/{contract.topic_id}"
+
+
+def _subscription(settings: Settings, subscription_id: str) -> str:
+    return f"projects/{settings.project}/subscriptions/{subscription_id}"
+
+
+def raw_subscription_id(contract: Contract) -> str:
+    """Id of the BigQuery subscription that lands ``contract``'s topic raw."""
+    return f"{contract.topic_id}-raw"
+
+
+def _raw_table(contract: Contract) -> str:
+    return next(name for name, raw in RAW_TABLES.items() if raw["event"] == contract.name)
 
 
 def schema_step(settings: Settings, contract: Contract) -> Step:
-    """Create the PROTOCOL_BUFFER schema, or commit a new revision when its definition changed."""
+    """Create the PROTOCOL_BUFFER schema, or commit a revision when its meaning changed."""
     name = f"projects/{settings.project}/schemas/{contract.schema_id}"
+    definition = PUBSUB_SCHEMAS[contract.schema_id.replace("-", "_") + ".proto"]
+    keep = (
+        f"topics accept the newest {settings.keep_revisions}"
+        if settings.keep_revisions
+        else "topics keep accepting every revision from their first"
+    )
     return Step(
         "pubsub.schema",
         name,
-        {
-            "parent": f"projects/{settings.project}",
-            "schema_id": contract.schema_id,
-            "contract": contract.name,
-            "schema": {
-                "name": name,
-                "type_": "PROTOCOL_BUFFER",
-                "definition": schema_definition(contract),
-            },
-        },
-        why=f"the Pub/Sub form of {contract.name}; a changed definition becomes a new revision",
+        pubsub.Schema(name=name, type_=pubsub.Schema.Type.PROTOCOL_BUFFER, definition=definition),
+        why=f"the Pub/Sub form of {contract.name}; a revision is committed only when the "
+        f"definition's meaning changes (not its comments); {keep}; revisions outside every "
+        f"topic's range are deleted; fails before Pub/Sub's {MAX_SCHEMA_REVISIONS}-revision "
+        "limit",
+        context={"schema_id": contract.schema_id, "contract": contract.name},
     )
 
 
-def topic_step(settings: Settings, contract: Contract, dead_letter: bool = False) -> Step:
-    """Return the event topic bound to its schema, or (``dead_letter``) its dead-letter topic."""
-    topic = f"projects/{settings.project}/topics/{contract.topic_id}"
-    if dead_letter:
-        return Step(
-            "pubsub.topic",
-            f"{topic}-undeliverable",
-            {"name": f"{topic}-undeliverable"},
-            why="Pub/Sub's dead-letter topic for messages the pipeline never acknowledges",
-        )
+def topic_step(settings: Settings, contract: Contract) -> Step:
+    """Return the event topic bound to its schema in the deployment's encoding."""
+    topic = _topic(settings, contract)
+    schema = f"projects/{settings.project}/schemas/{contract.schema_id}"
     return Step(
         "pubsub.topic",
         topic,
-        {
-            "name": topic,
-            "schema_settings": {
-                "schema": f"projects/{settings.project}/schemas/{contract.schema_id}",
-                "encoding": settings.encoding,
-                # Filled when applied: the first revision ever committed and the newest.
-                "first_revision_id": "",
-                "last_revision_id": "",
-            },
-        },
-        why=f"producers publish {contract.name} here; Pub/Sub rejects non-conforming payloads",
-        depends_on=(f"projects/{settings.project}/schemas/{contract.schema_id}",),
+        pubsub.Topic(
+            name=topic,
+            schema_settings=pubsub.SchemaSettings(
+                schema=schema, encoding=getattr(pubsub.Encoding, settings.encoding)
+            ),
+        ),
+        why=f"producers publish {contract.name} here in {settings.encoding}; Pub/Sub rejects "
+        "non-conforming payloads; the revision range and encoding follow the plan",
+        depends_on=(schema,),
+        context={"keep_revisions": settings.keep_revisions},
     )
 
 
 def subscription_step(settings: Settings, contract: Contract) -> Step:
-    """Return the pipeline's subscription, with Pub/Sub's dead-letter and retry policies."""
-    topic = f"projects/{settings.project}/topics/{contract.topic_id}"
-    name = f"projects/{settings.project}/subscriptions/{contract.subscription_id}"
+    """Return the pipeline's subscription: no dead-letter topic and no retry policy.
+
+    Dataflow supports neither on the subscriptions it reads: a stalled, draining
+    or updating job would see valid messages forwarded to a dead-letter topic
+    nobody reads. The pipeline's own dead letters are the failure path, and the
+    backlog's age is alerted on.
+    """
+    name = _subscription(settings, contract.subscription_id)
     return Step(
         "pubsub.subscription",
         name,
-        {
-            "name": name,
-            "topic": topic,
-            "ack_deadline_seconds": 60,
-            "message_retention_duration": {"seconds": 7 * 86400},
-            "dead_letter_policy": {
-                "dead_letter_topic": f"{topic}-undeliverable",
-                "max_delivery_attempts": settings.max_delivery_attempts,
-            },
-            "retry_policy": {
-                "minimum_backoff": {"seconds": 10},
-                "maximum_backoff": {"seconds": 600},
-            },
-        },
-        why="the pipeline reads here; undeliverable messages go to the -undeliverable topic",
-        depends_on=(topic, f"{topic}-undeliverable"),
+        pubsub.Subscription(
+            name=name,
+            topic=_topic(settings, contract),
+            ack_deadline_seconds=ACK_DEADLINE_SECONDS,
+            message_retention_duration=RETENTION,
+            expiration_policy=pubsub.ExpirationPolicy(),  # never expires
+        ),
+        why="the pipeline reads here; no dead-letter topic or retry policy (Dataflow supports "
+        "neither); 7 days of retention; never expires while the job is stopped",
+        depends_on=(_topic(settings, contract),),
     )
 
 
-def table_ddl(table: str, settings: Settings) -> str:
-    """Return ``sql/<table>.sql`` with the deployment's project and dataset."""
-    statement = sqlglot.parse_one((ROOT / "sql" / f"{table}.sql").read_text(), read="bigquery")
-    target = statement.find(exp.Table)
-    assert target is not None
-    target.set("db", exp.to_identifier(settings.dataset))
-    target.set("catalog", exp.to_identifier(settings.project))
-    return str(statement.sql(dialect="bigquery", pretty=True))
+def raw_subscription_step(settings: Settings, contract: Contract) -> Step:
+    """Return the BigQuery subscription landing every message of the topic in its raw table."""
+    name = _subscription(settings, raw_subscription_id(contract))
+    table = _raw_table(contract)
+    return Step(
+        "pubsub.subscription",
+        name,
+        pubsub.Subscription(
+            name=name,
+            topic=_topic(settings, contract),
+            bigquery_config=pubsub.BigQueryConfig(
+                table=f"{settings.project}.{settings.dataset}.{table}",
+                use_topic_schema=True,
+                write_metadata=True,
+                drop_unknown_fields=False,
+            ),
+            message_retention_duration=RETENTION,
+            expiration_policy=pubsub.ExpirationPolicy(),
+        ),
+        why=f"raw landing: every published message, as received, in {table} (no compute; "
+        "a message that does not fit stays in the backlog, alerted, never dropped)",
+        depends_on=(
+            _topic(settings, contract),
+            f"{settings.project}.{settings.dataset}.{table}",
+            f"{settings.project}.{settings.dataset}.{table}: roles/bigquery.dataEditor",
+        ),
+    )
+
+
+def _table_object(settings: Settings, name: str, api: dict[str, Any]) -> bigquery.Table:
+    api = copy.deepcopy(api)
+    api["schema"]["fields"] = with_policy_tag(
+        api["schema"]["fields"], PII_POLICY_TAG_PLACEHOLDER, settings.pii_policy_tag
+    )
+    api["tableReference"] = {
+        "projectId": settings.project,
+        "datasetId": settings.dataset,
+        "tableId": name,
+    }
+    return bigquery.Table.from_api_repr(api)
 
 
 def bigquery_steps(settings: Settings) -> list[Step]:
-    """Return the dataset and the five fact tables (DDL from ``sql/``)."""
+    """Return the dataset, the tables, the migrations, the in-place schema changes, the views.
+
+    A table is created through the tables API with its generated schema,
+    partitioning and clustering. Migrations (DDL) then widen types and the
+    like; the schema step makes the live schema equal to the generated one
+    wherever BigQuery allows (fields added inside RECORDs, relaxed modes,
+    defaults of added columns, descriptions, policy tags).
+    """
     dataset = f"{settings.project}.{settings.dataset}"
-    steps = [
-        Step(
-            "bigquery.dataset",
-            dataset,
-            {"dataset_id": dataset, "location": settings.region},
-            why="the warehouse",
-        )
-    ]
-    steps += [
-        Step(
-            "bigquery.table",
-            f"{dataset}.{table}",
-            {"ddl": table_ddl(table, settings)},
-            why="from sql/, generated from the warehouse contract",
-            depends_on=(dataset,),
-        )
+    dataset_request = bigquery.Dataset(dataset)
+    dataset_request.location = settings.region
+    steps = [Step("bigquery.dataset", dataset, dataset_request, why="the warehouse")]
+    tables: list[tuple[str, dict[str, Any], str]] = [
+        (table, WAREHOUSE_TABLES[table]["api"], "fact table, from its warehouse contract")
         for table in TABLES
     ]
+    if settings.raw_landing:
+        tables += [
+            (name, raw["api"], f"raw landing of {raw['topic_id']}")
+            for name, raw in sorted(RAW_TABLES.items())
+        ]
+    for table, api, why in tables:
+        steps.append(
+            Step(
+                "bigquery.table",
+                f"{dataset}.{table}",
+                _table_object(settings, table, api),
+                why=f"{why}; created through the tables API when missing",
+                depends_on=(dataset,),
+            )
+        )
+    steps += migration_steps(settings)
+    for table, api, _ in tables:
+        steps.append(
+            Step(
+                "bigquery.table_schema",
+                f"{dataset}.{table}: schema",
+                _table_object(settings, table, api),
+                why="make the live schema the generated one where BigQuery allows it in place",
+                depends_on=(f"{dataset}.{table}",),
+            )
+        )
+    for table in TABLES:
+        view = WAREHOUSE_TABLES[table]["view"]
+        steps.append(
+            Step(
+                "bigquery.view",
+                f"{dataset}.{view}",
+                _in_dataset(WAREHOUSE_TABLES[table]["view_ddl"], settings),
+                why=f"one row per {WAREHOUSE_TABLES[table]['key_column']} (the earliest "
+                "ingested): what queries read",
+                depends_on=(f"{dataset}.{table}",),
+            )
+        )
     return steps
 
 
-def migration_steps(settings: Settings, folder: Path = ROOT / "migrations") -> list[Step]:
-    """Return one step per ``migrations/NNNN.sql``, in the deployment's project and dataset.
+def _in_dataset(sql: str, settings: Settings) -> str:
+    """Return generated SQL naming ``events.`` tables with the deployment's project and dataset."""
+    return sql.replace("`events.", f"`{settings.project}.{settings.dataset}.")
+
+
+def migration_steps(settings: Settings, migrations: Mapping[int, str] = MIGRATIONS) -> list[Step]:
+    """Return one step per generated migration, in the deployment's project and dataset.
 
     Every statement is idempotent, so applying a migration twice changes nothing.
     """
@@ -203,157 +353,166 @@ def migration_steps(settings: Settings, folder: Path = ROOT / "migrations") -> l
     return [
         Step(
             "bigquery.migration",
-            f"{dataset}: migration {path.stem}",
-            {"sql": path.read_text().replace("`events.", f"`{dataset}.")},
-            why="bring live tables to the released contracts (generated by the gate)",
+            f"{dataset}: migration {number:04d}",
+            _in_dataset(text, settings),
+            why="DDL the released contracts need on live tables (generated by the gate)",
             depends_on=tuple(f"{dataset}.{table}" for table in TABLES),
         )
-        for path in sorted(folder.glob("[0-9][0-9][0-9][0-9].sql"))
+        for number, text in sorted(migrations.items())
     ]
 
 
 def bucket_step(settings: Settings) -> Step:
-    """Return the bucket for dead letters and Dataflow's temp and staging files."""
+    """Return the bucket for dead letters and Dataflow's temp and staging files.
+
+    Built with the storage library's own lifecycle helpers, so the rules are
+    exactly the JSON the API takes (``matchesPrefix``).
+    """
+    bucket = storage.Bucket(client=None, name=settings.bucket_name)
+    bucket.iam_configuration.uniform_bucket_level_access_enabled = True
+    bucket.iam_configuration.public_access_prevention = "enforced"
+    bucket.add_lifecycle_delete_rule(
+        age=settings.temp_retention_days, matches_prefix=["temp/", "staging/"]
+    )
+    bucket.add_lifecycle_delete_rule(
+        age=settings.dead_letter_retention_days, matches_prefix=["dead_letters/"]
+    )
     return Step(
         "storage.bucket",
         f"gs://{settings.bucket_name}",
-        {
-            "name": settings.bucket_name,
-            "location": settings.region,
-            "iam_configuration": {"uniform_bucket_level_access": {"enabled": True}},
-            "public_access_prevention": "enforced",
-            "lifecycle_rules": [
-                {
-                    "action": {"type": "Delete"},
-                    "condition": {
-                        "age": settings.temp_retention_days,
-                        "matches_prefix": ["temp/", "staging/"],
-                    },
-                },
-                {
-                    "action": {"type": "Delete"},
-                    "condition": {
-                        "age": settings.dead_letter_retention_days,
-                        "matches_prefix": ["dead_letters/"],
-                    },
-                },
-            ],
-        },
-        why="dead_letters/, temp/ and staging/ of the job, with uniform access and lifecycle rules",
+        bucket,
+        why=f"dead_letters/ kept {settings.dead_letter_retention_days} days, temp/ and staging/ "
+        f"{settings.temp_retention_days}; uniform access, public access prevented",
+        context={"location": settings.region},
+    )
+
+
+def repository_step(settings: Settings) -> Step:
+    """Return the Artifact Registry Docker repository of the worker image."""
+    from google.cloud import artifactregistry_v1
+
+    return Step(
+        "artifactregistry.repository",
+        settings.repository_name,
+        artifactregistry_v1.Repository(
+            name=settings.repository_name,
+            format_=artifactregistry_v1.Repository.Format.DOCKER,
+            description="ecom-ingest Dataflow worker images (./run.sh image)",
+        ),
+        why="the worker image (Dockerfile) that run.sh launches with --sdk_container_image",
+    )
+
+
+def _binding(
+    kind: str, resource: str, role: str, member: str, why: str, *depends: str, label: str = ""
+) -> Step:
+    return Step(
+        kind,
+        f"{label or resource}: {role}",
+        policy_pb2.Binding(role=role, members=[member]),
+        why=why,
+        depends_on=depends,
+        context={"resource": resource},
+    )
+
+
+def service_account_step(settings: Settings) -> Step:
+    """Return the job's service account."""
+    from google.cloud import iam_admin_v1
+
+    return Step(
+        "iam.service_account",
+        settings.service_account,
+        iam_admin_v1.CreateServiceAccountRequest(
+            name=f"projects/{settings.project}",
+            account_id=SERVICE_ACCOUNT_ID,
+            service_account=iam_admin_v1.ServiceAccount(display_name="ecom-ingest Dataflow job"),
+        ),
+        why="the identity the Dataflow workers run as",
     )
 
 
 def iam_steps(settings: Settings) -> list[Step]:
-    """Return the job's service account and its least-privilege bindings, with reasons."""
+    """Return the least-privilege bindings of the job's service account, with reasons."""
     member = f"serviceAccount:{settings.service_account}"
+    account = settings.service_account
     steps = [
-        Step(
-            "iam.service_account",
-            settings.service_account,
-            {
-                "name": f"projects/{settings.project}",
-                "account_id": SERVICE_ACCOUNT_ID,
-                "service_account": {"display_name": "ecom-ingest Dataflow job"},
-            },
-            why="the identity the Dataflow workers run as",
-        )
+        _binding("iam.project_binding", f"projects/{settings.project}", role, member, why, account)
+        for role, why in PROJECT_ROLES.items()
     ]
-    for role, why in PROJECT_ROLES.items():
-        steps.append(
-            Step(
-                "iam.project_binding",
-                f"{role} -> {member}",
-                {"resource": f"projects/{settings.project}", "role": role, "member": member},
-                why=why,
-                depends_on=(settings.service_account,),
-            )
-        )
-    subscription_roles = {
-        "roles/pubsub.subscriber": "pull and acknowledge this subscription only",
-        "roles/pubsub.viewer": "Dataflow reads the subscription's metadata when the job starts",
-    }
     for contract in CONTRACTS:
-        subscription = f"projects/{settings.project}/subscriptions/{contract.subscription_id}"
-        for role, why in subscription_roles.items():
-            steps.append(
-                Step(
-                    "iam.subscription_binding",
-                    f"{subscription}: {role} -> {member}",
-                    {"resource": subscription, "role": role, "member": member},
-                    why=why,
-                    depends_on=(subscription, settings.service_account),
-                )
-            )
+        subscription = _subscription(settings, contract.subscription_id)
+        steps += [
+            _binding("iam.pubsub_binding", subscription, role, member, why, subscription, account)
+            for role, why in SUBSCRIPTION_ROLES.items()
+        ]
+    dataset = f"{settings.project}.{settings.dataset}"
     steps.append(
         Step(
             "iam.dataset_binding",
-            f"{settings.project}.{settings.dataset}: WRITER -> {member}",
-            {
-                "resource": f"{settings.project}.{settings.dataset}",
-                "role": "WRITER",
-                "member": member,
-            },
+            f"{dataset}: WRITER",
+            bigquery.AccessEntry("WRITER", "userByEmail", settings.service_account),
             why="insert rows into this dataset's tables only (roles/bigquery.dataEditor on it)",
-            depends_on=(f"{settings.project}.{settings.dataset}", settings.service_account),
+            depends_on=(dataset, account),
+            context={"resource": dataset},
         )
     )
     steps.append(
-        Step(
+        _binding(
             "iam.bucket_binding",
-            f"gs://{settings.bucket_name}: roles/storage.objectAdmin -> {member}",
-            {
-                "resource": settings.bucket_name,
-                "role": "roles/storage.objectAdmin",
-                "member": member,
-            },
-            why="write dead letters and Dataflow temp/staging files in this bucket only",
-            depends_on=(f"gs://{settings.bucket_name}", settings.service_account),
+            settings.bucket_name,
+            "roles/storage.objectAdmin",
+            member,
+            "write dead letters and Dataflow temp/staging files in this bucket only",
+            f"gs://{settings.bucket_name}",
+            account,
+            label=f"gs://{settings.bucket_name}",
         )
     )
+    steps.append(
+        _binding(
+            "iam.repository_binding",
+            settings.repository_name,
+            "roles/artifactregistry.reader",
+            member,
+            "workers pull the worker image from this repository only",
+            settings.repository_name,
+            account,
+        )
+    )
+    if settings.raw_landing:
+        agent = f"serviceAccount:{settings.pubsub_service_agent}"
+        for name in sorted(RAW_TABLES):
+            table = f"{dataset}.{name}"
+            steps.append(
+                _binding(
+                    "iam.table_binding",
+                    table,
+                    "roles/bigquery.dataEditor",
+                    agent,
+                    "Pub/Sub's service agent writes this raw landing table (and no other)",
+                    table,
+                )
+            )
     return steps
 
 
-def pubsub_service_agent_steps(settings: Settings, project_number: str) -> list[Step]:
-    """Return the rights Pub/Sub's own service agent needs for dead-letter policies."""
-    agent = f"serviceAccount:service-{project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-    steps = []
-    for contract in CONTRACTS:
-        topic = f"projects/{settings.project}/topics/{contract.topic_id}-undeliverable"
-        subscription = f"projects/{settings.project}/subscriptions/{contract.subscription_id}"
-        steps.append(
-            Step(
-                "iam.topic_binding",
-                f"{topic}: roles/pubsub.publisher -> Pub/Sub service agent",
-                {"resource": topic, "role": "roles/pubsub.publisher", "member": agent},
-                why="Pub/Sub forwards undeliverable messages to the dead-letter topic",
-                depends_on=(topic,),
-            )
-        )
-        steps.append(
-            Step(
-                "iam.subscription_binding",
-                f"{subscription}: roles/pubsub.subscriber -> Pub/Sub service agent",
-                {"resource": subscription, "role": "roles/pubsub.subscriber", "member": agent},
-                why="Pub/Sub acknowledges the messages it forwards",
-                depends_on=(subscription,),
-            )
-        )
-    return steps
-
-
-def build_plan(settings: Settings, project_number: str = "{PROJECT_NUMBER}") -> list[Step]:
+def build_plan(settings: Settings) -> list[Step]:
     """Return every step, in an order where each step's dependencies come first."""
-    steps: list[Step] = []
-    for contract in CONTRACTS:
-        steps.append(schema_step(settings, contract))
-        steps.append(topic_step(settings, contract))
-        steps.append(topic_step(settings, contract, dead_letter=True))
-        steps.append(subscription_step(settings, contract))
-    steps += bigquery_steps(settings)
-    steps += migration_steps(settings)
+    from ops.infra.monitoring import monitoring_steps
+
+    steps: list[Step] = [service_account_step(settings), repository_step(settings)]
     steps.append(bucket_step(settings))
-    steps += iam_steps(settings)
-    steps += pubsub_service_agent_steps(settings, project_number)
+    steps += [schema_step(settings, contract) for contract in CONTRACTS]
+    steps += bigquery_steps(settings)
+    steps += [topic_step(settings, contract) for contract in CONTRACTS]
+    steps += [subscription_step(settings, contract) for contract in CONTRACTS]
+    iam = iam_steps(settings)
+    steps += [step for step in iam if step.kind != "iam.table_binding"]
+    if settings.raw_landing:
+        steps += [step for step in iam if step.kind == "iam.table_binding"]
+        steps += [raw_subscription_step(settings, contract) for contract in CONTRACTS]
+    steps += monitoring_steps(settings)
     return steps
 
 
@@ -361,7 +520,7 @@ def pipeline_arguments(settings: Settings) -> list[str]:
     """Return the pipeline options naming this deployment's subscriptions, dataset and bucket."""
     arguments = []
     for contract in CONTRACTS:
-        subscription = f"projects/{settings.project}/subscriptions/{contract.subscription_id}"
+        subscription = _subscription(settings, contract.subscription_id)
         arguments += ["--subscription", f"{contract.name}={subscription}"]
     arguments += [
         "--sink", "bigquery",

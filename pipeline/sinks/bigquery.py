@@ -4,9 +4,18 @@ Beam's own ``WriteToBigQuery`` gives every row a random insert id, so a
 message Pub/Sub redelivers would be inserted twice. This sink uses each
 row's key (the source event id, or ``order_id|item_id`` for lines) as the
 ``insertId``, which BigQuery uses for best-effort deduplication (about a
-minute). Transient errors are retried with exponential backoff; if they
-persist the bundle fails, so Pub/Sub redelivers rather than anything being
-dropped. Rows BigQuery refuses become dead letters of their source message.
+minute; the deduplicated views do the rest). Rows BigQuery refuses become
+dead letters of their source message (``sink_rejected``). Errors of the
+whole request are retried with exponential backoff, a bounded number of
+times: transient ones (5xx, rate limits, timeouts) and permanent ones
+(a missing table, a permission denied) alike, since both can heal (a table
+being created, a role propagating). When they persist, the batch's messages
+become dead letters (``sink_unavailable``, counted and alerted) and the job
+keeps moving: a streaming job that retried the bundle forever would hold
+its watermark back and never close a dead-letter window. While a table is
+unavailable, later batches for it try once (for ``hold_seconds``), so an
+outage costs one retry cycle, not one per bundle. Any other exception is a
+bug and fails the bundle.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
+from pipeline.errors import SinkUnavailableError
 from pipeline.sinks.buffered import Batch, BufferedSinkFn, Refusal
 
 TRANSIENT_REASONS = frozenset({"backendError", "internalError", "rateLimitExceeded", "timeout"})
@@ -43,6 +53,22 @@ class TransientInsertError(Exception):
     """BigQuery did not answer or answered with a retryable error; the batch is retried."""
 
 
+def _is_unavailable(error: Exception) -> bool:
+    """Return whether a request-level error means the table cannot be written right now."""
+    from google.api_core import exceptions as gexc
+
+    return isinstance(
+        error,
+        (
+            gexc.GoogleAPICallError,
+            gexc.RetryError,
+            ConnectionError,
+            TimeoutError,
+            TransientInsertError,
+        ),
+    )
+
+
 def default_client(project: str) -> InsertClient:
     """Return a real BigQuery client for ``project`` (empty: the environment's default)."""
     from google.cloud import bigquery
@@ -63,6 +89,7 @@ class InsertRowsFn(BufferedSinkFn):
         client_factory: Callable[[str], InsertClient] = default_client,
         max_attempts: int = 6,
         base_delay: float = 0.5,
+        hold_seconds: float = 60.0,
     ) -> None:
         super().__init__()
         self.project = project
@@ -70,7 +97,9 @@ class InsertRowsFn(BufferedSinkFn):
         self.client_factory = client_factory
         self.max_attempts = max_attempts
         self.base_delay = base_delay
+        self.hold_seconds = hold_seconds
         self._client: InsertClient | None = None
+        self._unavailable_until: dict[str, float] = {}
 
     @override
     def setup(self) -> None:
@@ -83,23 +112,25 @@ class InsertRowsFn(BufferedSinkFn):
 
     @override
     def write(self, table: str, batch: Batch) -> list[Refusal]:
-        refused: dict[int, list[str]] = {}
-        for entry in self._insert(table, batch):
-            reasons = [f"{e.get('reason', '')}: {e.get('message', '')}" for e in entry["errors"]]
-            refused.setdefault(int(entry["index"]), []).extend(reasons)
-        return [(*batch[index], "; ".join(reasons)) for index, reasons in sorted(refused.items())]
+        return _refusals(batch, self._insert(table, batch))
 
     def _insert(self, table: str, batch: Batch) -> list[dict[str, Any]]:
         """Insert ``batch``; return the permanent error entries, indexed into ``batch``.
 
-        Rows that fail transiently (or whole requests that do) are retried with
-        exponential backoff and jitter; the same insert ids make a retry of a row
-        that did land harmless. Raises TransientInsertError when retries run out.
+        Rows that fail transiently, and whole requests that fail, are retried
+        with exponential backoff and jitter; the same insert ids make a retry
+        of a row that did land harmless. Raises SinkUnavailableError when the
+        retries run out.
         """
         assert self._client is not None
         pending = list(range(len(batch)))
         permanent: list[dict[str, Any]] = []
-        for attempt in range(1, self.max_attempts + 1):
+        last_error = ""
+        # After a table was found unavailable, the next batches try once for a while, so an
+        # outage dead-letters at the pace messages arrive instead of stalling every bundle.
+        held = time.monotonic() < self._unavailable_until.get(table, 0.0)
+        attempts = 1 if held else self.max_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 errors = self._client.insert_rows_json(
                     self.table_id(table),
@@ -108,8 +139,9 @@ class InsertRowsFn(BufferedSinkFn):
                     skip_invalid_rows=True,
                 )
             except Exception as error:
-                if not (isinstance(error, TransientInsertError) or _is_transient(error)):
+                if not _is_unavailable(error):
                     raise
+                last_error = f"{type(error).__name__}: {error}"
             else:
                 retry = []
                 for entry in errors:
@@ -120,35 +152,33 @@ class InsertRowsFn(BufferedSinkFn):
                         permanent.append({**entry, "index": original})
                 pending = retry
                 if not pending:
+                    self._unavailable_until.pop(table, None)
                     return permanent
-            if attempt == self.max_attempts:
-                raise TransientInsertError(
-                    f"inserting {len(pending)} rows into {table} still failing after "
-                    f"{attempt} attempts; failing the bundle so Pub/Sub redelivers"
+                last_error = "transient row errors: " + "; ".join(
+                    f"{e.get('reason', '')}" for e in errors[0].get("errors", [])
                 )
+            if attempt == attempts:
+                break
             time.sleep(self.base_delay * 2 ** (attempt - 1) * (1 + random.random() / 2))
-        return permanent
+        self._unavailable_until[table] = time.monotonic() + self.hold_seconds
+        raise SinkUnavailableError(
+            f"writing {len(pending)} rows to {self.table_id(table)} failed {attempts} "
+            f"time(s); last error: {last_error[:300]}",
+            unwritten=sorted(pending + [int(entry["index"]) for entry in permanent]),
+        )
+
+
+def _refusals(batch: Batch, entries: list[dict[str, Any]]) -> list[Refusal]:
+    """Return the refused rows of ``batch`` with BigQuery's reasons, one per row."""
+    refused: dict[int, list[str]] = {}
+    for entry in entries:
+        reasons = [f"{e.get('reason', '')}: {e.get('message', '')}" for e in entry["errors"]]
+        refused.setdefault(int(entry["index"]), []).extend(reasons)
+    return [(*batch[index], "; ".join(reasons)) for index, reasons in sorted(refused.items())]
 
 
 def _transient_entry(entry: dict[str, Any]) -> bool:
     return any(error.get("reason") in TRANSIENT_REASONS for error in entry.get("errors", []))
-
-
-def _is_transient(error: Exception) -> bool:
-    from google.api_core import exceptions as gexc
-
-    return isinstance(
-        error,
-        (
-            gexc.InternalServerError,
-            gexc.BadGateway,
-            gexc.ServiceUnavailable,
-            gexc.GatewayTimeout,
-            gexc.TooManyRequests,
-            ConnectionError,
-            TimeoutError,
-        ),
-    )
 
 
 class WriteToBigQuery(beam.PTransform[PCollection[Any], Any]):

@@ -12,7 +12,7 @@ from typing_extensions import override
 
 from pipeline import acks
 from pipeline.deadletter import DeadLetterElement, dead_letter, delivery_key, keyed_line
-from pipeline.errors import SinkRejectedError
+from pipeline.errors import SinkRejectedError, SinkUnavailableError
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
 from pipeline.transforms import MessageRows, outcome_counter
@@ -37,12 +37,28 @@ def refusal_dead_letters(
         yield keyed_line(record, dead_letter(record, SinkRejectedError(detail)))
 
 
+def unavailable_dead_letters(
+    table: str, batch: Batch, error: SinkUnavailableError
+) -> Iterator[DeadLetterElement]:
+    """Yield one dead letter per message with a row among ``batch``, which could not be written."""
+    reported: set[str] = set()
+    for row, record in batch:
+        key = delivery_key(record)
+        if key in reported:
+            continue
+        reported.add(key)
+        outcome_counter(row.table, "sink_unavailable").inc()
+        yield keyed_line(record, dead_letter(record, SinkUnavailableError(f"{table}: {error}")))
+
+
 class BufferedSinkFn(beam.DoFn):
     """Buffer each message's rows per table; write a table's batch when full and at bundle end.
 
     Subclasses implement :meth:`write`, returning the rows the warehouse refused;
-    the refusals leave as dead-letter elements. Anything :meth:`write` raises
-    fails the bundle, so the messages are delivered again. Locally pulled
+    the refusals leave as dead-letter elements. A :class:`SinkUnavailableError`
+    (the warehouse could not be written, past the sink's bounded retries)
+    dead-letters every message of the batch; anything else :meth:`write`
+    raises is a bug and fails the bundle. Locally pulled
     messages are acknowledged once all of the bundle's rows are written (those
     with refused rows by the dead-letter writer instead).
     """
@@ -85,7 +101,15 @@ class BufferedSinkFn(beam.DoFn):
 
     def _flush(self, table: str) -> Iterator[DeadLetterElement]:
         batch = self._buffer.pop(table, [])
-        if batch:
+        if not batch:
+            return
+        try:
             refusals = self.write(table, batch)
-            self._refused_tokens.update(record.ack for _, record, _ in refusals)
-            yield from refusal_dead_letters(self.sink_name, table, refusals)
+        except SinkUnavailableError as error:
+            positions = range(len(batch)) if error.unwritten is None else error.unwritten
+            unwritten = [batch[i] for i in positions]
+            self._refused_tokens.update(record.ack for _, record in unwritten)
+            yield from unavailable_dead_letters(table, unwritten, error)
+            return
+        self._refused_tokens.update(record.ack for _, record, _ in refusals)
+        yield from refusal_dead_letters(self.sink_name, table, refusals)

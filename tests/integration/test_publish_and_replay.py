@@ -19,6 +19,7 @@ import pytest
 from google.api_core import exceptions
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.protobuf import json_format
+from google.pubsub_v1 import types as pubsub_types
 
 from ecom.events.v1 import order_event_pb2
 from ops import publish, replay
@@ -105,15 +106,24 @@ def test_ordering_keys_keep_each_orders_events_in_order(emulator: PubsubEmulator
 
 
 class _RejectingClient:
-    """Stands in for Pub/Sub at the publish call: a topic schema refusing every second message."""
+    """Stands in for Pub/Sub at the publish call: a topic schema refusing every second message.
 
-    def __init__(self) -> None:
+    A fake, because the emulator has no PROTOCOL_BUFFER schemas to refuse anything.
+    """
+
+    def __init__(self, settings: pubsub_types.SchemaSettings | None = None) -> None:
         self.calls = 0
+        self.published: list[bytes] = []
+        self.settings = settings
+
+    def get_topic(self, request: dict[str, str]) -> pubsub_types.Topic:
+        return pubsub_types.Topic(name=request["topic"], schema_settings=self.settings)
 
     def publish(
         self, topic: str, data: bytes, ordering_key: str = "", **attributes: str
     ) -> futures.Future[str]:
         self.calls += 1
+        self.published.append(data)
         future: futures.Future[str] = futures.Future()
         if self.calls % 2 == 0:
             future.set_exception(
@@ -132,6 +142,42 @@ def test_schema_rejections_are_reported_per_message():
     )
     assert [r.message_id for r in results] == ["1", None, "3", None]
     assert all("failed schema validation" in (r.error or "") for r in results[1::2])
+
+
+def test_publisher_encodes_as_the_topics_schema_settings_require():
+    json_topic = pubsub_types.SchemaSettings(
+        schema="projects/p/schemas/order-event",
+        encoding=pubsub_types.Encoding.JSON,
+        first_revision_id="a1",
+        last_revision_id="a2",
+    )
+    client = _RejectingClient(json_topic)
+    publisher = Publisher("projects/p/topics/t", client=client)
+    assert publisher.encoding == "JSON"
+    publisher.publish([_order("e1")])
+    assert json.loads(client.published[0])["eventId"] == "e1"  # JSON, not binary
+    with pytest.raises(ValueError, match="takes JSON messages"):
+        Publisher("projects/p/topics/t", client=client, encoding="BINARY").encoding  # noqa: B018
+    assert Publisher("projects/p/topics/t", client=_RejectingClient()).encoding == "BINARY"
+
+
+def test_a_refusal_pauses_its_ordering_key_which_is_resumed(emulator: PubsubEmulator):
+    # The real client library against the emulator: the topic disappears after the
+    # publisher read its settings, so the batch fails and the library pauses the key.
+    topic, _ = _topic(emulator, ordering=True)
+    publisher = Publisher(topic, ordering=True)
+    assert publisher.encoding == "BINARY"  # no schema on the emulator's topics
+    admin = pubsub_v1.PublisherClient()
+    admin.delete_topic(topic=topic)
+    events = [_order(f"e{i}", order_id="o1") for i in range(3)]
+    results = publisher.publish(events, ordering_key_field="order_id")
+    assert [r.message_id for r in results] == [None, None, None]
+    assert "NotFound" in (results[0].error or "")
+    assert all("ordering key 'o1' was paused" in (r.error or "") for r in results[1:])
+    assert publisher.resumed_keys == ["o1"]
+    admin.create_topic(name=topic)
+    again = publisher.publish([_order("e9", order_id="o1")], ordering_key_field="order_id")
+    assert again[0].error is None  # resumed: the key takes messages again
 
 
 def test_publish_cli(emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]):

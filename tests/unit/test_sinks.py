@@ -21,7 +21,7 @@ from google.api_core import exceptions
 
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
-from pipeline.sinks.bigquery import InsertRowsFn, TransientInsertError, WriteToBigQuery
+from pipeline.sinks.bigquery import InsertRowsFn, WriteToBigQuery
 from pipeline.sinks.duckdb import WriteToDuckDB
 
 
@@ -123,24 +123,126 @@ def test_bigquery_retries_transient_errors_with_the_same_insert_ids():
     assert third == ["a"]  # only the transiently failed row again
 
 
-def test_bigquery_persistent_transient_failure_fails_the_bundle():
+def _unavailable(fn: InsertRowsFn, *keys: str) -> list[dict[str, Any]]:
+    """Process messages ``keys`` in one bundle; return the dead letters it emitted."""
+    fn.start_bundle()
+    for key in keys:
+        list(fn.process(_element(key)))
+    return [json.loads(value.value[1][0]) for value in fn.finish_bundle()]
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        TimeoutError("slow"),
+        exceptions.ServiceUnavailable("try later"),
+        exceptions.NotFound("Table proj:events.fact_inventory not found"),
+        exceptions.Forbidden("Access Denied: Table proj:events.fact_inventory"),
+    ],
+    ids=["timeout", "503", "404-table-missing", "403-permission-denied"],
+)
+def test_bigquery_errors_that_persist_become_sink_unavailable_dead_letters(failure: Exception):
     fn = InsertRowsFn("proj", "events", client_factory=_fake, max_attempts=3, base_delay=0)
     fn.setup()
-    fn.start_bundle()
-    FakeBigQuery.script = [TimeoutError("slow")] * 3
-    list(fn.process(_element("a")))
-    with pytest.raises(TransientInsertError, match="failing the bundle so Pub/Sub redelivers"):
-        list(fn.finish_bundle())
+    FakeBigQuery.script = [failure] * 3
+    letters = _unavailable(fn, "a", "b")
+    assert len(FakeBigQuery.calls) == 3  # bounded: retried, then given up
+    assert sorted(letter["messageId"] for letter in letters) == ["msg-a", "msg-b"]
+    assert {letter["reason"] for letter in letters} == {"REASON_SINK_UNAVAILABLE"}
+    assert all("failed 3 time(s)" in letter["detail"] for letter in letters)
+
+
+def test_bigquery_while_a_table_is_unavailable_later_batches_try_once():
+    fn = InsertRowsFn("proj", "events", client_factory=_fake, max_attempts=3, base_delay=0)
+    fn.setup()
+    FakeBigQuery.script = [exceptions.NotFound("no table")] * 4
+    assert len(_unavailable(fn, "a")) == 1
+    assert len(_unavailable(fn, "b")) == 1
+    assert len(FakeBigQuery.calls) == 4  # 3 attempts, then 1 while held
+    assert _unavailable(fn, "c") == []  # the table is back: written, nothing dead-lettered
+    assert FakeBigQuery.calls[-1] == ("proj.events.fact_inventory", ["c"])
+
+
+def test_bigquery_only_unwritten_messages_are_dead_lettered():
+    # Row "a" lands at once; "b" keeps failing transiently: only "b" is dead-lettered.
+    def keep_failing_b(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {"index": i, "errors": [{"reason": "backendError"}]}
+            for i, row in enumerate(rows)
+            if row["event_id"] == "b"
+        ]
+
+    fn = InsertRowsFn("proj", "events", client_factory=_fake, max_attempts=2, base_delay=0)
+    fn.setup()
+    FakeBigQuery.script = [keep_failing_b, keep_failing_b]
+    letters = _unavailable(fn, "a", "b")
+    assert [letter["messageId"] for letter in letters] == ["msg-b"]
 
 
 def test_bigquery_programming_errors_are_not_swallowed():
     fn = InsertRowsFn("proj", "events", client_factory=_fake, base_delay=0)
     fn.setup()
     fn.start_bundle()
-    FakeBigQuery.script = [exceptions.Forbidden("no permission")]
+    FakeBigQuery.script = [KeyError("a bug in the sink")]
     list(fn.process(_element("a")))
-    with pytest.raises(exceptions.Forbidden):
+    with pytest.raises(KeyError):
         list(fn.finish_bundle())
+
+
+class RecordingHttp:
+    """The BigQuery client's HTTP boundary (``Client._call_api``): records the JSON it is sent.
+
+    The real ``google.cloud.bigquery.Client`` builds the request (this is the
+    JSON ``tabledata.insertAll`` receives); nothing local can answer it, so the
+    answer is scripted here.
+    """
+
+    def __init__(self, answers: list[Any]) -> None:
+        self.answers = answers
+        self.requests: list[dict[str, Any]] = []
+
+    def __call__(self, retry: Any, **kwargs: Any) -> Any:
+        self.requests.append({"method": kwargs["method"], "path": kwargs["path"], **kwargs})
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def _real_client(http: RecordingHttp) -> Any:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    client = bigquery.Client(project="proj", credentials=AnonymousCredentials())
+    client._call_api = http  # type: ignore[method-assign,assignment]
+    return client
+
+
+def test_bigquery_real_client_request_and_answers():
+    http = RecordingHttp(
+        [
+            {"insertErrors": [{"index": 1, "errors": [{"reason": "invalid", "message": "x"}]}]},
+            exceptions.NotFound("Not found: Table proj:events.fact_inventory"),
+        ]
+    )
+    fn = InsertRowsFn("proj", "events", client_factory=lambda _: _real_client(http), max_attempts=1)
+    fn.setup()
+    rejected = _unavailable(fn, "a", "bad")
+    (request,) = http.requests
+    assert request["method"] == "POST"
+    assert request["path"] == "/projects/proj/datasets/events/tables/fact_inventory/insertAll"
+    body = request["data"]
+    assert [row["insertId"] for row in body["rows"]] == ["a", "bad"]
+    assert body["rows"][0]["json"]["event_id"] == "a"
+    assert body["skipInvalidRows"] is True
+    assert [(r["messageId"], r["reason"]) for r in rejected] == [
+        ("msg-bad", "REASON_SINK_REJECTED")
+    ]
+    unavailable = _unavailable(fn, "c")
+    assert [(r["messageId"], r["reason"]) for r in unavailable] == [
+        ("msg-c", "REASON_SINK_UNAVAILABLE")
+    ]
+    assert "Not found: Table" in unavailable[0]["detail"]
 
 
 def test_duckdb_is_idempotent_and_dead_letters_refused_rows(tmp_path: Path):

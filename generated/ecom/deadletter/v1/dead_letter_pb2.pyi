@@ -27,6 +27,7 @@ class Reason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REASON_INVALID: _ClassVar[Reason]
     REASON_MODELING_ERROR: _ClassVar[Reason]
     REASON_SINK_REJECTED: _ClassVar[Reason]
+    REASON_SINK_UNAVAILABLE: _ClassVar[Reason]
 STAGE_UNSPECIFIED: Stage
 STAGE_ROUTE: Stage
 STAGE_DECODE: Stage
@@ -39,6 +40,7 @@ REASON_DECODE_ERROR: Reason
 REASON_INVALID: Reason
 REASON_MODELING_ERROR: Reason
 REASON_SINK_REJECTED: Reason
+REASON_SINK_UNAVAILABLE: Reason
 
 class Violation(_message.Message):
     __slots__ = ("field_path", "rule_id", "message")

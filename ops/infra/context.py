@@ -1,0 +1,87 @@
+"""What every ensure function works with: the clients, the settings, and the record of changes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from contracts.registry import REGISTRY
+from ops.infra.plan import Settings
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class InfraError(RuntimeError):
+    """A step cannot be applied as planned; the message says what to do."""
+
+
+@dataclass
+class Clients:
+    """The client objects used; tests hand in fakes (or the emulator's clients) at this boundary."""
+
+    schemas: Any = None
+    publisher: Any = None
+    subscriber: Any = None
+    bigquery: Any = None
+    storage: Any = None
+    iam: Any = None
+    projects: Any = None
+    artifact_registry: Any = None
+    alert_policies: Any = None
+    dashboards: Any = None
+
+    @classmethod
+    def real(cls, settings: Settings) -> Clients:
+        """Create the real clients (application default credentials)."""
+        from google.cloud import (  # type: ignore[attr-defined]
+            artifactregistry_v1,
+            bigquery,
+            iam_admin_v1,
+            monitoring_dashboard_v1,
+            monitoring_v3,
+            pubsub_v1,
+            resourcemanager_v3,
+            storage,
+        )
+
+        return cls(
+            schemas=pubsub_v1.SchemaServiceClient(),
+            publisher=pubsub_v1.PublisherClient(),
+            subscriber=pubsub_v1.SubscriberClient(),
+            bigquery=bigquery.Client(project=settings.project, location=settings.region),
+            storage=storage.Client(project=settings.project),
+            iam=iam_admin_v1.IAMClient(),
+            projects=resourcemanager_v3.ProjectsClient(),
+            artifact_registry=artifactregistry_v1.ArtifactRegistryClient(),
+            alert_policies=monitoring_v3.AlertPolicyServiceClient(),
+            dashboards=monitoring_dashboard_v1.DashboardsServiceClient(),
+        )
+
+
+@dataclass
+class Context:
+    """What every ensure function gets: clients, settings, and the record of changes."""
+
+    clients: Clients
+    settings: Settings
+    changes: bool = True
+    """False for a diff: mutating calls are recorded, not made."""
+    registry_root: Path = ROOT / REGISTRY
+    sleep: Callable[[float], None] = time.sleep
+    attempts: int = 8
+    """Bounded retries of IAM writes (etag conflicts, a service account not yet visible)."""
+    warnings: list[str] = field(default_factory=list)
+    new_service_account: bool = False
+
+    def change(self, action: str, call: Callable[[], T]) -> T | None:
+        """Make a mutating call (or, in a diff, skip it); ``action`` says what it does."""
+        del action  # the ensure function reports it
+        return call() if self.changes else None
+
+    def warn(self, message: str) -> None:
+        """Record something the plan cannot change in place."""
+        self.warnings.append(message)

@@ -1,0 +1,128 @@
+"""BigQuery: the dataset, tables through the tables API, migrations, in-place schema changes, views.
+
+A missing table is created from its generated schema (``bigquery.Table``:
+schema, daily partitioning, clustering, description). Migrations run as DDL
+jobs (every statement idempotent). The schema step then reads the live
+table and patches it to the generated schema wherever BigQuery allows it in
+place (``pipeline.schema_evolution``): fields added inside RECORDs, relaxed
+modes, descriptions, policy tags; a new column's default is set in a second
+patch, after the column exists. What cannot change in place is a warning.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from google.api_core import exceptions
+from google.cloud import bigquery
+
+from ops.infra.context import Context
+from ops.infra.plan import Step
+from pipeline.schema_evolution import DEFAULT, Field, evolved_schema, plan_changes
+
+
+def ensure_dataset(context: Context, step: Step) -> list[str]:
+    """Create the dataset if missing; warn when it lives in another location."""
+    wanted: bigquery.Dataset = step.request
+    try:
+        current = context.clients.bigquery.get_dataset(wanted.reference)
+    except exceptions.NotFound:
+        context.change("create", lambda: context.clients.bigquery.create_dataset(wanted))
+        return [f"create in {wanted.location}"]
+    if (current.location or "").lower() != (wanted.location or "").lower():
+        context.warn(
+            f"{step.name} is in {current.location}, not {wanted.location}: the job writes "
+            "across locations only if you change --region or the dataset"
+        )
+    return []
+
+
+def ensure_table(context: Context, step: Step) -> list[str]:
+    """Create the table through the tables API if missing; warn on a different layout."""
+    wanted: bigquery.Table = step.request
+    try:
+        current = context.clients.bigquery.get_table(wanted.reference)
+    except exceptions.NotFound:
+        context.change("create", lambda: context.clients.bigquery.create_table(wanted))
+        return ["create"]
+    layout = {
+        "partitioning": (_partitioning(current), _partitioning(wanted)),
+        "clustering": (current.clustering_fields, wanted.clustering_fields),
+    }
+    for what, (live, planned) in layout.items():
+        if live != planned:
+            context.warn(f"{step.name}: live {what} {live}, generated {planned} (kept as is)")
+    return []
+
+
+def _partitioning(table: bigquery.Table) -> tuple[str, str] | None:
+    partitioning = table.time_partitioning
+    return None if partitioning is None else (partitioning.type_, partitioning.field)
+
+
+def ensure_migration(context: Context, step: Step) -> list[str]:
+    """Run a migration script (idempotent statements) as one BigQuery job."""
+    context.change("run", lambda: context.clients.bigquery.query(step.request).result())
+    return ["run (idempotent)"]
+
+
+def _normalized(fields: list[Field]) -> list[Field]:
+    """Drop empty values the API leaves out, so live and generated schemas compare."""
+    result = []
+    for field in fields:
+        kept = {k: v for k, v in field.items() if v not in (None, "", [], {})}
+        if "fields" in kept:
+            kept["fields"] = _normalized(kept["fields"])
+        result.append(kept)
+    return result
+
+
+def ensure_table_schema(context: Context, step: Step) -> list[str]:
+    """Patch the live table's schema to the generated one wherever BigQuery allows it in place."""
+    wanted: bigquery.Table = step.request
+    try:
+        table = context.clients.bigquery.get_table(wanted.reference)
+    except exceptions.NotFound:
+        return [] if not context.changes else ["(table missing)"]
+    live = _normalized([field.to_api_repr() for field in table.schema])
+    target = _normalized([field.to_api_repr() for field in wanted.schema])
+    changes, conflicts = plan_changes(live, target)
+    for conflict in conflicts:
+        context.warn(f"{step.name.removesuffix(': schema')}.{conflict}")
+    if not changes:
+        return []
+    actions = []
+    for phase in (
+        [c for c in changes if c.kind != DEFAULT],
+        [c for c in changes if c.kind == DEFAULT],
+    ):
+        if not phase:
+            continue
+        live = evolved_schema(live, phase)
+        table.schema = [bigquery.SchemaField.from_api_repr(field) for field in live]
+        updated: Any = context.change(
+            "patch", functools.partial(context.clients.bigquery.update_table, table, ["schema"])
+        )
+        if updated is not None:
+            table = updated
+        actions.append("; ".join(change.describe() for change in phase))
+    return actions
+
+
+def _view_query(ddl: str) -> str:
+    """Return the SELECT of a generated ``CREATE OR REPLACE VIEW ... AS SELECT ...;``."""
+    return ddl.split("\nAS ", 1)[1].strip().removesuffix(";")
+
+
+def ensure_view(context: Context, step: Step) -> list[str]:
+    """Create or replace the deduplicated view when its query differs from the generated one."""
+    reference = step.name
+    try:
+        current = context.clients.bigquery.get_table(reference)
+    except exceptions.NotFound:
+        current = None
+    if current is not None and (current.view_query or "").strip() == _view_query(step.request):
+        return []
+    context.change("replace", lambda: context.clients.bigquery.query(step.request).result())
+    return ["create" if current is None else "replace (query changed)"]

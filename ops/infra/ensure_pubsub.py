@@ -1,0 +1,299 @@
+"""Pub/Sub: schemas and their revisions, topics bound to them, subscriptions.
+
+Schema revisions follow three rules. A revision is committed only when the
+definition's *meaning* changed: comments and layout are not compared (see
+:func:`definition_tokens`). Each topic accepts a range of revisions, from
+its first (or, with ``--keep-revisions N``, the newest N) to the newest;
+revisions outside every topic's range, the topics of other teams included,
+are deleted. Pub/Sub keeps at most 20 revisions of a schema, so before a
+commit that would pass the limit the command deletes what no topic accepts,
+and fails with what to do when that is not enough.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any, Final
+
+from google.api_core import exceptions
+from google.pubsub_v1 import types as pubsub
+
+from contracts.registry import Registry
+from ops.infra.context import Context, InfraError
+from ops.infra.plan import MAX_SCHEMA_REVISIONS, Step
+
+_TOKEN: Final = re.compile(
+    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|//[^\n]*|/\*.*?\*/|\w+|\S', re.S
+)
+
+
+def definition_tokens(definition: str) -> list[str]:
+    """Return the tokens of a ``.proto`` definition without its comments and layout."""
+    return [t for t in _TOKEN.findall(definition) if not t.startswith(("//", "/*"))]
+
+
+def same_meaning(first: str, second: str) -> bool:
+    """Return whether two schema definitions differ at most in comments and whitespace."""
+    return definition_tokens(first) == definition_tokens(second)
+
+
+def revisions(context: Context, schema: str) -> list[Any]:
+    """Return every revision of ``schema`` with its definition (FULL view), oldest first."""
+    request = pubsub.ListSchemaRevisionsRequest(name=schema, view=pubsub.SchemaView.FULL)
+    listed = list(context.clients.schemas.list_schema_revisions(request=request))
+    return sorted(listed, key=lambda r: (r.revision_create_time, r.revision_id))
+
+
+def _uses(topic: Any, schema_id: str) -> bool:
+    name = topic.schema_settings.schema if topic.schema_settings else ""
+    return bool(name) and name.rsplit("/", 1)[-1] == schema_id
+
+
+def topics_using(context: Context, schema_id: str) -> list[Any]:
+    """Return every topic of the project bound to schema ``schema_id`` (other teams' too)."""
+    project = f"projects/{context.settings.project}"
+    listed = context.clients.publisher.list_topics(request={"project": project})
+    return [topic for topic in listed if _uses(topic, schema_id)]
+
+
+def accepted(ids: list[str], first: str, last: str) -> set[str]:
+    """Return the revision ids a topic accepts: ``first`` to ``last`` (empty: open-ended)."""
+    start = ids.index(first) if first in ids else 0
+    end = ids.index(last) if last in ids else len(ids) - 1
+    return set(ids[start : end + 1])
+
+
+def unaccepted(ids: list[str], ranges: list[tuple[str, str]]) -> list[str]:
+    """Return the revisions no range accepts, oldest first; the newest is always kept."""
+    kept = {ids[-1]} if ids else set()
+    for first, last in ranges:
+        kept |= accepted(ids, first, last)
+    return [revision for revision in ids if revision not in kept]
+
+
+def _record(context: Context, step: Step, revision_id: str) -> None:
+    """Map a Pub/Sub revision to the contract's registry revision (``registry/index.json``)."""
+    if not context.changes:
+        return
+    root = context.registry_root
+    if not (root / "index.json").exists():
+        context.warn(f"no registry at {root}: Pub/Sub revision {revision_id} is not recorded")
+        return
+    registry = Registry.load(root)
+    revision = registry.revision(step.context["contract"])
+    schema_id = step.context["schema_id"]
+    if revision and registry.pubsub_revisions.get(schema_id, {}).get(revision_id) != revision:
+        registry.pubsub_revisions.setdefault(schema_id, {})[revision_id] = revision
+        registry.save()
+
+
+def _delete(context: Context, schema: str, ids: list[str]) -> list[str]:
+    for revision_id in ids:
+        request = pubsub.DeleteSchemaRevisionRequest(name=f"{schema}@{revision_id}")
+        context.change(
+            "delete",
+            functools.partial(context.clients.schemas.delete_schema_revision, request=request),
+        )
+    return [f"delete revisions {', '.join(ids)} (no topic accepts them)"] if ids else []
+
+
+def ensure_schema(context: Context, step: Step) -> list[str]:
+    """Create the schema, or commit a revision when its meaning changed, within Pub/Sub's limit."""
+    wanted: Any = step.request
+    name = step.name
+    try:
+        context.clients.schemas.get_schema(
+            request=pubsub.GetSchemaRequest(name=name, view=pubsub.SchemaView.FULL)
+        )
+    except exceptions.NotFound:
+        parent, schema_id = name.rsplit("/schemas/", 1)
+        created = context.change(
+            "create",
+            lambda: context.clients.schemas.create_schema(
+                request=pubsub.CreateSchemaRequest(
+                    parent=parent, schema=wanted, schema_id=schema_id
+                )
+            ),
+        )
+        if created is not None:
+            _record(context, step, created.revision_id)
+        return ["create"]
+    existing = revisions(context, name)
+    newest = existing[-1]
+    if same_meaning(newest.definition, wanted.definition):
+        _record(context, step, newest.revision_id)
+        return []
+    actions: list[str] = []
+    deleted: list[str] = []
+    if len(existing) >= MAX_SCHEMA_REVISIONS:
+        ids = [r.revision_id for r in existing]
+        topics = topics_using(context, step.context["schema_id"])
+        ranges = [
+            (t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
+            for t in topics
+        ]
+        deleted = unaccepted(ids, ranges)[: len(existing) - MAX_SCHEMA_REVISIONS + 1]
+        if not deleted:
+            raise InfraError(
+                f"{name} has {len(existing)} revisions, Pub/Sub's limit, and topics "
+                f"{', '.join(t.name for t in topics) or '(none)'} accept every one: rerun with "
+                "--keep-revisions N (topics then refuse producers still on older revisions), "
+                "or delete revisions no producer uses (gcloud pubsub schemas delete-revision)"
+            )
+        actions += _delete(context, name, deleted)
+    committed = context.change(
+        "commit",
+        lambda: context.clients.schemas.commit_schema(
+            request=pubsub.CommitSchemaRequest(name=name, schema=wanted)
+        ),
+    )
+    if committed is not None:
+        _record(context, step, committed.revision_id)
+    count = len(existing) - len(deleted) + 1
+    actions.append(f"commit a new revision ({count} of Pub/Sub's {MAX_SCHEMA_REVISIONS})")
+    if count >= MAX_SCHEMA_REVISIONS - 3:
+        context.warn(
+            f"{name} holds {count} revisions; Pub/Sub refuses commits past "
+            f"{MAX_SCHEMA_REVISIONS}: plan --keep-revisions"
+        )
+    return actions
+
+
+def _settings_text(settings: Any) -> str:
+    encoding = pubsub.Encoding(settings.encoding).name
+    return f"{encoding}, revisions {settings.first_revision_id}..{settings.last_revision_id}"
+
+
+def ensure_topic(context: Context, step: Step) -> list[str]:
+    """Create the topic or bring its schema settings (encoding, revision range) to the plan.
+
+    The range ends at the newest revision and starts where it started (or,
+    with ``--keep-revisions N``, at the N-th newest). Revisions no topic
+    accepts afterwards are deleted.
+    """
+    wanted: Any = step.request
+    schema = wanted.schema_settings.schema
+    schema_id = schema.rsplit("/", 1)[-1]
+    try:
+        ids = [r.revision_id for r in revisions(context, schema)]
+    except exceptions.NotFound:  # a diff before the schema exists
+        ids = []
+    keep = int(step.context.get("keep_revisions", 0))
+    try:
+        current = context.clients.publisher.get_topic(request={"topic": step.name})
+    except exceptions.NotFound:
+        current = None
+    first = ids[-keep] if keep and len(ids) >= keep else (ids[0] if ids else "")
+    if current is not None and current.schema_settings.schema and not keep:
+        start = current.schema_settings.first_revision_id
+        first = start if start in ids else first
+    settings = pubsub.SchemaSettings(
+        schema=schema,
+        encoding=wanted.schema_settings.encoding,
+        first_revision_id=first,
+        last_revision_id=ids[-1] if ids else "",
+    )
+    topic = pubsub.Topic(name=step.name, schema_settings=settings)
+    if current is None:
+        context.change("create", lambda: context.clients.publisher.create_topic(request=topic))
+        actions = [f"create ({_settings_text(settings)})"]
+    elif _same_settings(current.schema_settings, settings):
+        actions = []
+    else:
+        context.change(
+            "update",
+            lambda: context.clients.publisher.update_topic(
+                request=pubsub.UpdateTopicRequest(
+                    topic=topic, update_mask={"paths": ["schema_settings"]}
+                )
+            ),
+        )
+        was = _settings_text(current.schema_settings) if current.schema_settings.schema else "none"
+        actions = [f"schema settings {_settings_text(settings)} (was {was})"]
+    if ids:
+        others = [t for t in topics_using(context, schema_id) if t.name != step.name]
+        ranges = [(first, settings.last_revision_id)] + [
+            (t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
+            for t in others
+        ]
+        actions += _delete(context, schema, unaccepted(ids, ranges))
+    return actions
+
+
+def _same_settings(current: Any, wanted: Any) -> bool:
+    return bool(
+        current.schema == wanted.schema
+        and current.encoding == wanted.encoding
+        and current.first_revision_id == wanted.first_revision_id
+        and current.last_revision_id == wanted.last_revision_id
+    )
+
+
+_OWNED: Final = (
+    "ack_deadline_seconds",
+    "message_retention_duration",
+    "expiration_policy",
+    "bigquery_config",
+    "dead_letter_policy",
+    "retry_policy",
+)
+"""Subscription fields the plan owns; a dead-letter or retry policy on one is cleared."""
+
+
+def _field(subscription: Any, name: str) -> Any:
+    message = pubsub.Subscription.pb(subscription)
+    if name in {"ack_deadline_seconds"}:
+        return getattr(message, name)
+    if not message.HasField(name):
+        return None
+    value = getattr(message, name)
+    if name == "bigquery_config":  # state and the service account are not the plan's
+        return (
+            value.table,
+            value.use_topic_schema,
+            value.write_metadata,
+            value.drop_unknown_fields,
+        )
+    return value.SerializeToString(deterministic=True)
+
+
+def ensure_subscription(context: Context, step: Step) -> list[str]:
+    """Create the subscription, or bring the fields the plan owns to the plan.
+
+    A subscription created earlier with a dead-letter topic or a retry policy
+    (which Dataflow does not support) has them cleared.
+    """
+    wanted: Any = step.request
+    try:
+        current = context.clients.subscriber.get_subscription(request={"subscription": step.name})
+    except exceptions.NotFound:
+        context.change(
+            "create", lambda: context.clients.subscriber.create_subscription(request=wanted)
+        )
+        return ["create"]
+    if current.topic != wanted.topic:
+        context.warn(
+            f"{step.name} reads {current.topic}, not {wanted.topic}; a subscription's topic "
+            "cannot change: delete it (after draining) and apply again"
+        )
+        return []
+    paths = [name for name in _OWNED if _field(current, name) != _field(wanted, name)]
+    if not paths:
+        return []
+    context.change(
+        "update",
+        lambda: context.clients.subscriber.update_subscription(
+            request=pubsub.UpdateSubscriptionRequest(
+                subscription=wanted, update_mask={"paths": paths}
+            )
+        ),
+    )
+    cleared = [p for p in paths if _field(wanted, p) is None]
+    updated = [p for p in paths if p not in cleared]
+    actions = []
+    if cleared:
+        actions.append(f"clear {', '.join(cleared)}")
+    if updated:
+        actions.append(f"update {', '.join(updated)}")
+    return actions

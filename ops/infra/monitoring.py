@@ -1,0 +1,674 @@
+"""Monitoring: the pipeline's alerting policies and dashboard, as Monitoring's own objects.
+
+What is alerted, and how
+------------------------
+The pipeline counts every outcome with a Beam counter (namespace ``ecom``):
+``<Event>.ok``, ``<Event>.<reason>``, ``<table>.sink_rejected``,
+``<table>.sink_unavailable``... Dataflow exports them as
+``dataflow.googleapis.com/job/user_counter`` (label ``metric_name``), a
+**GAUGE** holding each counter's running total. Alerting needs the *growth*
+of that total over a window, and the usual threshold condition cannot say
+so: the aligners that turn a total into a growth, ``ALIGN_DELTA`` and
+``ALIGN_RATE``, are documented as "valid for CUMULATIVE and DELTA metrics"
+only, while the aligners valid for GAUGE (``ALIGN_MAX``, ``ALIGN_MEAN``...)
+summarise values, not their change. So every counter policy is one
+PromQL condition (``condition_prometheus_query_language``, which the API
+allows only as a policy's single condition) using ``delta()``, the PromQL
+function meant for gauges (``increase()`` and ``rate()`` read every decrease
+as a counter reset, which is the counter semantics, not a gauge's)::
+
+    sum by (job_name) (
+        (delta(C[10m]) and C offset 10m)   # series that existed 10 minutes ago
+      or (C unless C offset 10m)           # series born since: their whole total is new
+    ) > 100
+
+A Beam counter reaches Monitoring only once it is first incremented, and
+``delta()`` needs two samples: the second branch counts a counter (or a
+restarted job's counters) that appeared within the window, which a lone
+``delta()`` would miss; the two branches never hold the same series, so
+``or`` is a union. ``C`` names the metric in PromQL's UTF-8 form,
+``{"dataflow.googleapis.com/job/user_counter", monitored_resource="dataflow_job",
+job_name="...", metric_name=~"..."}`` (resource and metric labels are PromQL
+labels; the legacy spelling is ``dataflow_googleapis_com:job_user_counter``).
+Label regexes in PromQL are anchored; ``[.]`` matches the dot without escapes.
+
+The other signals are real gauges (``job/system_lag``,
+``job/data_watermark_age``, ``subscription/oldest_unacked_message_age``):
+plain threshold conditions on them, aligned with ``ALIGN_MAX`` (valid for
+GAUGE), the subscriptions selected with
+``resource.labels.subscription_id = monitoring.regex.full_match("a|b")``.
+
+Sources relied on: the ``Aggregation.Aligner`` reference of the Monitoring
+API (``google.monitoring.v3``, as shipped in google-cloud-monitoring's
+docstrings) for which aligner is valid for which metric kind; "Create
+PromQL-based alerting policies (API)"
+(https://cloud.google.com/monitoring/promql/create-promql-alerts) for the
+condition and its one-condition rule; "PromQL for Cloud Monitoring"
+(https://cloud.google.com/stackdriver/docs/managed-prometheus/promql) and
+"PromQL compatibility" (.../managed-prometheus/promql-differences) for UTF-8
+metric names and the Prometheus 2.44 function set; the Prometheus function
+reference and its maintainers ("delta() and deriv() are for gauges") for
+``delta()``; "Monitoring filters" (https://cloud.google.com/monitoring/api/v3/filters)
+for ``monitoring.regex.full_match``.
+
+Idempotence
+-----------
+Every policy carries the user label ``managed-by=ecom-ingest`` and is found
+again by that label and its display name. The policies are listed without a
+server-side filter and matched here: the filter language quotes label keys in
+ways its reference does not spell out for a key with a dash, and a project
+holds at most a few hundred policies. A found policy is updated with an
+update mask naming exactly the fields that differ (condition ids are kept by
+condition display name); the dashboard, which has a fixed name, is read by
+name and replaced with the etag it was read with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, NamedTuple
+
+from google.api_core import exceptions
+from google.cloud import monitoring_dashboard_v1, monitoring_v3
+from google.protobuf import duration_pb2, field_mask_pb2
+
+from ops.infra.plan import Settings, Step, raw_subscription_id
+from pipeline.catalog import CONTRACTS
+
+MANAGED_BY: Final = ("managed-by", "ecom-ingest")
+"""The user label every policy of this deployment carries: how ``ensure_*`` finds them."""
+PREFIX: Final = "ecom-ingest: "
+DASHBOARD_ID: Final = "ecom-ingest"
+DASHBOARD_TITLE: Final = "ecom-ingest pipeline"
+
+USER_COUNTER: Final = "dataflow.googleapis.com/job/user_counter"
+SYSTEM_LAG: Final = "dataflow.googleapis.com/job/system_lag"
+DATA_FRESHNESS: Final = "dataflow.googleapis.com/job/data_watermark_age"
+BACKLOG_AGE: Final = "pubsub.googleapis.com/subscription/oldest_unacked_message_age"
+
+DEAD_LETTER_REASONS: Final = ("decode_error", "invalid", "unknown_event", "modeling_error")
+"""Dead-letter reasons alerted per reason; ``sink_*`` have their own, stricter policies."""
+DEAD_LETTER_THRESHOLD: Final = 100
+"""Dead letters of one reason (all events together) in the window before paging."""
+DEAD_LETTER_WINDOW: Final = "10m"
+SINK_WINDOW: Final = "5m"
+PIPELINE_BACKLOG_SECONDS: Final = 600
+RAW_BACKLOG_SECONDS: Final = 1800
+SYSTEM_LAG_SECONDS: Final = 300
+FRESHNESS_SECONDS: Final = 600
+EVALUATION: Final = duration_pb2.Duration(seconds=60)
+
+_Policy = monitoring_v3.AlertPolicy
+_Condition = monitoring_v3.AlertPolicy.Condition
+_Severity = monitoring_v3.AlertPolicy.Severity
+_COMPARED: Final = (
+    "conditions",
+    "documentation",
+    "combiner",
+    "notification_channels",
+    "enabled",
+    "severity",
+)
+"""The policy fields the plan owns: compared, and named in the update mask when they differ."""
+
+
+class _Alert(NamedTuple):
+    policy: monitoring_v3.AlertPolicy
+    why: str
+
+
+def _quoted(text: str) -> str:
+    """Return ``text`` as a double-quoted PromQL (and filter) string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _counters(settings: Settings, names: str) -> str:
+    """Return the PromQL selector of the job's Beam counters whose name matches ``names``."""
+    matchers = (
+        _quoted(USER_COUNTER),
+        'monitored_resource="dataflow_job"',
+        f"job_name={_quoted(settings.job_name)}",
+        f"metric_name=~{_quoted(names)}",
+    )
+    return "{" + ", ".join(matchers) + "}"
+
+
+def _growth(selector: str, window: str) -> str:
+    """Return PromQL for how much the running totals of ``selector`` grew over ``window``."""
+    return (
+        f"sum by (job_name) ((delta({selector}[{window}]) and {selector} offset {window})"
+        f" or ({selector} unless {selector} offset {window}))"
+    )
+
+
+def _promql_condition(title: str, query: str) -> monitoring_v3.AlertPolicy.Condition:
+    return _Condition(
+        display_name=title,
+        condition_prometheus_query_language=_Condition.PrometheusQueryLanguageCondition(
+            query=query, evaluation_interval=EVALUATION
+        ),
+    )
+
+
+def _threshold_condition(
+    title: str, metric_filter: str, seconds: int
+) -> monitoring_v3.AlertPolicy.Condition:
+    return _Condition(
+        display_name=title,
+        condition_threshold=_Condition.MetricThreshold(
+            filter=metric_filter,
+            aggregations=[
+                monitoring_v3.Aggregation(
+                    alignment_period=EVALUATION,
+                    per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_MAX,
+                )
+            ],
+            comparison=monitoring_v3.ComparisonType.COMPARISON_GT,
+            threshold_value=seconds,
+            duration=EVALUATION,
+            trigger=_Condition.Trigger(count=1),
+        ),
+    )
+
+
+def _job_filter(settings: Settings, metric_type: str) -> str:
+    return (
+        f'resource.type = "dataflow_job" AND metric.type = "{metric_type}"'
+        f" AND resource.labels.job_name = {_quoted(settings.job_name)}"
+    )
+
+
+def _subscriptions_filter(subscription_ids: Sequence[str]) -> str:
+    # Subscription ids are lowercase letters, digits and dashes: nothing to escape in a regex.
+    pattern = "|".join(subscription_ids)
+    return (
+        f'resource.type = "pubsub_subscription" AND metric.type = "{BACKLOG_AGE}"'
+        f" AND resource.labels.subscription_id = monitoring.regex.full_match({_quoted(pattern)})"
+    )
+
+
+def _pipeline_subscriptions() -> list[str]:
+    return [contract.subscription_id for contract in CONTRACTS]
+
+
+def _raw_subscriptions() -> list[str]:
+    return [raw_subscription_id(contract) for contract in CONTRACTS]
+
+
+def _documentation(
+    settings: Settings, meaning: str, steps: Sequence[str]
+) -> monitoring_v3.AlertPolicy.Documentation:
+    bucket = settings.bucket_name
+    numbered = "\n".join(f"{number}. {step}" for number, step in enumerate(steps, 1))
+    content = (
+        f"**What it means.** {meaning}\n\n"
+        f"**First steps.**\n{numbered}\n\n"
+        "**Where to look.**\n"
+        f"- Dataflow job `{settings.job_name}` ({settings.region}): "
+        f"https://console.cloud.google.com/dataflow/jobs?project={settings.project}\n"
+        f"- Dead letters: `gs://{bucket}/dead_letters/` (NDJSON, one record per failed "
+        "message: original payload and attributes, reason, detail)\n"
+        f'- Dashboard "{DASHBOARD_TITLE}" in Cloud Monitoring\n'
+        '- README, section "Deploy to Google Cloud" (launch, update, drain)\n'
+    )
+    return _Policy.Documentation(content=content, mime_type="text/markdown")
+
+
+def _replay(settings: Settings, reason: str) -> str:
+    return (
+        f"`python -m ops.replay --source gs://{settings.bucket_name}/dead_letters "
+        f"--project {settings.project} --reason {reason} --dry-run`"
+    )
+
+
+def _policy(
+    settings: Settings,
+    title: str,
+    conditions: Sequence[monitoring_v3.AlertPolicy.Condition],
+    severity: int,
+    documentation: monitoring_v3.AlertPolicy.Documentation,
+) -> monitoring_v3.AlertPolicy:
+    return _Policy(
+        display_name=PREFIX + title,
+        documentation=documentation,
+        user_labels=dict([MANAGED_BY]),
+        conditions=list(conditions),
+        combiner=_Policy.ConditionCombinerType.OR,
+        enabled=True,
+        notification_channels=list(settings.notification_channels),
+        severity=severity,
+    )
+
+
+def _dead_letter_alert(settings: Settings, reason: str) -> _Alert:
+    query = (
+        _growth(_counters(settings, f".+[.]{reason}"), DEAD_LETTER_WINDOW)
+        + f" > {DEAD_LETTER_THRESHOLD}"
+    )
+    bug = reason == "modeling_error"
+    cause = (
+        "the pipeline failed turning valid events into rows: a bug or a contract the model "
+        "does not handle yet"
+        if bug
+        else "producers send messages the contracts refuse (an unregistered event, bytes "
+        "that do not decode, or values that break the validation rules)"
+    )
+    documentation = _documentation(
+        settings,
+        f"More than {DEAD_LETTER_THRESHOLD} messages were dead-lettered as `{reason}` in "
+        f"{DEAD_LETTER_WINDOW} (all events together): {cause}. The messages are safe in the "
+        "dead letters and were acknowledged. A count threshold rather than a share of the "
+        "traffic: Dataflow exports counters as running-total gauges, and a ratio of two "
+        "PromQL growths is noisy at low traffic.",
+        [
+            f"Open the newest files under `gs://{settings.bucket_name}/dead_letters/` and read "
+            f'the `detail` of records with reason `{reason}`; the "Dead letters by reason" '
+            "chart shows which event type.",
+            "Fix the pipeline or the contract (and deploy with `./run.sh update`)"
+            if bug
+            else "Tell the producing team, or register and release the contract change.",
+            f"Replay after the fix: {_replay(settings, reason)}, then without `--dry-run`.",
+        ],
+    )
+    severity = _Severity.ERROR if bug else _Severity.WARNING
+    condition = _promql_condition(
+        f"{reason} dead letters > {DEAD_LETTER_THRESHOLD} in {DEAD_LETTER_WINDOW}", query
+    )
+    return _Alert(
+        _policy(settings, f"{reason} dead letters", [condition], severity, documentation),
+        f"pages when more than {DEAD_LETTER_THRESHOLD} `{reason}` dead letters in "
+        f"{DEAD_LETTER_WINDOW} (PromQL delta() of the counters' running totals)",
+    )
+
+
+def _sink_alert(settings: Settings, outcome: str) -> _Alert:
+    query = _growth(_counters(settings, f".+[.]{outcome}"), SINK_WINDOW) + " > 0"
+    if outcome == "sink_unavailable":
+        title, severity = "BigQuery unavailable", _Severity.CRITICAL
+        meaning = (
+            "Rows could not be written because BigQuery was unreachable, refused access, or a "
+            "table is missing, past the bounded retry: their messages were dead-lettered with "
+            "reason `sink_unavailable`. Every message is affected until this is fixed."
+        )
+        steps = [
+            "Check the BigQuery status page, the job service account's rights on the dataset "
+            f"`{settings.project}.{settings.dataset}`, and that the five tables exist "
+            "(`python -m ops.infra --dry-run`, then apply).",
+            "Read the worker logs of the Dataflow job for the BigQuery error.",
+            f"Replay once BigQuery accepts writes: {_replay(settings, outcome)}, then without "
+            "`--dry-run`.",
+        ]
+    else:
+        title, severity = "rows refused by BigQuery", _Severity.ERROR
+        meaning = (
+            "BigQuery refused rows (schema mismatch, value out of range, row too large): their "
+            "messages were dead-lettered with reason `sink_rejected`. The table schema and the "
+            "pipeline's model disagree."
+        )
+        steps = [
+            f"Read the `detail` of the `sink_rejected` records under "
+            f"`gs://{settings.bucket_name}/dead_letters/`: it names the table and the column.",
+            "Compare the live table schema with `bq_schemas/`; apply pending migrations "
+            "(`python -m ops.infra`).",
+            f"Replay after the fix: {_replay(settings, outcome)}, then without `--dry-run`.",
+        ]
+    condition = _promql_condition(f"any {outcome} in {SINK_WINDOW}", query)
+    return _Alert(
+        _policy(settings, title, [condition], severity, _documentation(settings, meaning, steps)),
+        f"pages on any `{outcome}` (any event or table) in {SINK_WINDOW}",
+    )
+
+
+def _backlog_alert(settings: Settings) -> _Alert:
+    conditions = [
+        _threshold_condition(
+            f"pipeline subscription backlog older than {PIPELINE_BACKLOG_SECONDS // 60} min",
+            _subscriptions_filter(_pipeline_subscriptions()),
+            PIPELINE_BACKLOG_SECONDS,
+        )
+    ]
+    meaning = (
+        f"A subscription the job reads (`{'`, `'.join(_pipeline_subscriptions())}`) holds a "
+        f"message older than {PIPELINE_BACKLOG_SECONDS // 60} minutes: the job is stopped, "
+        "stuck, or cannot keep up. Messages are kept 7 days."
+    )
+    steps = [
+        "Check that the Dataflow job is running; if it is not, `./run.sh launch`.",
+        "If it runs, look at the system lag and data freshness charts and the worker logs "
+        "(errors retried forever, or too few workers: raise `MAX_WORKERS`).",
+    ]
+    if settings.raw_landing:
+        conditions.append(
+            _threshold_condition(
+                f"raw landing backlog older than {RAW_BACKLOG_SECONDS // 60} min",
+                _subscriptions_filter(_raw_subscriptions()),
+                RAW_BACKLOG_SECONDS,
+            )
+        )
+        meaning += (
+            f" Or a BigQuery subscription landing raw copies (`{'`, `'.join(_raw_subscriptions())}"
+            f"`) holds a message older than {RAW_BACKLOG_SECONDS // 60} minutes: it cannot "
+            "write its table, and keeps the messages in its backlog."
+        )
+        steps.append(
+            "For a `-raw` subscription: check that its raw table exists and that Pub/Sub's "
+            "service agent has `roles/bigquery.dataEditor` on it (`python -m ops.infra`)."
+        )
+    return _Alert(
+        _policy(
+            settings,
+            "subscription backlog",
+            conditions,
+            _Severity.ERROR,
+            _documentation(settings, meaning, steps),
+        ),
+        "pages when the oldest unacknowledged message is older than "
+        f"{PIPELINE_BACKLOG_SECONDS // 60} min (pipeline) or "
+        f"{RAW_BACKLOG_SECONDS // 60} min (raw landing)",
+    )
+
+
+def _job_gauge_alert(
+    settings: Settings, title: str, metric_type: str, seconds: int, meaning: str
+) -> _Alert:
+    condition = _threshold_condition(
+        f"{title} above {seconds // 60} min", _job_filter(settings, metric_type), seconds
+    )
+    steps = [
+        "Open the Dataflow job page: a stage with a growing backlog or failing work items "
+        "shows where the time goes.",
+        "Read the worker logs for retried errors; check the autoscaling history (`MAX_WORKERS`).",
+        "If the job is wedged, `./run.sh update` (same code) restarts the workers in place.",
+    ]
+    return _Alert(
+        _policy(
+            settings,
+            title,
+            [condition],
+            _Severity.ERROR,
+            _documentation(settings, meaning, steps),
+        ),
+        f"pages when {title} exceeds {seconds // 60} min",
+    )
+
+
+def _alerts(settings: Settings) -> list[_Alert]:
+    alerts = [_dead_letter_alert(settings, reason) for reason in DEAD_LETTER_REASONS]
+    alerts += [_sink_alert(settings, "sink_rejected"), _sink_alert(settings, "sink_unavailable")]
+    alerts.append(_backlog_alert(settings))
+    alerts.append(
+        _job_gauge_alert(
+            settings,
+            "system lag",
+            SYSTEM_LAG,
+            SYSTEM_LAG_SECONDS,
+            f"An element has waited more than {SYSTEM_LAG_SECONDS // 60} minutes to be "
+            "processed: the job is falling behind its input.",
+        )
+    )
+    alerts.append(
+        _job_gauge_alert(
+            settings,
+            "data freshness",
+            DATA_FRESHNESS,
+            FRESHNESS_SECONDS,
+            f"The job's data watermark is more than {FRESHNESS_SECONDS // 60} minutes old: "
+            "rows reach BigQuery late, or a source has stopped advancing.",
+        )
+    )
+    return alerts
+
+
+def alert_policies(settings: Settings) -> list[monitoring_v3.AlertPolicy]:
+    """Return the alerting policies of the deployment, in a stable order.
+
+    Four dead-letter policies (one per reason), ``sink_rejected``,
+    ``sink_unavailable``, subscription backlog, system lag and data freshness;
+    each labelled ``managed-by=ecom-ingest`` and documented for the on-call.
+    """
+    return [alert.policy for alert in _alerts(settings)]
+
+
+def _chart(
+    title: str,
+    *data_sets: monitoring_dashboard_v1.XyChart.DataSet,
+    threshold: float | None = None,
+    y_label: str = "",
+) -> monitoring_dashboard_v1.Widget:
+    chart = monitoring_dashboard_v1.XyChart(
+        data_sets=list(data_sets),
+        y_axis=monitoring_dashboard_v1.XyChart.Axis(label=y_label),
+    )
+    if threshold is not None:
+        chart.thresholds = [monitoring_dashboard_v1.Threshold(label="alert", value=threshold)]
+    return monitoring_dashboard_v1.Widget(title=title, xy_chart=chart)
+
+
+def _promql_data(query: str) -> monitoring_dashboard_v1.XyChart.DataSet:
+    return monitoring_dashboard_v1.XyChart.DataSet(
+        time_series_query=monitoring_dashboard_v1.TimeSeriesQuery(prometheus_query=query),
+        plot_type=monitoring_dashboard_v1.XyChart.DataSet.PlotType.LINE,
+        min_alignment_period=EVALUATION,
+    )
+
+
+def _gauge_data(
+    metric_filter: str,
+    group_by: str,
+    aligner: int = monitoring_dashboard_v1.Aggregation.Aligner.ALIGN_MAX,
+) -> monitoring_dashboard_v1.XyChart.DataSet:
+    aggregation = monitoring_dashboard_v1.Aggregation(
+        alignment_period=EVALUATION,
+        per_series_aligner=aligner,
+        cross_series_reducer=monitoring_dashboard_v1.Aggregation.Reducer.REDUCE_MAX,
+        group_by_fields=[group_by],
+    )
+    return monitoring_dashboard_v1.XyChart.DataSet(
+        time_series_query=monitoring_dashboard_v1.TimeSeriesQuery(
+            time_series_filter=monitoring_dashboard_v1.TimeSeriesFilter(
+                filter=metric_filter, aggregation=aggregation
+            )
+        ),
+        plot_type=monitoring_dashboard_v1.XyChart.DataSet.PlotType.LINE,
+    )
+
+
+def dashboard_name(settings: Settings) -> str:
+    """Return the dashboard's resource name (its id is fixed, so it is found by name)."""
+    return f"projects/{settings.project}/dashboards/{DASHBOARD_ID}"
+
+
+def dashboard(settings: Settings) -> monitoring_dashboard_v1.Dashboard:
+    """Return the pipeline's dashboard: one chart per signal the policies watch, and more.
+
+    Counters are charted as their growth per 5 minutes (PromQL ``delta()``, as
+    in the policies); real gauges with ``ALIGN_MAX``. Charts of alerted
+    signals draw the alert's threshold.
+    """
+    reasons = "|".join(DEAD_LETTER_REASONS)
+    dead_letters = _counters(settings, f".+[.]({reasons})")
+    by_reason = (
+        f'sum by (reason) (label_replace(delta({dead_letters}[5m]), "reason", "$1", '
+        f'"metric_name", ".+[.](.+)"))'
+    )
+    lag = 'metric.labels.metric_name = monitoring.regex.full_match("event_time_lag_ms.*")'
+    subscriptions = _pipeline_subscriptions()
+    if settings.raw_landing:
+        subscriptions += _raw_subscriptions()
+    widgets = [
+        _chart(
+            "Messages processed per event (per 5 min)",
+            _promql_data(f"sum by (metric_name) (delta({_counters(settings, '.+[.]ok')}[5m]))"),
+        ),
+        _chart(
+            "Dead letters by reason (per 5 min)",
+            _promql_data(by_reason),
+        ),
+        _chart(
+            "Rows refused / BigQuery unavailable (per 5 min)",
+            _promql_data(
+                "sum by (metric_name) "
+                f"(delta({_counters(settings, '.+[.](sink_rejected|sink_unavailable)')}[5m]))"
+            ),
+        ),
+        _chart(
+            "Oldest unacknowledged message per subscription",
+            _gauge_data(_subscriptions_filter(subscriptions), "resource.label.subscription_id"),
+            threshold=PIPELINE_BACKLOG_SECONDS,
+            y_label="seconds",
+        ),
+        _chart(
+            "System lag",
+            _gauge_data(_job_filter(settings, SYSTEM_LAG), "resource.label.job_name"),
+            threshold=SYSTEM_LAG_SECONDS,
+            y_label="seconds",
+        ),
+        _chart(
+            "Data freshness (watermark age)",
+            _gauge_data(_job_filter(settings, DATA_FRESHNESS), "resource.label.job_name"),
+            threshold=FRESHNESS_SECONDS,
+            y_label="seconds",
+        ),
+        _chart(
+            "Event-time lag at processing (ms)",
+            _gauge_data(
+                _job_filter(settings, USER_COUNTER) + f" AND {lag}",
+                "metric.label.metric_name",
+                monitoring_dashboard_v1.Aggregation.Aligner.ALIGN_MEAN,
+            ),
+            y_label="ms",
+        ),
+    ]
+    return monitoring_dashboard_v1.Dashboard(
+        name=dashboard_name(settings),
+        display_name=DASHBOARD_TITLE,
+        grid_layout=monitoring_dashboard_v1.GridLayout(columns=2, widgets=widgets),
+    )
+
+
+def monitoring_steps(settings: Settings) -> list[Step]:
+    """Return one step per alerting policy, then the dashboard's step."""
+    steps = [
+        Step("monitoring.alert_policy", alert.policy.display_name, alert.policy, why=alert.why)
+        for alert in _alerts(settings)
+    ]
+    steps.append(
+        Step(
+            "monitoring.dashboard",
+            dashboard_name(settings),
+            dashboard(settings),
+            why="throughput, dead letters by reason, sink failures, backlog, lag and freshness",
+        )
+    )
+    return steps
+
+
+def _copy(policy: monitoring_v3.AlertPolicy) -> monitoring_v3.AlertPolicy:
+    copy: monitoring_v3.AlertPolicy = _Policy.deserialize(_Policy.serialize(policy))
+    return copy
+
+
+def _unnamed(
+    conditions: Sequence[monitoring_v3.AlertPolicy.Condition],
+) -> list[monitoring_v3.AlertPolicy.Condition]:
+    """Return copies of ``conditions`` without the names the server gives them."""
+    copies = []
+    for condition in conditions:
+        copy = _Condition.deserialize(_Condition.serialize(condition))
+        copy.name = ""
+        copies.append(copy)
+    return copies
+
+
+def _differing(current: monitoring_v3.AlertPolicy, wanted: monitoring_v3.AlertPolicy) -> list[str]:
+    """Return the plan-owned fields of ``current`` that differ from ``wanted``."""
+    fields = []
+    for name in _COMPARED:
+        have, want = getattr(current, name), getattr(wanted, name)
+        if name == "conditions":
+            have, want = _unnamed(have), _unnamed(want)
+        elif name == "notification_channels":
+            have, want = list(have), list(want)
+        if have != want:
+            fields.append(name)
+    return fields
+
+
+def _find_policy(client: Any, project: str, display_name: str) -> Any:
+    """Return the managed policy called ``display_name``, or None."""
+    key, value = MANAGED_BY
+    found = [
+        policy
+        for policy in client.list_alert_policies(
+            request=monitoring_v3.ListAlertPoliciesRequest(name=project)
+        )
+        if policy.display_name == display_name and policy.user_labels.get(key) == value
+    ]
+    return min(found, key=lambda policy: policy.name) if found else None
+
+
+def ensure_alert_policy(ctx: Any, step: Step) -> list[str]:
+    """Create the step's policy, or update the fields that differ; return the actions taken.
+
+    The policy is found by its display name among the policies labelled
+    ``managed-by=ecom-ingest``. Mutations go through ``ctx.change``, so a
+    diff run records them without calling the API.
+    """
+    wanted: monitoring_v3.AlertPolicy = step.request
+    client = ctx.clients.alert_policies
+    project = f"projects/{ctx.settings.project}"
+    current = _find_policy(client, project, wanted.display_name)
+    if current is None:
+        create = monitoring_v3.CreateAlertPolicyRequest(name=project, alert_policy=wanted)
+        ctx.change("create", lambda: client.create_alert_policy(request=create))
+        return ["create"]
+    fields = _differing(current, wanted)
+    if not fields:
+        return []
+    policy = _copy(wanted)
+    policy.name = current.name
+    ids = {condition.display_name: condition.name for condition in current.conditions}
+    for condition in policy.conditions:
+        condition.name = ids.get(condition.display_name, "")
+    update = monitoring_v3.UpdateAlertPolicyRequest(
+        alert_policy=policy, update_mask=field_mask_pb2.FieldMask(paths=fields)
+    )
+    action = "update " + ", ".join(fields)
+    ctx.change(action, lambda: client.update_alert_policy(request=update))
+    return [action]
+
+
+def _comparable(board: monitoring_dashboard_v1.Dashboard) -> monitoring_dashboard_v1.Dashboard:
+    """Return a copy of ``board`` without the fields the server owns (name, etag)."""
+    copy: monitoring_dashboard_v1.Dashboard = monitoring_dashboard_v1.Dashboard.deserialize(
+        monitoring_dashboard_v1.Dashboard.serialize(board)
+    )
+    copy.name = ""
+    copy.etag = ""
+    return copy
+
+
+def ensure_dashboard(ctx: Any, step: Step) -> list[str]:
+    """Create the dashboard, or replace it (with the etag read) when it differs from the plan."""
+    wanted: monitoring_dashboard_v1.Dashboard = step.request
+    client = ctx.clients.dashboards
+    try:
+        current = client.get_dashboard(
+            request=monitoring_dashboard_v1.GetDashboardRequest(name=step.name)
+        )
+    except exceptions.NotFound:
+        create = monitoring_dashboard_v1.CreateDashboardRequest(
+            parent=f"projects/{ctx.settings.project}", dashboard=wanted
+        )
+        ctx.change("create", lambda: client.create_dashboard(request=create))
+        return ["create"]
+    if _comparable(current) == _comparable(wanted):
+        return []
+    replacement = monitoring_dashboard_v1.Dashboard.deserialize(
+        monitoring_dashboard_v1.Dashboard.serialize(wanted)
+    )
+    replacement.name = step.name
+    replacement.etag = current.etag
+    update = monitoring_dashboard_v1.UpdateDashboardRequest(dashboard=replacement)
+    ctx.change("update", lambda: client.update_dashboard(request=update))
+    return ["update"]
