@@ -1,26 +1,64 @@
 #!/usr/bin/env bash
-# Launch, update or drain the streaming pipeline on Dataflow.
+# Build the worker image, launch, update or drain the streaming pipeline on Dataflow.
+#   PROJECT=p REGION=europe-west1 ./run.sh image      build the worker image with Cloud Build
 #   PROJECT=p REGION=europe-west1 ./run.sh launch     start the job
 #   PROJECT=p REGION=europe-west1 ./run.sh update     replace it in place (TRANSFORM_NAME_MAPPING='{"Old":"New"}')
 #   PROJECT=p REGION=europe-west1 ./run.sh drain      finish in-flight work and stop
 # Optional: DATASET (events) BUCKET (PROJECT-ecom-ingest) JOB_NAME (ecom-ingest) MAX_WORKERS (5)
 #   MACHINE_TYPE (n2-standard-2) BQ_WRITE_METHOD (streaming_inserts | storage_write_api)
-#   DRY_RUN=1 (print the command instead of running it).
+#   PACKAGING (container: the worker image, nothing installed at worker start | setup_file:
+#     Dataflow installs the package and its dependencies from PyPI on every worker)
+#   IMAGE (default REGION-docker.pkg.dev/PROJECT/REPOSITORY/worker:TAG) REPOSITORY (ecom-ingest)
+#   TAG (the checkout's short commit) NO_PUBLIC_IPS=1 and SUBNETWORK (regions/R/subnetworks/S:
+#     workers without public IPs; needs Private Google Access, and the container packaging)
+#   STREAMING_MODE (exactly_once | at_least_once: cheaper and lower latency, duplicates possible;
+#     the deduplicated views absorb them) DRY_RUN=1 (print the commands instead of running them).
 # The infrastructure must exist first: .venv/bin/python -m ops.infra --project ... --region ...
+# Exit status: 0 done, 1 a command failed, 2 a usage error.
 set -euo pipefail
 cd "$(dirname "$0")"
-: "${PROJECT:?set PROJECT}" "${REGION:?set REGION}"
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then usage; exit 0; fi
+[[ -n "${PROJECT:-}" && -n "${REGION:-}" ]] || { echo "run.sh: set PROJECT and REGION" >&2; usage >&2; exit 2; }
 DATASET=${DATASET:-events} BUCKET=${BUCKET:-$PROJECT-ecom-ingest} JOB_NAME=${JOB_NAME:-ecom-ingest}
+REPOSITORY=${REPOSITORY:-ecom-ingest} PACKAGING=${PACKAGING:-container}
 PY=${PY:-.venv/bin/python}
-run() { if [[ -n "${DRY_RUN:-}" ]]; then printf '%q ' "$@"; echo; else "$@"; fi; }
+TAG=${TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo latest)}
+IMAGE=${IMAGE:-$REGION-docker.pkg.dev/$PROJECT/$REPOSITORY/worker:$TAG}
+run() { if [[ -n "${DRY_RUN:-}" ]]; then local q; q=$(printf '%q ' "$@"); echo "${q% }"; else "$@"; fi; }
+
+case "$PACKAGING" in container|setup_file) ;; *) echo "run.sh: PACKAGING is container or setup_file" >&2; exit 2 ;; esac
+case "${STREAMING_MODE:-exactly_once}" in exactly_once|at_least_once) ;;
+  *) echo "run.sh: STREAMING_MODE is exactly_once or at_least_once" >&2; exit 2 ;; esac
+if [[ -n "${NO_PUBLIC_IPS:-}" && "$PACKAGING" == setup_file ]]; then
+  echo "run.sh: workers without public IPs cannot install from PyPI; use PACKAGING=container" >&2
+  exit 2
+fi
 
 case "${1:-launch}" in
+  image)
+    # The wheel built here (and tested: the installed-package test) goes into Beam's SDK image.
+    run rm -rf dist
+    run "$PY" -m build --wheel --no-isolation --outdir dist .
+    run gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" . ;;
   launch|update)
     read -r -a deployment <<<"$("$PY" -m ops.infra pipeline-args --project "$PROJECT" --region "$REGION" \
       --dataset "$DATASET" --bucket "$BUCKET")"
     extra=()
     if [[ "${1:-launch}" == update ]]; then
-      extra=(--update --transform_name_mapping="${TRANSFORM_NAME_MAPPING:-{\}}")
+      extra+=(--update --transform_name_mapping="${TRANSFORM_NAME_MAPPING:-{\}}")
+    fi
+    if [[ "$PACKAGING" == container ]]; then
+      extra+=(--sdk_container_image "$IMAGE" --sdk_location container)
+    else
+      extra+=(--setup_file ./setup.py)
+    fi
+    if [[ -n "${NO_PUBLIC_IPS:-}" ]]; then
+      extra+=(--no_use_public_ips)
+      [[ -n "${SUBNETWORK:-}" ]] && extra+=(--subnetwork "$SUBNETWORK")
+    fi
+    if [[ "${STREAMING_MODE:-exactly_once}" == at_least_once ]]; then
+      extra+=(--dataflow_service_options=streaming_mode_at_least_once)
     fi
     run "$PY" -m pipeline.main "${deployment[@]}" "${extra[@]}" \
       --runner DataflowRunner --project "$PROJECT" --region "$REGION" --job_name "$JOB_NAME" \
@@ -28,12 +66,12 @@ case "${1:-launch}" in
       --max_num_workers "${MAX_WORKERS:-5}" --machine_type "${MACHINE_TYPE:-n2-standard-2}" \
       --service_account_email "ecom-ingest-pipeline@$PROJECT.iam.gserviceaccount.com" \
       --temp_location "gs://$BUCKET/temp" --staging_location "gs://$BUCKET/staging" \
-      --setup_file ./setup.py --experiments use_runner_v2 \
+      --experiments use_runner_v2 \
       --bq_write_method "${BQ_WRITE_METHOD:-streaming_inserts}" ;;
   drain)
     job=$(gcloud dataflow jobs list --project "$PROJECT" --region "$REGION" --status active \
       --filter "name=$JOB_NAME" --format 'value(id)' | head -n 1)
     [[ -n "$job" ]] || { echo "no active job named $JOB_NAME in $REGION" >&2; exit 1; }
     run gcloud dataflow jobs drain "$job" --project "$PROJECT" --region "$REGION" ;;
-  *) echo "usage: $0 [launch|update|drain]" >&2; exit 2 ;;
+  *) echo "run.sh: unknown command ${1}" >&2; usage >&2; exit 2 ;;
 esac

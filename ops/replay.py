@@ -1,12 +1,21 @@
-"""``python -m ops.replay``: re-publish dead-letter records to their topics after a fix.
+"""``python -m ops.replay``: re-publish dead letters, or raw landed messages, to their topics.
 
-Reads dead-letter NDJSON files from a local folder or a ``gs://`` prefix (Beam's
-FileSystems), keeps the records that match the filters, and publishes each
+Dead letters: reads dead-letter NDJSON files from a local folder or a
+``gs://`` prefix (Beam's FileSystems), keeps the records that match the
+filters (``--since``/``--until`` on the failure time), and publishes each
 one's original payload with its original attributes to the topic of its
-contract. Pub/Sub's own ``googclient_*`` attributes are dropped (Pub/Sub adds
-them again on a topic with a schema, and refuses them from publishers).
-Reports what was re-published and skipped; the source files are never
-changed or deleted.
+contract.
+
+Raw landing: ``--source bq://PROJECT.DATASET.raw_order_events`` reads the
+messages a BigQuery subscription landed in a time range (``--since``/``--until``
+on the publish time), page by page, turns each row back into its event,
+encodes it as the topic requires and publishes it with its original
+attributes: the way back after a pipeline bug lost or mangled messages.
+
+Pub/Sub's own ``googclient_*`` attributes are dropped (Pub/Sub adds them again
+on a topic with a schema, and refuses them from publishers). Times without a
+zone are UTC. Reports what was re-published and skipped; the sources are
+never changed. Exit status: 0 all published, 1 some were not, 2 usage error.
 """
 
 from __future__ import annotations
@@ -23,7 +32,14 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from ops.publisher import Publisher
+from ops.publisher import Publisher, encode
+from ops.raw_landing import (
+    PAGE_ROWS,
+    RawRowError,
+    contract_of_table,
+    read_raw_landing,
+    row_to_message,
+)
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
 from pipeline.route import CONTRACT, SCHEMA_NAME
 
@@ -53,9 +69,16 @@ class Filters:
 
 
 def _time(text: str) -> dt.datetime | None:
+    """Parse an RFC 3339 time or a date; without a zone it is UTC."""
     if not text:
         return None
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date or time (2025-12-01 or 2025-12-01T10:00:00Z)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
 def read_dead_letters(source: str) -> Iterator[dict[str, Any]]:
@@ -79,20 +102,86 @@ def contract_of(letter: dict[str, Any]) -> Contract | None:
     )
 
 
-def main(argv: list[str] | None = None, client: Any = None) -> int:
-    """Re-publish the matching dead letters; return 0 when all of them were published."""
+def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: Any) -> int:
+    """Re-publish the raw landed messages of ``args.source`` in the time range."""
+    table = args.source.removeprefix("bq://")
+    try:
+        contract = contract_of_table(table)
+    except RawRowError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if bigquery_client is None:
+        from google.cloud import bigquery
+
+        bigquery_client = bigquery.Client(project=table.split(".")[0])
+    topic = f"projects/{args.project}/topics/{args.topic or contract.topic_id}"
+    publisher = Publisher(topic, client=client)
+    published = failed = unreadable = 0
+    batch: list[tuple[bytes, dict[str, str]]] = []
+
+    def flush() -> None:
+        nonlocal published, failed
+        if not batch or args.dry_run:
+            published += len(batch) if args.dry_run else 0
+            batch.clear()
+            return
+        results = publisher.publish_raw(batch)
+        for result in results:
+            if result.error:
+                print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
+        ok = sum(1 for r in results if r.error is None)
+        published += ok
+        failed += len(results) - ok
+        batch.clear()
+
+    encoding = "BINARY" if args.dry_run else publisher.encoding
+    for row in read_raw_landing(bigquery_client, table, args.since, args.until):
+        try:
+            message = row_to_message(row, contract)
+        except RawRowError as error:
+            unreadable += 1
+            print(f"skipped: {error}", file=sys.stderr)
+            continue
+        data, routing = encode(message.event, encoding, validate=False)
+        batch.append((data, {**routing, **message.attributes}))
+        if len(batch) >= PAGE_ROWS:
+            flush()
+    flush()
+    verb = "would re-publish" if args.dry_run else "re-published"
+    print(f"{verb} {published} to {topic}; failed {failed}; unreadable rows {unreadable}")
+    return 0 if failed == 0 and unreadable == 0 else 1
+
+
+def main(argv: list[str] | None = None, client: Any = None, bigquery_client: Any = None) -> int:
+    """Re-publish the matching messages; return 0 when all of them were published."""
     parser = argparse.ArgumentParser(
-        prog="python -m ops.replay", description=__doc__.split("\n")[0]
+        prog="python -m ops.replay",
+        description=__doc__.split("\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--source", required=True, help="folder, gs:// prefix or one .ndjson file")
+    parser.add_argument(
+        "--source",
+        required=True,
+        help="dead letters: folder, gs:// prefix or one .ndjson file; raw landing: "
+        "bq://PROJECT.DATASET.raw_<topic>",
+    )
     parser.add_argument("--project", required=True, help="project of the topics")
     parser.add_argument("--reason", action="append", default=[], help="e.g. invalid (repeatable)")
     parser.add_argument("--contract", action="append", default=[], help="contract full name")
-    parser.add_argument("--since", type=_time, help="failed at or after (RFC 3339)")
-    parser.add_argument("--until", type=_time, help="failed before (RFC 3339)")
+    parser.add_argument(
+        "--since", type=_time, help="failed (raw landing: published) at or after; UTC by default"
+    )
+    parser.add_argument(
+        "--until", type=_time, help="failed (raw landing: published) before; UTC by default"
+    )
     parser.add_argument("--topic", help="publish every record to this topic id instead")
     parser.add_argument("--dry-run", action="store_true", help="report what would be published")
     args = parser.parse_args(argv)
+    if args.source.startswith("bq://"):
+        if args.reason:
+            parser.error("--reason applies to dead letters, not to raw landing")
+        return replay_raw_landing(args, client, bigquery_client)
     filters = Filters(frozenset(args.reason), frozenset(args.contract), args.since, args.until)
 
     by_topic: dict[str, list[tuple[bytes, dict[str, str]]]] = {}

@@ -255,6 +255,7 @@ def raw_subscription_step(settings: Settings, contract: Contract) -> Step:
                 write_metadata=True,
                 drop_unknown_fields=False,
             ),
+            ack_deadline_seconds=ACK_DEADLINE_SECONDS,
             message_retention_duration=RETENTION,
             expiration_policy=pubsub.ExpirationPolicy(),
         ),

@@ -8,6 +8,8 @@ which is the only place the real service's refusal reaches the code.
 from __future__ import annotations
 
 import base64
+import contextlib
+import datetime as dt
 import json
 import shutil
 import uuid
@@ -18,10 +20,13 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.cloud.bigquery.table import Row
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
 from ecom.events.v1 import order_event_pb2
+from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
 from ops import publish, replay
 from ops.emulator import PubsubEmulator
 from ops.publisher import Publisher, encode
@@ -248,3 +253,93 @@ def test_encode_json_follows_the_pubsub_schema_shape():
     data, attributes = encode(_order("e1"), "JSON")
     assert json.loads(data)["eventTimestamp"] == {"seconds": "1764590400"}
     assert attributes["ecom_encoding"] == "JSON"
+
+
+def _bigquery_values(message: Message) -> dict[str, Any]:
+    """The columns a topic-schema BigQuery subscription writes for ``message`` (Pub/Sub's mapping:
+    enums as numbers, nested messages as records, absent fields as NULL)."""
+    row: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if field.message_type is not None:
+            if field.is_repeated:
+                row[field.name] = [_bigquery_values(item) for item in value]
+            else:
+                row[field.name] = _bigquery_values(value) if message.HasField(field.name) else None
+        elif field.is_repeated:
+            row[field.name] = list(value)
+        elif field.has_presence and not message.HasField(field.name):
+            row[field.name] = None
+        else:
+            row[field.name] = value
+    return row
+
+
+class FakeRawLanding:
+    """BigQuery at the query call (nothing local answers it), returning the client's own Rows."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.queries: list[tuple[str, Any]] = []
+
+    def query(self, sql: str, job_config: Any) -> FakeRawLanding:
+        self.queries.append((sql, job_config))
+        return self
+
+    def result(self, page_size: int) -> list[Row]:
+        assert page_size > 0
+        return [Row(tuple(r.values()), {k: i for i, k in enumerate(r)}) for r in self.rows]
+
+
+def test_replay_republishes_raw_landed_messages_for_a_time_range(
+    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+):
+    topic = f"projects/{PROJECT}/topics/order-events"
+    with contextlib.suppress(exceptions.AlreadyExists):
+        pubsub_v1.PublisherClient().create_topic(name=topic)
+    subscription = f"projects/{PROJECT}/subscriptions/raw-replay-{uuid.uuid4().hex[:6]}"
+    pubsub_v1.SubscriberClient().create_subscription(name=subscription, topic=topic)
+    events = [_order("e1"), _order("e2", order_id="o9")]
+    shaped = [order_pubsub.OrderEvent.FromString(e.SerializeToString()) for e in events]
+    attributes = {
+        "ecom_contract": "ecom.events.v1.OrderEvent",
+        "googclient_schemaname": "projects/p/schemas/order-event",
+        "source": "checkout",
+    }
+    rows = [
+        {
+            "subscription_name": "projects/p/subscriptions/order-events-raw",
+            "message_id": f"m{i}",
+            "publish_time": dt.datetime(2025, 12, 1, 10, i, tzinfo=dt.UTC),
+            "attributes": json.dumps(attributes),
+            **_bigquery_values(message),
+        }
+        for i, message in enumerate(shaped)
+    ]
+    fake = FakeRawLanding(rows)
+    code = replay.main(
+        ["--source", f"bq://{PROJECT}.events.raw_order_events", "--project", PROJECT,
+         "--since", "2025-12-01", "--until", "2025-12-02T00:00:00"],
+        bigquery_client=fake,
+    )  # fmt: skip
+    assert code == 0
+    assert f"re-published 2 to {topic}; failed 0; unreadable rows 0" in capsys.readouterr().out
+    ((sql, config),) = fake.queries
+    assert "publish_time >= @since AND publish_time < @until" in sql
+    since, until = config.query_parameters
+    assert since.value == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)  # no zone given: UTC
+    assert until.value == dt.datetime(2025, 12, 2, tzinfo=dt.UTC)
+    received = _pull(subscription, 2)
+    assert sorted(m.data for m in received) == sorted(e.SerializeToString() for e in events)
+    for message in received:
+        assert "googclient_schemaname" not in message.attributes
+        assert message.attributes["source"] == "checkout"
+
+
+def test_replay_time_filters_take_dates_and_zones(capsys: pytest.CaptureFixture[str]):
+    assert replay._time("2025-12-01") == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+    assert replay._time("2025-12-01T10:00:00+01:00") == dt.datetime(2025, 12, 1, 9, tzinfo=dt.UTC)
+    with pytest.raises(SystemExit) as exit_info:
+        replay.main(["--source", "x", "--project", "p", "--since", "yesterday"])
+    assert exit_info.value.code == 2
+    assert "'yesterday' is not a date or time" in capsys.readouterr().err

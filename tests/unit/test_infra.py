@@ -1,38 +1,92 @@
-"""The infrastructure plan (every request, as data), its dry run, run.sh and the worker package.
+"""The infrastructure plan and its apply layer, at the client libraries' own boundaries.
 
-Google Cloud is not reachable from here: the plan is checked as data, and the
-apply layer's schema-revision logic against a fake at the client boundary.
+Google Cloud cannot be reached from here. The plan is checked as the request
+objects of the client libraries (``pubsub`` types, ``bigquery.Table``,
+``storage.Bucket``, IAM ``Binding``). Where a library builds an HTTP request
+itself (Cloud Storage, BigQuery), the real client runs and only its HTTP
+methods are replaced, so the tests assert on the JSON it would send. IAM and
+BigQuery query jobs are fakes at the client call, which nothing local can
+answer. The Pub/Sub steps run against the emulator in
+``tests/integration/test_infra_emulator.py``.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
 import subprocess
 import sys
-import tarfile
+import tomllib
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import sqlglot
 from google.api_core import exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import bigquery, storage  # type: ignore[attr-defined]
+from google.iam.v1 import iam_policy_pb2, policy_pb2
+from google.pubsub_v1 import types as pubsub
+from google.type import expr_pb2
 
-from contracts.registry import Registry
+from ecom.artifacts import PUBSUB_SCHEMAS, WAREHOUSE_TABLES
+from ops.infra import ensure_bigquery, ensure_iam, ensure_storage
 from ops.infra.__main__ import main as infra_main
-from ops.infra.apply import Clients, ensure_schema, ensure_topic
-from ops.infra.plan import Settings, build_plan, migration_steps, pipeline_arguments
+from ops.infra.context import Clients, Context, InfraError
+from ops.infra.plan import Settings, Step, build_plan, migration_steps, pipeline_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = Settings("demo-project", "europe-west1")
+SETTINGS = Settings("demo-project", "europe-west1", project_number="123")
 
 
-def _steps(kind: str) -> list[Any]:
-    return [s for s in build_plan(SETTINGS, "123") if s.kind == kind]
+def _steps(kind: str, settings: Settings = SETTINGS) -> list[Step]:
+    return [s for s in build_plan(settings) if s.kind == kind]
 
 
-def test_schemas_are_the_committed_pubsub_definitions():
+def _context(**clients: Any) -> Context:
+    return Context(Clients(**clients), SETTINGS, sleep=lambda _: None)
+
+
+# The plan, as request objects ------------------------------------------------------------
+
+
+def test_pipeline_subscriptions_carry_no_dead_letter_topic_nor_retry_policy():
+    pipeline = [s for s in _steps("pubsub.subscription") if s.name.endswith("-pipeline")]
+    assert len(pipeline) == 3
+    for step in pipeline:
+        request = step.request
+        assert isinstance(request, pubsub.Subscription)
+        message = pubsub.Subscription.pb(request)
+        assert not message.HasField("dead_letter_policy")
+        assert not message.HasField("retry_policy")
+        assert message.HasField("expiration_policy")  # set, with no ttl: never expires
+        assert not message.expiration_policy.HasField("ttl")
+        assert message.message_retention_duration.seconds == 7 * 86400
+        assert request.ack_deadline_seconds == 60
+    assert not any(s.name.endswith("-undeliverable") for s in _steps("pubsub.topic"))
+
+
+def test_raw_landing_subscriptions_write_every_message_to_the_raw_tables():
+    raw = [s for s in _steps("pubsub.subscription") if s.name.endswith("-raw")]
+    assert [s.name.rsplit("/", 1)[-1] for s in raw] == [
+        "order-events-raw",
+        "inventory-events-raw",
+        "user-activity-events-raw",
+    ]
+    config = raw[0].request.bigquery_config
+    assert isinstance(config, pubsub.BigQueryConfig)
+    assert config.table == "demo-project.events.raw_order_events"
+    assert config.use_topic_schema
+    assert config.write_metadata
+    assert not config.drop_unknown_fields  # the audit copy drops nothing
+    assert "demo-project.events.raw_order_events: roles/bigquery.dataEditor" in raw[0].depends_on
+    agent = "serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com"
+    table_grants = _steps("iam.table_binding")
+    assert {s.request.members[0] for s in table_grants} == {agent}
+    assert not _steps("pubsub.subscription", Settings("p", "r", raw_landing=False))[3:]
+
+
+def test_schemas_are_the_generated_pubsub_definitions():
     schemas = _steps("pubsub.schema")
     assert [s.name.rsplit("/", 1)[-1] for s in schemas] == [
         "order-event",
@@ -40,166 +94,97 @@ def test_schemas_are_the_committed_pubsub_definitions():
         "user-activity-event",
     ]
     for step in schemas:
-        file = step.request["schema_id"].replace("-", "_") + ".proto"
-        assert step.request["schema"]["definition"] == (ROOT / "pubsub_schemas" / file).read_text()
-        assert step.request["schema"]["type_"] == "PROTOCOL_BUFFER"
+        assert isinstance(step.request, pubsub.Schema)
+        file = step.context["schema_id"].replace("-", "_") + ".proto"
+        assert step.request.definition == (ROOT / "pubsub_schemas" / file).read_text()
+        assert PUBSUB_SCHEMAS[file] == step.request.definition
+        assert step.request.type_ == pubsub.Schema.Type.PROTOCOL_BUFFER
 
 
-def test_topics_are_bound_to_their_schema():
-    topics = {s.name: s for s in _steps("pubsub.topic")}
-    order = topics["projects/demo-project/topics/order-events"].request["schema_settings"]
-    assert order["schema"] == "projects/demo-project/schemas/order-event"
-    assert order["encoding"] == "BINARY"
-    assert "projects/demo-project/topics/order-events-undeliverable" in topics
+def test_topics_are_bound_to_their_schema_in_the_deployments_encoding():
+    for encoding in ("BINARY", "JSON"):
+        settings = Settings("demo-project", "europe-west1", encoding=encoding)
+        topic = _steps("pubsub.topic", settings)[0].request
+        assert isinstance(topic, pubsub.Topic)
+        assert topic.schema_settings.schema == "projects/demo-project/schemas/order-event"
+        assert topic.schema_settings.encoding == getattr(pubsub.Encoding, encoding)
 
 
-def test_subscriptions_have_dead_letter_and_retry_policies():
-    for step in _steps("pubsub.subscription"):
-        request = step.request
-        assert (
-            request["dead_letter_policy"]["dead_letter_topic"]
-            == request["topic"] + "-undeliverable"
-        )
-        assert 5 <= request["dead_letter_policy"]["max_delivery_attempts"] <= 100
-        assert request["retry_policy"]["minimum_backoff"]["seconds"] >= 10
-        assert request["ack_deadline_seconds"] == 60
+def test_tables_are_created_with_the_generated_schema_partitioning_and_clustering():
+    tables = {s.name: s.request for s in _steps("bigquery.table")}
+    header = tables["demo-project.events.fact_order_header"]
+    assert isinstance(header, bigquery.Table)
+    assert header.time_partitioning.field == "order_date"
+    assert header.clustering_fields == ["shipping_address_country", "status"]
+    generated = json.loads((ROOT / "bq_schemas/fact_order_header.json").read_text())
+    sent = header.to_api_repr()["schema"]["fields"]
+    assert [f["name"] for f in sent] == [f["name"] for f in generated]
+    assert not any("policyTags" in f for f in sent)  # no taxonomy given: tags left alone
+    assert "demo-project.events.raw_order_events" in tables
 
 
-def test_table_ddl_is_the_generated_ddl_in_the_deployments_dataset():
-    tables = _steps("bigquery.table")
-    assert len(tables) == 5
-    for step in tables:
-        statement = sqlglot.parse_one(step.request["ddl"], read="bigquery")
-        table = statement.find(sqlglot.exp.Table)
-        assert table is not None
-        assert (table.catalog, table.db) == ("demo-project", "events")
-        assert "PARTITION BY" in step.request["ddl"]
+def test_pii_columns_get_the_given_policy_tag():
+    tag = "projects/demo-project/locations/eu/taxonomies/1/policyTags/2"
+    settings = Settings("demo-project", "europe-west1", pii_policy_tag=tag)
+    header = next(
+        s.request for s in _steps("bigquery.table", settings) if s.name.endswith("_header")
+    )
+    fields = {f.name: f for f in header.schema}
+    assert fields["customer_email"].policy_tags == bigquery.PolicyTagList(names=[tag])
+    assert fields["order_id"].policy_tags is None
 
 
-def test_bucket_has_uniform_access_and_lifecycle():
-    (bucket,) = _steps("storage.bucket")
-    assert bucket.request["iam_configuration"]["uniform_bucket_level_access"]["enabled"]
-    prefixes = [r["condition"]["matches_prefix"] for r in bucket.request["lifecycle_rules"]]
-    assert ["temp/", "staging/"] in prefixes
-    assert ["dead_letters/"] in prefixes
+def test_views_deduplicate_by_row_key_within_the_partition_date():
+    views = {s.name: s.request for s in _steps("bigquery.view")}
+    ddl = views["demo-project.events.fact_order_item_dedup"]
+    assert "CREATE OR REPLACE VIEW `demo-project.events.fact_order_item_dedup`" in ddl
+    assert "FROM `demo-project.events.fact_order_item`" in ddl
+    assert (
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY order_date, line_key "
+        "ORDER BY ingestion_timestamp) = 1" in ddl
+    )
+    assert len(views) == len(WAREHOUSE_TABLES)
+
+
+def test_every_step_depends_only_on_earlier_steps():
+    seen: set[str] = set()
+    for step in build_plan(SETTINGS):
+        assert set(step.depends_on) <= seen, step.name
+        seen.add(step.name)
 
 
 def test_service_account_gets_least_privilege_bindings():
     member = "serviceAccount:ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com"
-    project_roles = {s.request["role"] for s in _steps("iam.project_binding")}
+    project_roles = {s.request.role for s in _steps("iam.project_binding")}
     assert project_roles == {
         "roles/dataflow.worker",
         "roles/dataflow.viewer",
         "roles/monitoring.metricWriter",
         "roles/logging.logWriter",
     }
-    assert not any("admin" in role.lower() or "editor" in role.lower() for role in project_roles)
-    scoped = (
-        _steps("iam.subscription_binding")
-        + _steps("iam.dataset_binding")
-        + _steps("iam.bucket_binding")
-    )
-    ours = [s for s in scoped if s.request["member"] == member]
-    assert {s.request["role"] for s in ours} == {
+    scoped = _steps("iam.pubsub_binding") + _steps("iam.bucket_binding")
+    scoped += _steps("iam.repository_binding")
+    assert all(isinstance(s.request, policy_pb2.Binding) for s in scoped)
+    assert {s.request.role for s in scoped if member in s.request.members} == {
         "roles/pubsub.subscriber",
         "roles/pubsub.viewer",
-        "WRITER",
         "roles/storage.objectAdmin",
+        "roles/artifactregistry.reader",
     }
-    agent = "serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com"
-    assert {s.request["role"] for s in _steps("iam.topic_binding")} == {"roles/pubsub.publisher"}
-    assert all(s.request["member"] == agent for s in _steps("iam.topic_binding"))
-
-
-def test_every_step_depends_only_on_earlier_steps():
-    seen: set[str] = set()
-    for step in build_plan(SETTINGS, "123"):
-        assert set(step.depends_on) <= seen, step.name
-        seen.add(step.name)
-
-
-def test_dry_run_prints_the_plan_and_calls_nothing(capsys: pytest.CaptureFixture[str]):
-    assert infra_main(["--project", "demo-project", "--region", "europe-west1", "--dry-run"]) == 0
-    out = capsys.readouterr().out
-    assert "gcloud services enable dataflow.googleapis.com" in out
-    assert "plan (38 steps, nothing is called with --dry-run)" in out  # no migration yet
-    assert "pubsub.schema          projects/demo-project/schemas/order-event" in out
-    assert "bigquery.table         demo-project.events.fact_order_item" in out
-    assert "roles/dataflow.worker: run Dataflow work items" in out
-
-
-class FakeSchemas:
-    """Pub/Sub's schema service at the client boundary: revisions kept in memory."""
-
-    def __init__(self) -> None:
-        self.revisions: dict[str, list[Any]] = {}
-
-    def get_schema(self, request: dict[str, Any]) -> Any:
-        if request["name"] not in self.revisions:
-            raise exceptions.NotFound("no schema")
-        return self.revisions[request["name"]][-1]
-
-    def create_schema(self, request: dict[str, Any]) -> Any:
-        name = f"{request['parent']}/schemas/{request['schema_id']}"
-        self.revisions[name] = [self._revision(request["schema"], 1)]
-        return self.revisions[name][-1]
-
-    def commit_schema(self, request: dict[str, Any]) -> Any:
-        revisions = self.revisions[request["name"]]
-        revisions.append(self._revision(request["schema"], len(revisions) + 1))
-        return revisions[-1]
-
-    def list_schema_revisions(self, request: dict[str, Any]) -> list[Any]:
-        return list(reversed(self.revisions[request["name"]]))
-
-    @staticmethod
-    def _revision(schema: dict[str, Any], number: int) -> Any:
-        return SimpleNamespace(
-            definition=schema["definition"], revision_id=f"r{number}", revision_create_time=number
-        )
-
-
-class FakeTopics:
-    def __init__(self) -> None:
-        self.topics: dict[str, Any] = {}
-        self.updates: list[Any] = []
-
-    def get_topic(self, request: dict[str, Any]) -> Any:
-        if request["topic"] not in self.topics:
-            raise exceptions.NotFound("no topic")
-        settings = self.topics[request["topic"]]["schema_settings"]
-        return SimpleNamespace(schema_settings=SimpleNamespace(**settings))
-
-    def create_topic(self, request: dict[str, Any]) -> None:
-        self.topics[request["name"]] = request
-
-    def update_topic(self, request: dict[str, Any]) -> None:
-        self.updates.append(request)
-        self.topics[request["topic"]["name"]] = request["topic"]
-
-
-def test_changed_schema_gets_a_new_revision_and_the_topic_accepts_it(tmp_path: Path):
-    fake, topics = FakeSchemas(), FakeTopics()
-    shutil.copytree(ROOT / "registry", tmp_path / "registry")
-    clients = Clients(fake, topics, None, None, None, None, None, tmp_path / "registry")
-    schema = _steps("pubsub.schema")[0]
-    topic = _steps("pubsub.topic")[0]
-    assert ensure_schema(clients, schema) == "created (Pub/Sub revision r1)"
-    assert ensure_topic(clients, topic) == "created"
-    assert ensure_schema(clients, schema) == "unchanged (Pub/Sub revision r1)"
-    assert ensure_topic(clients, topic) == "unchanged"
-    mapping = Registry.load(tmp_path / "registry").pubsub_revisions
-    assert mapping == {"order-event": {"r1": 1}}  # Pub/Sub revision r1 is registry revision 1
-    changed = schema.request | {
-        "schema": schema.request["schema"] | {"definition": 'syntax = "proto3";\nmessage X {}\n'}
-    }
-    assert ensure_schema(clients, type(schema)(schema.kind, schema.name, changed)) == (
-        "new revision committed (Pub/Sub revision r2)"
+    (dataset,) = _steps("iam.dataset_binding")
+    assert dataset.request == bigquery.AccessEntry(
+        "WRITER", "userByEmail", "ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com"
     )
-    assert len(fake.revisions[schema.name]) == 2  # a revision, never a replacement
-    assert ensure_topic(clients, topic) == "now accepts revisions r1..r2"
-    settings = topics.updates[-1]["topic"]["schema_settings"]
-    assert (settings["first_revision_id"], settings["last_revision_id"]) == ("r1", "r2")
+
+
+def test_migrations_are_applied_in_the_deployments_dataset():
+    (step,) = migration_steps(
+        SETTINGS, {2: "ALTER TABLE `events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"}
+    )
+    assert step.kind == "bigquery.migration"
+    assert step.request == (
+        "ALTER TABLE `demo-project.events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"
+    )
 
 
 def test_pipeline_arguments_name_every_subscription():
@@ -215,18 +200,407 @@ def test_pipeline_arguments_name_every_subscription():
     )
 
 
-def _run_sh(*args: str, **env: str) -> str:
-    completed = subprocess.run(
+# The command line ------------------------------------------------------------------------
+
+
+def test_dry_run_shows_the_plan_and_calls_nothing(capsys: pytest.CaptureFixture[str]):
+    assert infra_main(["--project", "demo-project", "--region", "europe-west1", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "gcloud services enable dataflow.googleapis.com" in out
+    assert re.search(r"plan \(\d+ steps, nothing is called with --dry-run\)", out)
+    lines = out.splitlines()
+    pipeline_sub = next(line for line in lines if "subscriptions/order-events-pipeline " in line)
+    assert "no dead-letter topic or retry policy" in pipeline_sub
+    assert any("subscriptions/order-events-raw" in line for line in lines)
+    bucket = next(line for line in lines if line.strip().startswith("storage.bucket"))
+    assert "dead_letters/ kept 90 days" in bucket
+    schema = next(line for line in lines if "schemas/order-event" in line)
+    assert "committed only when the definition's meaning changes" in schema
+    assert "revisions outside every topic's range are deleted" in schema
+    assert any(line.strip().startswith("bigquery.view") for line in lines)
+    assert sum(line.strip().startswith("monitoring.alert_policy") for line in lines) >= 8
+    assert "undeliverable" not in out
+
+
+def test_dry_run_json_is_what_the_libraries_send(capsys: pytest.CaptureFixture[str]):
+    infra_main(["--project", "demo-project", "--region", "europe-west1", "--dry-run", "--json"])
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    bucket = json.loads(lines[lines.index(next(x for x in lines if "storage.bucket" in x)) + 1])
+    rules = bucket["lifecycle"]["rule"]
+    assert {"age": 90, "matchesPrefix": ["dead_letters/"]} in [r["condition"] for r in rules]
+    assert "matches_prefix" not in out
+    sub = next(i for i, x in enumerate(lines) if "subscriptions/order-events-pipeline " in x)
+    request = json.loads(lines[sub + 1])
+    assert "deadLetterPolicy" not in request
+    assert "retryPolicy" not in request
+
+
+def test_apply_needs_the_project_number(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exit_info:
+        infra_main(["diff", "--project", "demo-project", "--region", "europe-west1"])
+    assert exit_info.value.code == 2
+    assert "--project-number is needed" in capsys.readouterr().err
+
+
+# Cloud Storage: the real client, its HTTP methods recorded ---------------------------------
+
+
+class RecordingStorage:
+    """Stands in for the storage client's HTTP methods; the library builds every body."""
+
+    def __init__(self, existing: dict[str, Any] | None) -> None:
+        self.existing = existing
+        self.sent: list[tuple[str, str, dict[str, Any]]] = []
+
+    def install(self, client: storage.Client) -> None:
+        def get(path: str, **_: Any) -> dict[str, Any]:
+            if self.existing is None:
+                raise exceptions.NotFound(f"{path} not found")
+            return self.existing
+
+        def post(path: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+            data = json.loads(json.dumps(data))  # serialized when sent, as over HTTP
+            self.sent.append(("POST", path, data))
+            return data
+
+        def patch(path: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+            data = json.loads(json.dumps(data))
+            self.sent.append(("PATCH", path, data))
+            return {**(self.existing or {}), **data}
+
+        client._get_resource = get
+        client._post_resource = post
+        client._patch_resource = patch
+
+
+def _storage(existing: dict[str, Any] | None) -> tuple[storage.Client, RecordingStorage]:
+    client = storage.Client(project="demo-project", credentials=AnonymousCredentials())
+    recording = RecordingStorage(existing)
+    recording.install(client)
+    return client, recording
+
+
+def test_a_new_bucket_is_created_with_prefix_lifecycle_rules():
+    client, recording = _storage(None)
+    (step,) = _steps("storage.bucket")
+    assert ensure_storage.ensure_bucket(_context(storage=client), step) == [
+        "create in europe-west1"
+    ]
+    ((method, path, body),) = recording.sent
+    assert (method, path) == ("POST", "/b")
+    assert body["name"] == "demo-project-ecom-ingest"
+    assert body["location"] == "europe-west1"
+    assert body["lifecycle"]["rule"] == [
+        {
+            "action": {"type": "Delete"},
+            "condition": {"age": 7, "matchesPrefix": ["temp/", "staging/"]},
+        },
+        {
+            "action": {"type": "Delete"},
+            "condition": {"age": 90, "matchesPrefix": ["dead_letters/"]},
+        },
+    ]
+    assert body["iamConfiguration"]["publicAccessPrevention"] == "enforced"
+    assert body["iamConfiguration"]["uniformBucketLevelAccess"] == {"enabled": True}
+
+
+def test_a_bucket_with_a_prefixless_rule_is_patched_to_keep_dead_letters():
+    # What the old request produced: the prefix dropped, everything deleted after 7 days.
+    existing = {
+        "name": "demo-project-ecom-ingest",
+        "lifecycle": {"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]},
+        "iamConfiguration": {
+            "uniformBucketLevelAccess": {"enabled": True},
+            "publicAccessPrevention": "enforced",
+        },
+    }
+    client, recording = _storage(existing)
+    (step,) = _steps("storage.bucket")
+    assert ensure_storage.ensure_bucket(_context(storage=client), step) == ["set lifecycle rules"]
+    ((method, path, body),) = recording.sent
+    assert (method, path) == ("PATCH", "/b/demo-project-ecom-ingest")
+    conditions = [rule["condition"] for rule in body["lifecycle"]["rule"]]
+    assert conditions == [
+        {"age": 7, "matchesPrefix": ["temp/", "staging/"]},
+        {"age": 90, "matchesPrefix": ["dead_letters/"]},
+    ]
+    recording.existing = {**existing, "lifecycle": body["lifecycle"]}
+    recording.sent.clear()
+    assert ensure_storage.ensure_bucket(_context(storage=client), step) == []  # idempotent
+    assert recording.sent == []
+
+
+# BigQuery: the real client, its HTTP call recorded ----------------------------------------
+
+
+class RecordingBigQuery:
+    """The BigQuery client's HTTP boundary (``Client._call_api``), answering from a table store."""
+
+    def __init__(self, tables: dict[str, dict[str, Any]]) -> None:
+        self.tables = tables
+        self.sent: list[tuple[str, str, Any]] = []
+
+    def __call__(self, retry: Any, **kwargs: Any) -> Any:
+        method, path, data = kwargs["method"], kwargs["path"], kwargs.get("data")
+        self.sent.append((method, path, json.loads(json.dumps(data))))  # serialized, as sent
+        data = json.loads(json.dumps(data))
+        table = path.rsplit("/", 1)[-1]
+        if method == "GET":
+            if table not in self.tables:
+                raise exceptions.NotFound(f"Not found: Table {table}")
+            return self.tables[table]
+        if method == "POST":
+            table = data["tableReference"]["tableId"]
+            self.tables[table] = {**data, "etag": "e0"}
+            return self.tables[table]
+        if method == "PATCH":
+            self.tables[table] = {**self.tables[table], **data, "etag": "e1"}
+            return self.tables[table]
+        raise AssertionError(f"unexpected {method} {path}")
+
+
+def _bigquery(tables: dict[str, dict[str, Any]]) -> tuple[bigquery.Client, RecordingBigQuery]:
+    client = bigquery.Client(project="demo-project", credentials=AnonymousCredentials())
+    recording = RecordingBigQuery(tables)
+    client._call_api = recording  # type: ignore[method-assign,assignment]
+    return client, recording
+
+
+def test_a_missing_table_is_created_through_the_tables_api():
+    client, recording = _bigquery({})
+    step = next(s for s in _steps("bigquery.table") if s.name.endswith(".fact_inventory"))
+    assert ensure_bigquery.ensure_table(_context(bigquery=client), step) == ["create"]
+    method, path, body = recording.sent[-1]
+    assert (method, path) == ("POST", "/projects/demo-project/datasets/events/tables")
+    assert body["timePartitioning"] == {"type": "DAY", "field": "event_date"}
+    assert body["clustering"] == {"fields": ["product_id", "reason"]}
+    generated = WAREHOUSE_TABLES["fact_inventory"]["api"]["schema"]["fields"]
+    assert body["schema"]["fields"] == generated
+
+
+def _live_table(fields: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "tableReference": {"projectId": "demo-project", "datasetId": "events", "tableId": "t"},
+        "schema": {"fields": fields},
+        "etag": "e0",
+    }
+
+
+def _target_step(fields: list[dict[str, Any]]) -> Step:
+    table = bigquery.Table.from_api_repr(_live_table(fields))
+    return Step("bigquery.table_schema", "demo-project.events.t: schema", table)
+
+
+NESTED_LIVE: list[dict[str, Any]] = [
+    {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+    {
+        "name": "coupon",
+        "type": "RECORD",
+        "mode": "NULLABLE",
+        "fields": [{"name": "code", "type": "STRING", "mode": "REQUIRED"}],
+    },
+]
+NESTED_TARGET: list[dict[str, Any]] = [
+    {"name": "id", "type": "STRING", "mode": "REQUIRED"},
+    {
+        "name": "coupon",
+        "type": "RECORD",
+        "mode": "NULLABLE",
+        "fields": [
+            {"name": "code", "type": "STRING", "mode": "NULLABLE"},
+            {"name": "percent", "type": "INTEGER", "mode": "NULLABLE"},
+        ],
+    },
+    {
+        "name": "stored_at",
+        "type": "TIMESTAMP",
+        "mode": "NULLABLE",
+        "defaultValueExpression": "CURRENT_TIMESTAMP()",
+    },
+]
+
+
+def test_schema_changes_ddl_cannot_express_are_patched_through_the_tables_api():
+    client, recording = _bigquery({"t": _live_table(NESTED_LIVE)})
+    actions = ensure_bigquery.ensure_table_schema(
+        _context(bigquery=client), _target_step(NESTED_TARGET)
+    )
+    assert actions == [
+        "relax coupon.code to NULLABLE; add NULLABLE INTEGER coupon.percent; "
+        "add NULLABLE TIMESTAMP stored_at",
+        "set stored_at DEFAULT CURRENT_TIMESTAMP()",
+    ]
+    patches = [body for method, _, body in recording.sent if method == "PATCH"]
+    first, second = (patch["schema"]["fields"] for patch in patches)
+    assert first[1]["fields"] == [
+        {"name": "code", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "percent", "type": "INTEGER", "mode": "NULLABLE"},
+    ]
+    assert "defaultValueExpression" not in first[2]  # the column first, then its default
+    assert second[2]["defaultValueExpression"] == "CURRENT_TIMESTAMP()"
+    recording.sent.clear()
+    assert (
+        ensure_bigquery.ensure_table_schema(_context(bigquery=client), _target_step(NESTED_TARGET))
+        == []
+    )
+    assert [method for method, _, _ in recording.sent] == ["GET"]
+
+
+def test_a_diff_reads_the_table_and_patches_nothing():
+    client, recording = _bigquery({"t": _live_table(NESTED_LIVE)})
+    context = _context(bigquery=client)
+    context.changes = False
+    assert ensure_bigquery.ensure_table_schema(context, _target_step(NESTED_TARGET))
+    assert [method for method, _, _ in recording.sent] == ["GET"]
+
+
+def test_what_cannot_change_in_place_is_a_warning_not_a_change():
+    live = [*NESTED_LIVE, {"name": "legacy", "type": "STRING", "mode": "NULLABLE"}]
+    target = [{**NESTED_LIVE[0], "type": "BYTES"}, NESTED_LIVE[1]]
+    client, _ = _bigquery({"t": _live_table(live)})
+    context = _context(bigquery=client)
+    assert ensure_bigquery.ensure_table_schema(context, _target_step(target)) == []
+    assert context.warnings == [
+        "demo-project.events.t.id: live type STRING, generated BYTES (a widening is a "
+        "migration; anything else cannot change in place)",
+        "demo-project.events.t.legacy: in the live table but not generated (kept)",
+    ]
+
+
+class FakeQueries:
+    """BigQuery query jobs (migrations, views): a fake at the client call."""
+
+    def __init__(self, views: dict[str, str]) -> None:
+        self.views = views
+        self.queries: list[str] = []
+
+    def get_table(self, name: str) -> Any:
+        if name not in self.views:
+            raise exceptions.NotFound(name)
+        table = bigquery.Table(name.replace(":", "."))
+        table.view_query = self.views[name]
+        return table
+
+    def query(self, sql: str) -> Any:
+        self.queries.append(sql)
+        return self
+
+    def result(self) -> None:
+        return None
+
+
+def test_views_are_replaced_only_when_their_query_changes():
+    step = next(s for s in _steps("bigquery.view") if s.name.endswith("fact_inventory_dedup"))
+    fake = FakeQueries({})
+    assert ensure_bigquery.ensure_view(_context(bigquery=fake), step) == ["create"]
+    assert fake.queries == [step.request]
+    select = step.request.split("\nAS ", 1)[1].removesuffix(";\n")
+    fake = FakeQueries({step.name: select})
+    assert ensure_bigquery.ensure_view(_context(bigquery=fake), step) == []
+    assert fake.queries == []
+
+
+# IAM: fakes at the client call ----------------------------------------------------------
+
+
+class FakeIam:
+    """A ``google.iam.v1`` policy endpoint with scripted write failures."""
+
+    def __init__(self, failures: list[Exception], policy: policy_pb2.Policy) -> None:
+        self.failures = failures
+        self.policy = policy
+        self.reads: list[iam_policy_pb2.GetIamPolicyRequest] = []
+        self.writes: list[iam_policy_pb2.SetIamPolicyRequest] = []
+
+    def get_iam_policy(self, request: iam_policy_pb2.GetIamPolicyRequest) -> policy_pb2.Policy:
+        assert isinstance(request, iam_policy_pb2.GetIamPolicyRequest)
+        self.reads.append(request)
+        copy = policy_pb2.Policy()
+        copy.CopyFrom(self.policy)
+        return copy
+
+    def set_iam_policy(self, request: iam_policy_pb2.SetIamPolicyRequest) -> policy_pb2.Policy:
+        self.writes.append(request)
+        if self.failures:
+            raise self.failures.pop(0)
+        self.policy = request.policy
+        return request.policy
+
+
+def _conditional_policy() -> policy_pb2.Policy:
+    policy = policy_pb2.Policy(version=3, etag=b"e1")
+    policy.bindings.add(
+        role="roles/dataflow.worker",
+        members=["user:oncall@example.com"],
+        condition=expr_pb2.Expr(title="office hours", expression="request.time.getHours() < 18"),
+    )
+    return policy
+
+
+def test_project_policies_are_read_as_version_3_and_conditions_survive():
+    step = _steps("iam.project_binding")[0]
+    fake = FakeIam([], _conditional_policy())
+    actions = ensure_iam.ensure_project_binding(_context(projects=fake), step)
+    assert actions == [
+        "grant roles/dataflow.worker to "
+        "serviceAccount:ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com"
+    ]
+    assert fake.reads[0].options.requested_policy_version == 3
+    written = fake.writes[0].policy
+    assert written.version == 3
+    conditional, granted = written.bindings
+    assert conditional.condition.title == "office hours"
+    assert list(conditional.members) == ["user:oncall@example.com"]  # not widened
+    assert not granted.HasField("condition")
+    assert list(granted.members) == [step.request.members[0]]
+    assert ensure_iam.ensure_project_binding(_context(projects=fake), step) == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        exceptions.Aborted("There were concurrent policy changes."),
+        exceptions.BadRequest("Service account ecom-ingest-pipeline@x does not exist."),
+    ],
+    ids=["etag-conflict", "new-service-account"],
+)
+def test_iam_writes_are_retried_with_a_fresh_read(failure: Exception):
+    step = _steps("iam.pubsub_binding")[0]
+    fake = FakeIam([failure, failure], policy_pb2.Policy())
+    slept: list[float] = []
+    context = _context(subscriber=fake)
+    context.sleep = slept.append
+    (action,) = ensure_iam.ensure_pubsub_binding(context, step)
+    assert action.endswith("(after 2 retries)")
+    assert len(fake.reads) == len(fake.writes) == 3
+    assert slept == [2.0, 4.0]
+
+
+def test_iam_retries_are_bounded_and_other_errors_fail_at_once():
+    step = _steps("iam.pubsub_binding")[0]
+    fake = FakeIam([exceptions.Aborted("conflict")] * 10, policy_pb2.Policy())
+    with pytest.raises(InfraError, match="after 8 attempt"):
+        ensure_iam.ensure_pubsub_binding(_context(subscriber=fake), step)
+    fake = FakeIam([exceptions.BadRequest("malformed member")], policy_pb2.Policy())
+    with pytest.raises(InfraError, match="after 1 attempt"):
+        ensure_iam.ensure_pubsub_binding(_context(subscriber=fake), step)
+
+
+# run.sh and the worker image -----------------------------------------------------------------
+
+
+def _run_sh(*args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["bash", str(ROOT / "run.sh"), *args],
         env={**os.environ, "PROJECT": "demo-project", "REGION": "europe-west1", "DRY_RUN": "1",
-             "PY": sys.executable, **env},
-        capture_output=True, text=True, check=True, cwd=ROOT,
+             "PY": sys.executable, "TAG": "t1", **env},
+        capture_output=True, text=True, check=check, cwd=ROOT,
     )  # fmt: skip
-    return completed.stdout
 
 
-def test_run_sh_launches_a_streaming_dataflow_job():
-    command = _run_sh("launch")
+def test_run_sh_launches_the_worker_image_by_default():
+    command = _run_sh("launch").stdout
     for flag in (
         "--runner DataflowRunner",
         "--streaming",
@@ -235,48 +609,62 @@ def test_run_sh_launches_a_streaming_dataflow_job():
         "--max_num_workers 5",
         "--service_account_email ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com",
         "--temp_location gs://demo-project-ecom-ingest/temp",
-        "--setup_file ./setup.py",
+        "--sdk_container_image europe-west1-docker.pkg.dev/demo-project/ecom-ingest/worker:t1",
+        "--sdk_location container",
         "--dead_letter_prefix gs://demo-project-ecom-ingest/dead_letters",
     ):
         assert flag in command, flag
+    assert "--setup_file" not in command  # the package is in the image
     assert "--update" not in command
+    assert "streaming_mode_at_least_once" not in command
 
 
-def test_run_sh_update_passes_the_transform_name_mapping():
-    command = _run_sh("update", TRANSFORM_NAME_MAPPING='{"Old":"New"}')
-    assert "--update" in command
-    assert "--transform_name_mapping=" in command
-    assert "Old" in command
+def test_run_sh_options_setup_file_private_workers_and_at_least_once():
+    assert "--setup_file ./setup.py" in _run_sh("launch", PACKAGING="setup_file").stdout
+    private = _run_sh("launch", NO_PUBLIC_IPS="1", SUBNETWORK="regions/r/subnetworks/s").stdout
+    assert "--no_use_public_ips --subnetwork regions/r/subnetworks/s" in private
+    refused = _run_sh("launch", check=False, NO_PUBLIC_IPS="1", PACKAGING="setup_file")
+    assert refused.returncode == 2
+    assert "cannot install from PyPI; use PACKAGING=container" in refused.stderr
+    cheaper = _run_sh("launch", STREAMING_MODE="at_least_once").stdout
+    assert "--dataflow_service_options=streaming_mode_at_least_once" in cheaper
+    update = _run_sh("update", TRANSFORM_NAME_MAPPING='{"Old":"New"}').stdout
+    assert "--update" in update
+    assert "Old" in update
 
 
-def test_worker_package_carries_the_pipeline_and_generated_code(tmp_path: Path):
-    """Dataflow installs the sdist that ``--setup_file ./setup.py`` builds on every worker."""
-    subprocess.run(
-        [sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path)],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
-    (sdist,) = tmp_path.glob("*.tar.gz")
-    with tarfile.open(sdist) as archive:
-        names = archive.getnames()
-    for required in (
-        "pipeline/main.py",
-        "pipeline/sinks/bigquery.py",
-        "generated/ecom/events/v1/order_event_pb2.py",
-        "generated/ecom/pubsub/v1/order_event_pb2.py",
-        "generated/buf/validate/validate_pb2.py",
-        "contracts/bigquery_schema.py",
-    ):
-        assert any(name.endswith(required) for name in names), required
-
-
-def test_migrations_are_applied_in_the_deployments_dataset(tmp_path: Path):
-    (tmp_path / "0002.sql").write_text(
-        "-- Migration 0002.\nALTER TABLE `events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"
+def test_run_sh_image_builds_the_wheel_then_the_image_with_cloud_build():
+    lines = _run_sh("image").stdout.splitlines()
+    assert "-m build --wheel --no-isolation --outdir dist ." in lines[1]
+    assert lines[2] == (
+        "gcloud builds submit --project demo-project --region europe-west1 "
+        "--tag europe-west1-docker.pkg.dev/demo-project/ecom-ingest/worker:t1 ."
     )
-    (tmp_path / "notes.sql").write_text("-- not a migration\n")
-    (step,) = migration_steps(SETTINGS, tmp_path)
-    assert step.kind == "bigquery.migration"
-    assert (
-        "ALTER TABLE `demo-project.events.fact_inventory` ALTER COLUMN x DROP NOT NULL;"
-        in (step.request["sql"])
-    )
+
+
+def test_run_sh_usage_errors_exit_2():
+    assert _run_sh("bogus", check=False).returncode == 2
+    assert _run_sh("launch", check=False, STREAMING_MODE="sometimes").returncode == 2
+    assert _run_sh("--help").stdout.startswith("Build the worker image")
+
+
+def test_worker_image_is_beams_sdk_image_of_the_pinned_versions():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    beam = next(d for d in project["dependencies"] if d.startswith("apache-beam"))
+    pinned = beam.split("==")[1]
+    assert f"ARG BEAM_VERSION={pinned}\n" in dockerfile
+    python = re.search(r">=(\d+\.\d+)", project["requires-python"])
+    assert python is not None
+    assert f"FROM apache/beam_python{python.group(1)}_sdk:${{BEAM_VERSION}}" in dockerfile
+    assert "pip install --no-cache-dir" in dockerfile
+    assert "ecom_ingest-*.whl" in dockerfile
+    ignored = (ROOT / ".gcloudignore").read_text().splitlines()
+    assert ignored[1:] == ["*", "!Dockerfile", "!dist/", "!dist/*.whl"]
+
+
+def test_worker_dependencies_leave_out_the_tooling():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = " ".join(project["dependencies"])
+    for tooling in ("duckdb", "sqlglot", "google-cloud-iam", "google-cloud-resource-manager"):
+        assert tooling not in runtime

@@ -1,0 +1,14 @@
+# The Dataflow worker image: Beam's Python SDK image of the pinned Beam version (and Python),
+# with this project's wheel and its pinned run-time dependencies preinstalled, so a worker
+# installs nothing when it starts and needs no internet access (workers without public IPs).
+# Built by `./run.sh image` (the wheel first, then Cloud Build); launched by `./run.sh launch`
+# with --sdk_container_image IMAGE --sdk_location container. Keep BEAM_VERSION equal to the
+# apache-beam pin in pyproject.toml (a test checks it): the launcher and the workers must run
+# the same Beam.
+ARG BEAM_VERSION=2.77.0
+FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
+
+COPY dist/ /tmp/dist/
+RUN pip install --no-cache-dir --disable-pip-version-check /tmp/dist/ecom_ingest-*.whl \
+    && rm -rf /tmp/dist \
+    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom.artifacts"
