@@ -83,7 +83,9 @@ def _record(context: Context, step: Step, revision_id: str) -> None:
     registry = Registry.load(root)
     revision = registry.revision(step.context["contract"])
     schema_id = step.context["schema_id"]
-    if revision and registry.pubsub_revisions.get(schema_id, {}).get(revision_id) != revision:
+    # A revision keeps the registry revision it was first recorded as: a later release that
+    # changed only comments commits no Pub/Sub revision, and history is not rewritten.
+    if revision and revision_id not in registry.pubsub_revisions.get(schema_id, {}):
         registry.pubsub_revisions.setdefault(schema_id, {})[revision_id] = revision
         registry.save()
 

@@ -118,11 +118,6 @@ class Settings:
         """Full name of the Artifact Registry repository."""
         return f"projects/{self.project}/locations/{self.region}/repositories/{self.repository}"
 
-    @property
-    def image(self) -> str:
-        """The worker image, without a tag: ``REGION-docker.pkg.dev/PROJECT/REPOSITORY/worker``."""
-        return f"{self.region}-docker.pkg.dev/{self.project}/{self.repository}/worker"
-
 
 @dataclass(frozen=True)
 class Step:
