@@ -88,6 +88,11 @@ def _record(context: Context, step: Step, revision_id: str) -> None:
     if revision and revision_id not in registry.pubsub_revisions.get(schema_id, {}):
         registry.pubsub_revisions.setdefault(schema_id, {})[revision_id] = revision
         registry.save()
+        context.warn(
+            f"registry/index.json now maps Pub/Sub revision {revision_id} of {schema_id} to "
+            f"registry revision {revision}: run `make proto` and commit both, so the pipeline "
+            "reports it"
+        )
 
 
 def _delete(context: Context, schema: str, ids: list[str]) -> list[str]:

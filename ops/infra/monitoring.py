@@ -293,7 +293,7 @@ def _sink_alert(settings: Settings, outcome: str) -> _Alert:
         steps = [
             "Check the BigQuery status page, the job service account's rights on the dataset "
             f"`{settings.project}.{settings.dataset}`, and that the five tables exist "
-            "(`python -m ops.infra --dry-run`, then apply).",
+            "(`python -m ops.infra diff` shows what is missing; apply without `diff`).",
             "Read the worker logs of the Dataflow job for the BigQuery error.",
             f"Replay once BigQuery accepts writes: {_replay(settings, outcome)}, then without "
             "`--dry-run`.",
