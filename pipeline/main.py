@@ -1,7 +1,8 @@
 """The ingestion pipeline, top to bottom: read, process, write, dead-letter.
 
-Run ``python -m pipeline.main --help`` for the options. Locally the
-DirectRunner runs it (``make run``); in production Dataflow does (``run.sh``).
+Run ``python -m pipeline.main --help`` for the options and exit statuses.
+Locally the DirectRunner runs it (``make run``); in production Dataflow does
+(``run.sh``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ import sys
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.pvalue import PCollection
 
+from pipeline.deadletter import REASON_NAMES
 from pipeline.deadletter_files import WriteDeadLetters
-from pipeline.options import IngestOptions
+from pipeline.options import IngestOptions, UsageError, beam_parser, check_usage, parser
 from pipeline.sources import ReadMessages
 from pipeline.transforms import ProcessMessages
 
@@ -63,9 +66,13 @@ def pipeline_options(argv: list[str] | None) -> PipelineOptions:
 
 
 def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
-    """Build and start the pipeline; return its result (bounded runs are waited for)."""
+    """Build and start the pipeline; return its result (bounded runs are waited for).
+
+    Raises UsageError (before anything is built) when the options do not make a run.
+    """
     options = pipeline_options(argv)
     ingest = options.view_as(IngestOptions)
+    check_usage(ingest)
     runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
     if ingest.subscription and "Direct" in runner:
         from pipeline.direct_pubsub import enlarge_pulls
@@ -79,14 +86,49 @@ def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
     return result
 
 
-def main(argv: list[str]) -> None:
-    """Command line: run the pipeline; a local streaming run goes on until it is stopped."""
-    result = run(argv)
+def dead_lettered(result: Any) -> int:
+    """Return how many deliveries a finished run dead-lettered, from its outcome counters.
+
+    A message delivered twice counts twice here; its dead-letter files hold it once.
+    """
+    reasons = tuple(f".{reason}" for reason in REASON_NAMES.values())
+    counters = result.metrics().query(MetricsFilter())["counters"]
+    return sum(
+        int(counter.committed or counter.attempted or 0)
+        for counter in counters
+        if counter.key.metric.name.endswith(reasons)
+    )
+
+
+def main(argv: list[str]) -> int:
+    """Command line: run the pipeline; return the exit status (see ``--help``)."""
+    if {"-h", "--help"} & set(argv):
+        parser().print_help()
+        return 0
+    if "--help-beam" in argv:
+        beam_parser().print_help()
+        return 0
+    try:
+        result = run(argv)
+    except UsageError as error:
+        print(f"python -m pipeline.main: error: {error}", file=sys.stderr)
+        return 2
     options = pipeline_options(argv)
     runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
-    if options.view_as(StandardOptions).streaming and "Direct" in runner:
+    if not options.view_as(StandardOptions).streaming:
+        refused = dead_lettered(result)
+        if refused:
+            prefix = options.view_as(IngestOptions).dead_letter_prefix
+            print(
+                f"{refused} deliveries dead-lettered; their records are under {prefix}",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    if "Direct" in runner:
         result.wait_until_finish()  # Dataflow jobs run on; a local one runs in this process
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main(sys.argv[1:]))

@@ -1,10 +1,41 @@
-"""Command-line options of the ingestion pipeline (Beam's PipelineOptions plus ours)."""
+"""Command-line options of the ingestion pipeline (Beam's PipelineOptions plus ours).
+
+``python -m pipeline.main --help`` lists the pipeline's own options;
+``--help-beam`` adds Beam's runner options. :func:`check_usage` refuses option
+sets that make no run, naming the option, before any pipeline is built.
+"""
 
 from __future__ import annotations
 
-from apache_beam.options.pipeline_options import PipelineOptions
+import argparse
+from typing import Final
+
+from apache_beam.options.pipeline_options import (
+    GoogleCloudOptions,
+    PipelineOptions,
+    SetupOptions,
+    StandardOptions,
+    WorkerOptions,
+)
 
 SINKS = ("bigquery", "duckdb", "files")
+EXIT_STATUSES: Final = """\
+exit status:
+  0  the run finished (a streaming run: it was started, or stopped cleanly)
+  1  a bounded run dead-lettered messages (they are in --dead_letter_prefix)
+  2  a usage error: the options make no run (nothing was started)
+
+Beam's runner options (--runner, --project, --region, --temp_location,
+--streaming, --max_num_workers, ...) are accepted too: --help-beam lists them.
+"""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the epilog's layout and show every option's default."""
+
+
+class UsageError(Exception):
+    """The options make no run; the message names the option."""
 
 
 class IngestOptions(PipelineOptions):
@@ -72,3 +103,65 @@ class IngestOptions(PipelineOptions):
             default=60,
             help="dead letters are written in processing-time windows of this length",
         )
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return a parser describing the pipeline's own options (for ``--help``)."""
+    parsing = argparse.ArgumentParser(
+        prog="python -m pipeline.main",
+        description="The ingestion pipeline: read Pub/Sub (streaming) or replay files "
+        "(bounded), route, decode, validate and model every message, write fact rows, "
+        "dead-letter the rest.",
+        epilog=EXIT_STATUSES,
+        formatter_class=_HelpFormatter,
+    )
+    IngestOptions._add_argparse_args(parsing)
+    parsing.add_argument("--help-beam", action="store_true", help="list Beam's options too")
+    return parsing
+
+
+def beam_parser() -> argparse.ArgumentParser:
+    """Return :func:`parser` with Beam's runner, Google Cloud, worker and setup options."""
+    parsing = parser()
+    for options in (StandardOptions, GoogleCloudOptions, WorkerOptions, SetupOptions):
+        options._add_argparse_args(parsing.add_argument_group(f"Beam's {options.__name__}"))
+    return parsing
+
+
+def check_usage(options: IngestOptions) -> None:
+    """Raise UsageError naming the option when ``options`` make no run."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from pipeline.catalog import BY_NAME
+
+    subscriptions, replay = options.subscription, options.replay
+    if not subscriptions and not replay:
+        raise UsageError("give --subscription (streaming from Pub/Sub) or --replay (files)")
+    if subscriptions and replay:
+        raise UsageError("--subscription and --replay cannot be combined: run them separately")
+    if subscriptions and options.sink == "files":
+        raise UsageError(
+            "--sink files writes bounded runs only; with --subscription use --sink bigquery "
+            "or duckdb"
+        )
+    for spec in subscriptions:
+        contract, _, subscription = spec.rpartition("=")
+        if "/subscriptions/" not in subscription:
+            raise UsageError(
+                f"--subscription {spec!r}: expected [CONTRACT=]projects/P/subscriptions/S"
+            )
+        if contract and contract not in BY_NAME:
+            raise UsageError(
+                f"--subscription {spec!r}: {contract!r} is not a contract; known: "
+                + ", ".join(sorted(BY_NAME))
+            )
+    if options.default_contract and options.default_contract not in BY_NAME:
+        raise UsageError(
+            f"--default_contract {options.default_contract!r} is not a contract; known: "
+            + ", ".join(sorted(BY_NAME))
+        )
+    if options.sink == "bigquery" and not options.bq_dataset:
+        raise UsageError("--sink bigquery needs --bq_dataset")
+    for pattern in replay:
+        if not FileSystems.match([pattern])[0].metadata_list:
+            raise UsageError(f"--replay {pattern!r} matches no file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, ClassVar
 
 import apache_beam as beam
@@ -34,6 +35,7 @@ class InsertDuckDBFn(BufferedSinkFn):
         import duckdb
 
         with self._lock:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = duckdb.connect(self.path)
             create_tables(self._connection)
 
