@@ -39,7 +39,8 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
 
     1. Pub/Sub's schema attributes (``googclient_schemaname`` ends in the schema id);
     2. the publisher's ``ecom_contract`` attribute (a contract's full name);
-    3. ``default_contract``, the contract configured for the subscription.
+    3. the contract of the subscription the message was read from
+       (``record.default_contract``), else ``default_contract`` (``--default_contract``).
 
     The encoding comes from ``googclient_schemaencoding`` or ``ecom_encoding``
     (default BINARY). Raises UnknownEventError naming what was looked for.
@@ -59,7 +60,7 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
             if pubsub_revision:
                 revision += f" (Pub/Sub revision {pubsub_revision})"
     else:
-        named = attributes.get(CONTRACT) or default_contract
+        named = attributes.get(CONTRACT) or record.default_contract or default_contract
         if not named:
             raise UnknownEventError(
                 f"no {SCHEMA_NAME} or {CONTRACT} attribute and no default contract configured"

@@ -14,15 +14,16 @@ from typing_extensions import override
 
 from pipeline import acks
 from pipeline.record import PubsubRecord
-from pipeline.route import CONTRACT
 
 
 def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecord:
-    """Return ``message`` as a PubsubRecord; tag it with the subscription's default contract."""
+    """Return ``message`` as a PubsubRecord carrying its subscription's default contract.
+
+    The attributes stay as Pub/Sub delivered them (only a local ack token is
+    taken out); the default contract travels beside them.
+    """
     attributes = dict(message.attributes or {})
     ack = attributes.pop(acks.ATTRIBUTE, "")
-    if default_contract and "googclient_schemaname" not in attributes:
-        attributes.setdefault(CONTRACT, default_contract)
     publish_time = message.publish_time
     published = ""
     if isinstance(publish_time, dt.datetime):
@@ -33,6 +34,7 @@ def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecor
         message_id=message.message_id or "",
         publish_time=published,
         ack=ack,
+        default_contract=default_contract,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.errors import UnknownEventError
@@ -60,3 +62,25 @@ def test_mapped_pubsub_revision_reports_its_registry_revision(monkeypatch: pytes
     attributes = {"googclient_schemaname": "projects/p/schemas/order-event",
                   "googclient_schemarevisionid": "abc123"}  # fmt: skip
     assert route(PubsubRecord(b"", attributes)).revision == "r7"
+
+
+def test_the_subscriptions_contract_travels_beside_the_attributes_not_in_them():
+    from apache_beam.io.gcp.pubsub import PubsubMessage
+
+    from pipeline.deadletter import to_json_line
+    from pipeline.process import process
+    from pipeline.sources import to_record
+
+    attributes = {"source": "checkout", "trace": "a\u00e9\u2603"}  # no contract attribute
+    good = process(to_record(PubsubMessage(b"", dict(attributes), "m1"), INVENTORY))
+    assert good.contract == INVENTORY  # routed by the subscription's contract
+    record = to_record(PubsubMessage(b"\xff\x00not-an-event", dict(attributes), "m2"), INVENTORY)
+    assert record.attributes == attributes
+    outcome = process(record)
+    assert outcome.dead_letter is not None
+    letter = json.loads(to_json_line(outcome.dead_letter))
+    assert letter["attributes"] == attributes  # byte for byte: nothing added
+    assert json.loads(record.to_json())["attributes"] == attributes
+    replayed = PubsubRecord.from_json(letter_line := to_json_line(outcome.dead_letter))
+    assert replayed.attributes == attributes
+    assert "default_contract" not in letter_line
