@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import apache_beam as beam
@@ -66,3 +67,43 @@ def test_many_deliveries_of_a_message_give_one_set_of_rows(tmp_path: Path):
         for line in path.read_text().splitlines()
     ]
     assert len(letters) == 2  # one per run: each run's window holds the 50 deliveries once
+
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "input.ndjson"
+
+
+def _replay_into_duckdb(tmp_path: Path) -> None:
+    run(
+        ["--replay", str(GOLDEN), "--sink", "duckdb", "--duckdb_path", str(tmp_path / "w.duckdb"),
+         "--dead_letter_prefix", str(tmp_path / "dead_letters")]
+    )  # fmt: skip
+
+
+def test_a_bug_in_the_model_fails_the_run_instead_of_dead_lettering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def buggy_model(event: object) -> list[object]:
+        raise KeyError("a column the model forgot")
+
+    monkeypatch.setattr("pipeline.process.model", buggy_model)
+    with pytest.raises(Exception, match="a column the model forgot"):
+        _replay_into_duckdb(tmp_path)
+    assert not list((tmp_path / "dead_letters").glob("*.ndjson"))  # not hidden as data errors
+
+
+def test_a_bug_in_a_sink_fails_the_run_instead_of_dead_lettering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    def buggy_write(self: object, table: str, batch: object) -> list[object]:
+        raise KeyError(f"a bug writing {table}")
+
+    monkeypatch.setattr("pipeline.sinks.duckdb.InsertDuckDBFn.write", buggy_write)
+    with pytest.raises(Exception, match="a bug writing fact_"):
+        _replay_into_duckdb(tmp_path)
+    letters = [
+        json.loads(line)["reason"]
+        for path in (tmp_path / "dead_letters").glob("*.ndjson")
+        for line in path.read_text().splitlines()
+    ]
+    assert "REASON_SINK_REJECTED" not in letters
+    assert "REASON_SINK_UNAVAILABLE" not in letters
