@@ -15,14 +15,8 @@ import argparse
 import json
 import sys
 
-from ops.infra.plan import (
-    PROJECT_ROLES,
-    REQUIRED_APIS,
-    Settings,
-    build_plan,
-    pipeline_arguments,
-    request_json,
-)
+from ops.infra.plan import PROJECT_ROLES, REQUIRED_APIS, build_plan, pipeline_arguments
+from ops.infra.settings import Settings, request_json
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,44 +14,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ops.infra import ensure_bigquery, ensure_iam, ensure_pubsub, ensure_storage
+from ops.infra import (
+    ensure_bigquery,
+    ensure_iam,
+    ensure_monitoring,
+    ensure_pubsub,
+    ensure_storage,
+)
 from ops.infra.context import Context
-from ops.infra.plan import Step
+from ops.infra.settings import Step
 
-
-def _ensurers() -> dict[str, Callable[[Context, Step], list[str]]]:
-    from ops.infra import monitoring
-
-    return {
-        "pubsub.schema": ensure_pubsub.ensure_schema,
-        "pubsub.topic": ensure_pubsub.ensure_topic,
-        "pubsub.subscription": ensure_pubsub.ensure_subscription,
-        "bigquery.dataset": ensure_bigquery.ensure_dataset,
-        "bigquery.table": ensure_bigquery.ensure_table,
-        "bigquery.migration": ensure_bigquery.ensure_migration,
-        "bigquery.table_schema": ensure_bigquery.ensure_table_schema,
-        "bigquery.view": ensure_bigquery.ensure_view,
-        "storage.bucket": ensure_storage.ensure_bucket,
-        "artifactregistry.repository": ensure_storage.ensure_repository,
-        "iam.service_account": ensure_iam.ensure_service_account,
-        "iam.project_binding": ensure_iam.ensure_project_binding,
-        "iam.pubsub_binding": ensure_iam.ensure_pubsub_binding,
-        "iam.dataset_binding": ensure_iam.ensure_dataset_binding,
-        "iam.table_binding": ensure_iam.ensure_table_binding,
-        "iam.bucket_binding": ensure_iam.ensure_bucket_binding,
-        "iam.repository_binding": ensure_iam.ensure_repository_binding,
-        "monitoring.alert_policy": monitoring.ensure_alert_policy,
-        "monitoring.dashboard": monitoring.ensure_dashboard,
-    }
+ENSURE: dict[str, Callable[[Context, Step], list[str]]] = {
+    "pubsub.schema": ensure_pubsub.ensure_schema,
+    "pubsub.topic": ensure_pubsub.ensure_topic,
+    "pubsub.subscription": ensure_pubsub.ensure_subscription,
+    "bigquery.dataset": ensure_bigquery.ensure_dataset,
+    "bigquery.table": ensure_bigquery.ensure_table,
+    "bigquery.migration": ensure_bigquery.ensure_migration,
+    "bigquery.table_schema": ensure_bigquery.ensure_table_schema,
+    "bigquery.view": ensure_bigquery.ensure_view,
+    "storage.bucket": ensure_storage.ensure_bucket,
+    "artifactregistry.repository": ensure_storage.ensure_repository,
+    "iam.service_account": ensure_iam.ensure_service_account,
+    "iam.project_binding": ensure_iam.ensure_project_binding,
+    "iam.pubsub_binding": ensure_iam.ensure_pubsub_binding,
+    "iam.dataset_binding": ensure_iam.ensure_dataset_binding,
+    "iam.table_binding": ensure_iam.ensure_table_binding,
+    "iam.bucket_binding": ensure_iam.ensure_bucket_binding,
+    "iam.repository_binding": ensure_iam.ensure_repository_binding,
+    "monitoring.alert_policy": ensure_monitoring.ensure_alert_policy,
+    "monitoring.dashboard": ensure_monitoring.ensure_dashboard,
+}
+"""The ensure function of each kind of step."""
 
 
 def apply(context: Context, steps: list[Step], say: Callable[[str], None] = print) -> int:
     """Ensure every step in order, saying what each did (or would do); return the change count."""
-    ensurers = _ensurers()
     verb = "" if context.changes else "would "
     changed = 0
     for step in steps:
-        actions = ensurers[step.kind](context, step)
+        actions = ENSURE[step.kind](context, step)
         changed += bool(actions)
         outcome = "; ".join(f"{verb}{action}" for action in actions) or "unchanged"
         say(f"{step.kind:<26} {step.name}: {outcome}")

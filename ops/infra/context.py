@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from contracts.registry import REGISTRY
-from ops.infra.plan import Settings
+from ops.infra.settings import Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,11 +75,12 @@ class Context:
     attempts: int = 8
     """Bounded retries of IAM writes (etag conflicts, a service account not yet visible)."""
     warnings: list[str] = field(default_factory=list)
-    new_service_account: bool = False
+    recorded: list[str] = field(default_factory=list)
+    """Every mutating call made (or, in a diff, skipped), by what it does, in order."""
 
     def change(self, action: str, call: Callable[[], T]) -> T | None:
-        """Make a mutating call (or, in a diff, skip it); ``action`` says what it does."""
-        del action  # the ensure function reports it
+        """Make a mutating call (or, in a diff, only record it); ``action`` says what it does."""
+        self.recorded.append(action)
         return call() if self.changes else None
 
     def warn(self, message: str) -> None:

@@ -18,7 +18,7 @@ from google.api_core import exceptions
 from google.cloud import bigquery
 
 from ops.infra.context import Context
-from ops.infra.plan import Step
+from ops.infra.settings import Step
 from pipeline.schema_evolution import DEFAULT, Field, evolved_schema, plan_changes
 
 

@@ -18,7 +18,7 @@ from google.api_core import exceptions
 from google.iam.v1 import iam_policy_pb2, options_pb2, policy_pb2
 
 from ops.infra.context import Context, InfraError
-from ops.infra.plan import Step
+from ops.infra.settings import Step
 
 POLICY_VERSION: Final = 3
 _CONFLICTS: Final = (exceptions.Aborted, exceptions.Conflict, exceptions.PreconditionFailed)
@@ -124,7 +124,6 @@ def ensure_service_account(context: Context, step: Step) -> list[str]:
         context.change(
             "create", lambda: context.clients.iam.create_service_account(request=step.request)
         )
-        context.new_service_account = True
         return ["create"]
 
 

@@ -21,7 +21,8 @@ from google.pubsub_v1 import types as pubsub
 
 from contracts.registry import Registry
 from ops.infra.context import Context, InfraError
-from ops.infra.plan import MAX_SCHEMA_REVISIONS, Step
+from ops.infra.plan import MAX_SCHEMA_REVISIONS
+from ops.infra.settings import Step
 
 _TOKEN: Final = re.compile(
     r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|//[^\n]*|/\*.*?\*/|\w+|\S', re.S

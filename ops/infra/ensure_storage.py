@@ -14,7 +14,7 @@ from google.api_core import exceptions
 from google.cloud import storage  # type: ignore[attr-defined]
 
 from ops.infra.context import Context
-from ops.infra.plan import Step
+from ops.infra.settings import Step
 
 
 def _rules(bucket: storage.Bucket) -> list[dict[str, Any]]:

@@ -17,23 +17,21 @@ them.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from google.cloud import bigquery, storage  # type: ignore[attr-defined]
 from google.iam.v1 import policy_pb2
-from google.protobuf import duration_pb2, json_format
-from google.protobuf.message import Message
+from google.protobuf import duration_pb2
 from google.pubsub_v1 import types as pubsub
 
 from ecom.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
+from ops.infra.alerts import monitoring_steps
+from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
 from pipeline.schema_evolution import with_policy_tag
 
-SERVICE_ACCOUNT_ID: Final = "ecom-ingest-pipeline"
 PII_POLICY_TAG_PLACEHOLDER: Final = (
     "projects/{project}/locations/{location}/taxonomies/{taxonomy}/policyTags/{pii_policy_tag}"
 )
@@ -74,94 +72,12 @@ MAX_SCHEMA_REVISIONS: Final = 20
 """Pub/Sub keeps at most 20 revisions of a schema; committing a 21st fails."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where and how to deploy: the command's options."""
-
-    project: str
-    region: str
-    dataset: str = "events"
-    bucket: str = ""
-    encoding: str = "BINARY"
-    dead_letter_retention_days: int = 90
-    temp_retention_days: int = 7
-    job_name: str = "ecom-ingest"
-    raw_landing: bool = True
-    pii_policy_tag: str = ""
-    """A Data Catalog policy tag for PII columns; empty leaves policy tags alone."""
-    keep_revisions: int = 0
-    """Topics accept only the newest N schema revisions (0: every one from the first)."""
-    repository: str = "ecom-ingest"
-    """Artifact Registry Docker repository of the worker image."""
-    project_number: str = "{PROJECT_NUMBER}"
-    """For Pub/Sub's service agent, which writes the raw landing tables."""
-    notification_channels: tuple[str, ...] = ()
-    """Cloud Monitoring notification channels the alerts page (full resource names)."""
-
-    @property
-    def bucket_name(self) -> str:
-        """The bucket for dead letters and Dataflow temp/staging files."""
-        return self.bucket or f"{self.project}-ecom-ingest"
-
-    @property
-    def service_account(self) -> str:
-        """E-mail of the job's service account."""
-        return f"{SERVICE_ACCOUNT_ID}@{self.project}.iam.gserviceaccount.com"
-
-    @property
-    def pubsub_service_agent(self) -> str:
-        """E-mail of Pub/Sub's service agent, which BigQuery subscriptions write as."""
-        return f"service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-
-    @property
-    def repository_name(self) -> str:
-        """Full name of the Artifact Registry repository."""
-        return f"projects/{self.project}/locations/{self.region}/repositories/{self.repository}"
-
-
-@dataclass(frozen=True)
-class Step:
-    """One resource to ensure: what it is, and the client library request that makes it."""
-
-    kind: str
-    name: str
-    request: Any
-    why: str = ""
-    depends_on: tuple[str, ...] = ()
-    context: Mapping[str, Any] = field(default_factory=dict)
-    """What the apply layer needs beside the request (contract, table, resource...)."""
-
-    def describe(self) -> str:
-        """One line for the plan printout."""
-        return f"{self.kind:<26} {self.name}" + (f"  ({self.why})" if self.why else "")
-
-
-def request_json(request: Any) -> Any:
-    """Return ``request`` as the JSON its client library sends (for ``--dry-run --json``)."""
-    if isinstance(request, str | list | dict):
-        return request
-    if isinstance(request, Message):
-        return json_format.MessageToDict(request)
-    if hasattr(type(request), "to_json") and hasattr(request, "_pb"):  # proto-plus
-        return json.loads(type(request).to_json(request))
-    if isinstance(request, bigquery.Table | bigquery.Dataset | bigquery.AccessEntry):
-        return request.to_api_repr()
-    if isinstance(request, storage.Bucket):
-        return {"name": request.name, **copy.deepcopy(request._properties)}
-    raise TypeError(f"no JSON form for {type(request).__name__}")
-
-
 def _topic(settings: Settings, contract: Contract) -> str:
     return f"projects/{settings.project}/topics/{contract.topic_id}"
 
 
 def _subscription(settings: Settings, subscription_id: str) -> str:
     return f"projects/{settings.project}/subscriptions/{subscription_id}"
-
-
-def raw_subscription_id(contract: Contract) -> str:
-    """Id of the BigQuery subscription that lands ``contract``'s topic raw."""
-    return f"{contract.topic_id}-raw"
 
 
 def _raw_table(contract: Contract) -> str:
@@ -495,8 +411,6 @@ def iam_steps(settings: Settings) -> list[Step]:
 
 def build_plan(settings: Settings) -> list[Step]:
     """Return every step, in an order where each step's dependencies come first."""
-    from ops.infra.monitoring import monitoring_steps
-
     steps: list[Step] = [service_account_step(settings), repository_step(settings)]
     steps.append(bucket_step(settings))
     steps += [schema_step(settings, contract) for contract in CONTRACTS]

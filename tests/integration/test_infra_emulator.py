@@ -24,7 +24,8 @@ from ops.emulator import PubsubEmulator
 from ops.infra.apply import apply
 from ops.infra.context import Clients, Context, InfraError
 from ops.infra.ensure_pubsub import ensure_schema, ensure_topic
-from ops.infra.plan import Settings, Step, build_plan
+from ops.infra.plan import build_plan
+from ops.infra.settings import Settings, Step
 
 ROOT = Path(__file__).resolve().parents[2]
 

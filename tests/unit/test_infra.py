@@ -33,7 +33,8 @@ from ecom.artifacts import PUBSUB_SCHEMAS, WAREHOUSE_TABLES
 from ops.infra import ensure_bigquery, ensure_iam, ensure_storage
 from ops.infra.__main__ import main as infra_main
 from ops.infra.context import Clients, Context, InfraError
-from ops.infra.plan import Settings, Step, build_plan, migration_steps, pipeline_arguments
+from ops.infra.plan import build_plan, migration_steps, pipeline_arguments
+from ops.infra.settings import Settings, Step
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Settings("demo-project", "europe-west1", project_number="123")

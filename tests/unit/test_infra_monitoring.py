@@ -7,23 +7,17 @@ apply context's ``change``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from google.api_core import exceptions
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
 
-from ops.infra import monitoring
-from ops.infra.monitoring import (
-    alert_policies,
-    dashboard,
-    ensure_alert_policy,
-    ensure_dashboard,
-    monitoring_steps,
-)
-from ops.infra.plan import Settings, Step
+from ops.infra import alerts
+from ops.infra.alerts import alert_policies, dashboard, monitoring_steps
+from ops.infra.context import Clients, Context
+from ops.infra.ensure_monitoring import ensure_alert_policy, ensure_dashboard, holds
+from ops.infra.settings import Settings, Step
 from pipeline.deadletter import REASON_NAMES
 
 CHANNEL = "projects/demo-project/notificationChannels/42"
@@ -98,7 +92,7 @@ def test_every_policy_is_managed_documented_and_notifies_the_channels():
 
 
 def test_alerted_reasons_are_reasons_the_pipeline_counts():
-    assert set(monitoring.DEAD_LETTER_REASONS) <= set(REASON_NAMES.values())
+    assert set(alerts.DEAD_LETTER_REASONS) <= set(REASON_NAMES.values())
 
 
 @pytest.mark.parametrize("reason", ["decode_error", "invalid", "unknown_event", "modeling_error"])
@@ -275,23 +269,22 @@ class FakeDashboards:
         return request.dashboard
 
 
-@dataclass
-class FakeContext:
-    """The apply context: clients, settings, and ``change`` (which a diff run never calls)."""
+class FakeContext(Context):
+    """The real apply context over the two fake clients (``changes`` off for a diff run)."""
 
-    alert_policies: FakeAlertPolicies = field(default_factory=FakeAlertPolicies)
-    dashboards: FakeDashboards = field(default_factory=FakeDashboards)
-    diff: bool = False
-    settings: Settings = SETTINGS
-    recorded: list[str] = field(default_factory=list)
-
-    @property
-    def clients(self) -> SimpleNamespace:
-        return SimpleNamespace(alert_policies=self.alert_policies, dashboards=self.dashboards)
-
-    def change(self, action: str, call: Any) -> Any:
-        self.recorded.append(action)
-        return None if self.diff else call()
+    def __init__(
+        self,
+        alert_policies: FakeAlertPolicies | None = None,
+        dashboards: FakeDashboards | None = None,
+        diff: bool = False,
+    ) -> None:
+        self.alert_policies = alert_policies or FakeAlertPolicies()
+        self.dashboards = dashboards or FakeDashboards()
+        super().__init__(
+            Clients(alert_policies=self.alert_policies, dashboards=self.dashboards),
+            SETTINGS,
+            changes=not diff,
+        )
 
 
 def _stored(policy: monitoring_v3.AlertPolicy, number: int = 7) -> monitoring_v3.AlertPolicy:
@@ -404,3 +397,22 @@ def test_ensure_dashboard_in_a_diff_run_creates_nothing():
     assert ensure_dashboard(ctx, step) == ["create"]
     assert ctx.dashboards.created == []
     assert ctx.recorded == ["create"]
+
+
+def test_values_the_server_fills_in_are_not_differences():
+    step = _step("monitoring.dashboard")
+    stored = _stored_dashboard()
+    chart = stored.grid_layout.widgets[0].xy_chart
+    chart.chart_options = monitoring_dashboard_v1.ChartOptions(mode="COLOR")
+    ctx = FakeContext(dashboards=FakeDashboards(stored))
+    assert ensure_dashboard(ctx, step) == []  # a default the server added: no update
+    policy_step = _step("monitoring.alert_policy", "ecom-ingest: system lag")
+    served = _stored(policy_step.request)
+    served.conditions[
+        0
+    ].condition_threshold.evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"  # type: ignore[assignment]
+    ctx = FakeContext(FakeAlertPolicies(served))
+    assert ensure_alert_policy(ctx, policy_step) == []
+    assert holds({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
+    assert not holds({"a": 1, "b": [{"c": 2}]}, {"b": [{"c": 2}, {"c": 3}]})
+    assert not holds({"a": 1}, {"a": 2})

@@ -1,4 +1,4 @@
-"""Monitoring: the pipeline's alerting policies and dashboard, as Monitoring's own objects.
+"""Alerts: the pipeline's alerting policies and dashboard, as Cloud Monitoring's own objects.
 
 What is alerted, and how
 ------------------------
@@ -51,32 +51,22 @@ reference and its maintainers ("delta() and deriv() are for gauges") for
 ``delta()``; "Monitoring filters" (https://cloud.google.com/monitoring/api/v3/filters)
 for ``monitoring.regex.full_match``.
 
-Idempotence
------------
-Every policy carries the user label ``managed-by=ecom-ingest`` and is found
-again by that label and its display name. The policies are listed without a
-server-side filter and matched here: the filter language quotes label keys in
-ways its reference does not spell out for a key with a dash, and a project
-holds at most a few hundred policies. A found policy is updated with an
-update mask naming exactly the fields that differ (condition ids are kept by
-condition display name); the dashboard, which has a fixed name, is read by
-name and replaced with the etag it was read with.
+They are applied idempotently by :mod:`ops.infra.ensure_monitoring`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
-from google.api_core import exceptions
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
-from google.protobuf import duration_pb2, field_mask_pb2
+from google.protobuf import duration_pb2
 
-from ops.infra.plan import Settings, Step, raw_subscription_id
+from ops.infra.settings import Settings, Step, raw_subscription_id
 from pipeline.catalog import CONTRACTS
 
 MANAGED_BY: Final = ("managed-by", "ecom-ingest")
-"""The user label every policy of this deployment carries: how ``ensure_*`` finds them."""
+"""The user label every policy of this deployment carries: how they are found again."""
 PREFIX: Final = "ecom-ingest: "
 DASHBOARD_ID: Final = "ecom-ingest"
 DASHBOARD_TITLE: Final = "ecom-ingest pipeline"
@@ -101,15 +91,6 @@ EVALUATION: Final = duration_pb2.Duration(seconds=60)
 _Policy = monitoring_v3.AlertPolicy
 _Condition = monitoring_v3.AlertPolicy.Condition
 _Severity = monitoring_v3.AlertPolicy.Severity
-_COMPARED: Final = (
-    "conditions",
-    "documentation",
-    "combiner",
-    "notification_channels",
-    "enabled",
-    "severity",
-)
-"""The policy fields the plan owns: compared, and named in the update mask when they differ."""
 
 
 class _Alert(NamedTuple):
@@ -561,114 +542,3 @@ def monitoring_steps(settings: Settings) -> list[Step]:
         )
     )
     return steps
-
-
-def _copy(policy: monitoring_v3.AlertPolicy) -> monitoring_v3.AlertPolicy:
-    copy: monitoring_v3.AlertPolicy = _Policy.deserialize(_Policy.serialize(policy))
-    return copy
-
-
-def _unnamed(
-    conditions: Sequence[monitoring_v3.AlertPolicy.Condition],
-) -> list[monitoring_v3.AlertPolicy.Condition]:
-    """Return copies of ``conditions`` without the names the server gives them."""
-    copies = []
-    for condition in conditions:
-        copy = _Condition.deserialize(_Condition.serialize(condition))
-        copy.name = ""
-        copies.append(copy)
-    return copies
-
-
-def _differing(current: monitoring_v3.AlertPolicy, wanted: monitoring_v3.AlertPolicy) -> list[str]:
-    """Return the plan-owned fields of ``current`` that differ from ``wanted``."""
-    fields = []
-    for name in _COMPARED:
-        have, want = getattr(current, name), getattr(wanted, name)
-        if name == "conditions":
-            have, want = _unnamed(have), _unnamed(want)
-        elif name == "notification_channels":
-            have, want = list(have), list(want)
-        if have != want:
-            fields.append(name)
-    return fields
-
-
-def _find_policy(client: Any, project: str, display_name: str) -> Any:
-    """Return the managed policy called ``display_name``, or None."""
-    key, value = MANAGED_BY
-    found = [
-        policy
-        for policy in client.list_alert_policies(
-            request=monitoring_v3.ListAlertPoliciesRequest(name=project)
-        )
-        if policy.display_name == display_name and policy.user_labels.get(key) == value
-    ]
-    return min(found, key=lambda policy: policy.name) if found else None
-
-
-def ensure_alert_policy(ctx: Any, step: Step) -> list[str]:
-    """Create the step's policy, or update the fields that differ; return the actions taken.
-
-    The policy is found by its display name among the policies labelled
-    ``managed-by=ecom-ingest``. Mutations go through ``ctx.change``, so a
-    diff run records them without calling the API.
-    """
-    wanted: monitoring_v3.AlertPolicy = step.request
-    client = ctx.clients.alert_policies
-    project = f"projects/{ctx.settings.project}"
-    current = _find_policy(client, project, wanted.display_name)
-    if current is None:
-        create = monitoring_v3.CreateAlertPolicyRequest(name=project, alert_policy=wanted)
-        ctx.change("create", lambda: client.create_alert_policy(request=create))
-        return ["create"]
-    fields = _differing(current, wanted)
-    if not fields:
-        return []
-    policy = _copy(wanted)
-    policy.name = current.name
-    ids = {condition.display_name: condition.name for condition in current.conditions}
-    for condition in policy.conditions:
-        condition.name = ids.get(condition.display_name, "")
-    update = monitoring_v3.UpdateAlertPolicyRequest(
-        alert_policy=policy, update_mask=field_mask_pb2.FieldMask(paths=fields)
-    )
-    action = "update " + ", ".join(fields)
-    ctx.change(action, lambda: client.update_alert_policy(request=update))
-    return [action]
-
-
-def _comparable(board: monitoring_dashboard_v1.Dashboard) -> monitoring_dashboard_v1.Dashboard:
-    """Return a copy of ``board`` without the fields the server owns (name, etag)."""
-    copy: monitoring_dashboard_v1.Dashboard = monitoring_dashboard_v1.Dashboard.deserialize(
-        monitoring_dashboard_v1.Dashboard.serialize(board)
-    )
-    copy.name = ""
-    copy.etag = ""
-    return copy
-
-
-def ensure_dashboard(ctx: Any, step: Step) -> list[str]:
-    """Create the dashboard, or replace it (with the etag read) when it differs from the plan."""
-    wanted: monitoring_dashboard_v1.Dashboard = step.request
-    client = ctx.clients.dashboards
-    try:
-        current = client.get_dashboard(
-            request=monitoring_dashboard_v1.GetDashboardRequest(name=step.name)
-        )
-    except exceptions.NotFound:
-        create = monitoring_dashboard_v1.CreateDashboardRequest(
-            parent=f"projects/{ctx.settings.project}", dashboard=wanted
-        )
-        ctx.change("create", lambda: client.create_dashboard(request=create))
-        return ["create"]
-    if _comparable(current) == _comparable(wanted):
-        return []
-    replacement = monitoring_dashboard_v1.Dashboard.deserialize(
-        monitoring_dashboard_v1.Dashboard.serialize(wanted)
-    )
-    replacement.name = step.name
-    replacement.etag = current.etag
-    update = monitoring_dashboard_v1.UpdateDashboardRequest(dashboard=replacement)
-    ctx.change("update", lambda: client.update_dashboard(request=update))
-    return ["update"]
