@@ -13,7 +13,7 @@ Anything that is not a DataError is a programming error and fails the bundle.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ecom.deadletter.v1 import dead_letter_pb2
 from pipeline.validate import Violation
@@ -79,7 +79,11 @@ class SinkUnavailableError(DataError):
     stage = dead_letter_pb2.STAGE_WRITE
     reason = dead_letter_pb2.REASON_SINK_UNAVAILABLE
 
-    def __init__(self, detail: str, unwritten: list[int] | None = None) -> None:
+    def __init__(
+        self, detail: str, unwritten: list[int] | None = None, refused: list[Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.unwritten = unwritten
         """Positions in the batch of the rows that were not written (None: all of them)."""
+        self.refused = refused or []
+        """Rows the warehouse did answer for, refusing them, before it became unavailable."""

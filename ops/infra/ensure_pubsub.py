@@ -65,12 +65,31 @@ def accepted(ids: list[str], first: str, last: str) -> set[str]:
     return set(ids[start : end + 1])
 
 
-def unaccepted(ids: list[str], ranges: list[tuple[str, str]]) -> list[str]:
-    """Return the revisions no range accepts, oldest first; the newest is always kept."""
+def unaccepted(ids: list[str], accepting: list[set[str]]) -> list[str]:
+    """Return the revisions no topic accepts, oldest first; the newest is always kept."""
     kept = {ids[-1]} if ids else set()
-    for first, last in ranges:
-        kept |= accepted(ids, first, last)
+    for revisions_of_a_topic in accepting:
+        kept |= revisions_of_a_topic
     return [revision for revision in ids if revision not in kept]
+
+
+def accepted_by_topics(
+    context: Context, schema_id: str, ids: list[str], ours: str, keep: int, *, committing: bool
+) -> list[set[str]]:
+    """Return what each topic bound to the schema accepts, ours as the plan will set it.
+
+    With ``keep`` (``--keep-revisions``), our topic ``ours`` will accept only
+    the newest ``keep`` revisions, counting the one being committed.
+    """
+    accepting = []
+    for topic in topics_using(context, schema_id):
+        settings = topic.schema_settings
+        if topic.name == ours and keep:
+            newest = keep - 1 if committing else keep
+            accepting.append(set(ids[-newest:]) if newest else set())
+        else:
+            accepting.append(accepted(ids, settings.first_revision_id, settings.last_revision_id))
+    return accepting
 
 
 def _record(context: Context, step: Step, revision_id: str) -> None:
@@ -136,18 +155,23 @@ def ensure_schema(context: Context, step: Step) -> list[str]:
     deleted: list[str] = []
     if len(existing) >= MAX_SCHEMA_REVISIONS:
         ids = [r.revision_id for r in existing]
-        topics = topics_using(context, step.context["schema_id"])
-        ranges = [
-            (t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
-            for t in topics
-        ]
-        deleted = unaccepted(ids, ranges)[: len(existing) - MAX_SCHEMA_REVISIONS + 1]
+        schema_id = step.context["schema_id"]
+        accepting = accepted_by_topics(
+            context,
+            schema_id,
+            ids,
+            step.context.get("topic", ""),
+            int(step.context.get("keep_revisions", 0)),
+            committing=True,
+        )
+        deleted = unaccepted(ids, accepting)[: len(existing) - MAX_SCHEMA_REVISIONS + 1]
         if not deleted:
+            topics = ", ".join(t.name for t in topics_using(context, schema_id)) or "(none)"
             raise InfraError(
-                f"{name} has {len(existing)} revisions, Pub/Sub's limit, and topics "
-                f"{', '.join(t.name for t in topics) or '(none)'} accept every one: rerun with "
-                "--keep-revisions N (topics then refuse producers still on older revisions), "
-                "or delete revisions no producer uses (gcloud pubsub schemas delete-revision)"
+                f"{name} has {len(existing)} revisions, Pub/Sub's limit, and topics {topics} "
+                "accept every one: rerun with --keep-revisions N (topics then refuse producers "
+                "still on older revisions), or delete revisions no producer uses "
+                "(gcloud pubsub schemas delete-revision)"
             )
         actions += _delete(context, name, deleted)
     committed = context.change(
@@ -221,11 +245,11 @@ def ensure_topic(context: Context, step: Step) -> list[str]:
         actions = [f"schema settings {_settings_text(settings)} (was {was})"]
     if ids:
         others = [t for t in topics_using(context, schema_id) if t.name != step.name]
-        ranges = [(first, settings.last_revision_id)] + [
-            (t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
+        accepting = [accepted(ids, first, settings.last_revision_id)] + [
+            accepted(ids, t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
             for t in others
         ]
-        actions += _delete(context, schema, unaccepted(ids, ranges))
+        actions += _delete(context, schema, unaccepted(ids, accepting))
     return actions
 
 

@@ -101,7 +101,12 @@ def schema_step(settings: Settings, contract: Contract) -> Step:
         f"definition's meaning changes (not its comments); {keep}; revisions outside every "
         f"topic's range are deleted; fails before Pub/Sub's {MAX_SCHEMA_REVISIONS}-revision "
         "limit",
-        context={"schema_id": contract.schema_id, "contract": contract.name},
+        context={
+            "schema_id": contract.schema_id,
+            "contract": contract.name,
+            "topic": _topic(settings, contract),
+            "keep_revisions": settings.keep_revisions,
+        },
     )
 
 

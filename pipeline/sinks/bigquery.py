@@ -7,9 +7,11 @@ row's key (the source event id, or ``order_id|item_id`` for lines) as the
 minute; the deduplicated views do the rest). Rows BigQuery refuses become
 dead letters of their source message (``sink_rejected``). Errors of the
 whole request are retried with exponential backoff, a bounded number of
-times: transient ones (5xx, rate limits, timeouts) and permanent ones
-(a missing table, a permission denied) alike, since both can heal (a table
-being created, a role propagating). When they persist, the batch's messages
+times (5 attempts of at most 20 s each, with backoff: about two minutes at
+most): transient ones (5xx, rate limits, timeouts) and permanent ones (a
+missing table, a permission denied) alike, since both can heal (a table
+being created, a role propagating). The client library's own retry is off,
+or it would retry each call for up to ten minutes. When they persist, the batch's messages
 become dead letters (``sink_unavailable``, counted and alerted) and the job
 keeps moving: a streaming job that retried the bundle forever would hold
 its watermark back and never close a dead-letter window. While a table is
@@ -45,12 +47,10 @@ class InsertClient(Protocol):
         *,
         row_ids: Sequence[str],
         skip_invalid_rows: bool,
+        retry: Any,
+        timeout: float,
     ) -> Sequence[dict[str, Any]]:
         """Stream rows; return one error entry per refused row."""
-
-
-class TransientInsertError(Exception):
-    """BigQuery did not answer or answered with a retryable error; the batch is retried."""
 
 
 def _is_unavailable(error: Exception) -> bool:
@@ -64,7 +64,6 @@ def _is_unavailable(error: Exception) -> bool:
             gexc.RetryError,
             ConnectionError,
             TimeoutError,
-            TransientInsertError,
         ),
     )
 
@@ -87,9 +86,10 @@ class InsertRowsFn(BufferedSinkFn):
         project: str,
         dataset: str,
         client_factory: Callable[[str], InsertClient] = default_client,
-        max_attempts: int = 6,
+        max_attempts: int = 5,
         base_delay: float = 0.5,
         hold_seconds: float = 60.0,
+        request_timeout: float = 20.0,
     ) -> None:
         super().__init__()
         self.project = project
@@ -98,6 +98,7 @@ class InsertRowsFn(BufferedSinkFn):
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.hold_seconds = hold_seconds
+        self.request_timeout = request_timeout
         self._client: InsertClient | None = None
         self._unavailable_until: dict[str, float] = {}
 
@@ -137,6 +138,10 @@ class InsertRowsFn(BufferedSinkFn):
                     [batch[i][0].row for i in pending],
                     row_ids=[batch[i][0].key for i in pending],
                     skip_invalid_rows=True,
+                    # This loop is the retry policy: the library's own would retry for
+                    # up to 10 minutes per call and hide the bound.
+                    retry=None,
+                    timeout=self.request_timeout,
                 )
             except Exception as error:
                 if not _is_unavailable(error):
@@ -164,7 +169,8 @@ class InsertRowsFn(BufferedSinkFn):
         raise SinkUnavailableError(
             f"writing {len(pending)} rows to {self.table_id(table)} failed {attempts} "
             f"time(s); last error: {last_error[:300]}",
-            unwritten=sorted(pending + [int(entry["index"]) for entry in permanent]),
+            unwritten=sorted(pending),
+            refused=_refusals(batch, permanent),
         )
 
 

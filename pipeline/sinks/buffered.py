@@ -110,6 +110,11 @@ class BufferedSinkFn(beam.DoFn):
             unwritten = [batch[i] for i in positions]
             self._refused_tokens.update(record.ack for _, record in unwritten)
             yield from unavailable_dead_letters(table, unwritten, error)
+            # A message with an unwritten row is replayed whole; the others keep their reason.
+            waiting = {delivery_key(record) for _, record in unwritten}
+            refusals = [r for r in error.refused if delivery_key(r[1]) not in waiting]
+            self._refused_tokens.update(record.ack for _, record, _ in refusals)
+            yield from refusal_dead_letters(self.sink_name, table, refusals)
             return
         self._refused_tokens.update(record.ack for _, record, _ in refusals)
         yield from refusal_dead_letters(self.sink_name, table, refusals)

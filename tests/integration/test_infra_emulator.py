@@ -125,13 +125,18 @@ def _definition(*extra: str, spaced: bool = False) -> str:
     return json.dumps(record, indent=4 if spaced else None)
 
 
-def _schema_step(project: str, definition: str) -> Step:
+def _schema_step(project: str, definition: str, keep: int = 0) -> Step:
     name = f"projects/{project}/schemas/order-event"
     return Step(
         "pubsub.schema",
         name,
         pubsub.Schema(name=name, type_=pubsub.Schema.Type.AVRO, definition=definition),
-        context={"schema_id": "order-event", "contract": "ecom.events.v1.OrderEvent"},
+        context={
+            "schema_id": "order-event",
+            "contract": "ecom.events.v1.OrderEvent",
+            "topic": f"projects/{project}/topics/order-events",
+            "keep_revisions": keep,
+        },
     )
 
 
@@ -200,13 +205,23 @@ def test_schema_revisions_follow_meaning_ranges_and_the_limit(
     with pytest.raises(InfraError, match=r"20 revisions, Pub/Sub's limit, and topics .* accept"):
         ensure_schema(context, _schema_step(project, _definition("one_too_many")))
 
-    # Accepting only the newest 2: the older revisions no topic accepts are deleted.
+    # With --keep-revisions 2, in the plan's order (schema, then topic): the schema step
+    # makes room by deleting what the topic will no longer accept, then commits; the
+    # topic step narrows the range and deletes the rest.
+    before = _revisions(project)
+    actions = ensure_schema(context, _schema_step(project, _definition("one_too_many"), keep=2))
+    assert actions == [
+        f"delete revisions {before[0]} (no topic accepts them)",
+        "commit a new revision (20 of Pub/Sub's 20)",
+    ]
     actions = ensure_topic(context, _topic_step(project, "BINARY", keep=2))
     assert actions[0].startswith("schema settings BINARY, revisions ")
     assert actions[1].startswith("delete revisions ")
     assert actions[1].endswith("(no topic accepts them)")
     remaining = _revisions(project)
     assert len(remaining) == 2
-    assert ensure_schema(context, _schema_step(project, _definition("one_too_many"))) == [
+    topic = pubsub_v1.PublisherClient().get_topic(topic=f"projects/{project}/topics/order-events")
+    assert topic.schema_settings.first_revision_id == remaining[0]
+    assert ensure_schema(context, _schema_step(project, _definition("one_more"), keep=2)) == [
         "commit a new revision (3 of Pub/Sub's 20)"
     ]

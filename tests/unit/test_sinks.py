@@ -58,8 +58,12 @@ class FakeBigQuery:
         *,
         row_ids: Sequence[str],
         skip_invalid_rows: bool,
+        retry: Any,
+        timeout: float,
     ) -> Sequence[dict[str, Any]]:
         assert skip_invalid_rows
+        assert retry is None  # the sink's loop is the retry policy
+        assert timeout > 0
         FakeBigQuery.calls.append((table, list(row_ids)))
         if FakeBigQuery.script:
             step = FakeBigQuery.script.pop(0)
@@ -259,3 +263,49 @@ def test_duckdb_is_idempotent_and_dead_letters_refused_rows(tmp_path: Path):
         ).fetchall()
     assert rows == [("a",), ("b",)]
     assert stamped == [(2,)]
+
+
+def test_bigquery_the_client_librarys_own_retry_is_off_so_the_bound_holds():
+    # At the client's HTTP connection: with the library's default retry on, a 503 would
+    # be retried (with sleeps) for up to ten minutes inside one call.
+    calls: list[dict[str, Any]] = []
+
+    def api_request(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        raise exceptions.ServiceUnavailable("try later")
+
+    def client(_: str) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import bigquery
+
+        real = bigquery.Client(project="proj", credentials=AnonymousCredentials())
+        real._connection.api_request = api_request
+        return real
+
+    fn = InsertRowsFn("proj", "events", client_factory=client, max_attempts=2, base_delay=0)
+    fn.setup()
+    letters = _unavailable(fn, "a")
+    assert [letter["reason"] for letter in letters] == ["REASON_SINK_UNAVAILABLE"]
+    assert len(calls) == 2  # one request per attempt, none hidden in the library
+    assert all(call["timeout"] == 20.0 for call in calls)
+
+
+def test_bigquery_rows_refused_before_an_outage_keep_their_reason():
+    def refuse_bad_then_fail(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {
+                "index": i,
+                "errors": [{"reason": "invalid" if row["event_id"] == "bad" else "backendError"}],
+            }
+            for i, row in enumerate(rows)
+            if row["event_id"] != "a"
+        ]
+
+    fn = InsertRowsFn("proj", "events", client_factory=_fake, max_attempts=2, base_delay=0)
+    fn.setup()
+    FakeBigQuery.script = [refuse_bad_then_fail, exceptions.ServiceUnavailable("down")]
+    letters = _unavailable(fn, "a", "bad", "b")
+    assert sorted((letter["messageId"], letter["reason"]) for letter in letters) == [
+        ("msg-b", "REASON_SINK_UNAVAILABLE"),  # never written: replay it
+        ("msg-bad", "REASON_SINK_REJECTED"),  # refused: a replay would be refused again
+    ]
