@@ -279,7 +279,7 @@ def test_bigquery_the_client_librarys_own_retry_is_off_so_the_bound_holds():
         from google.cloud import bigquery
 
         real = bigquery.Client(project="proj", credentials=AnonymousCredentials())
-        real._connection.api_request = api_request
+        real._connection.api_request = api_request  # type: ignore[method-assign,assignment]
         return real
 
     fn = InsertRowsFn("proj", "events", client_factory=client, max_attempts=2, base_delay=0)
