@@ -23,6 +23,7 @@ if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then usage; exit 0; fi
 DATASET=${DATASET:-events} BUCKET=${BUCKET:-$PROJECT-ecom-ingest} JOB_NAME=${JOB_NAME:-ecom-ingest}
 REPOSITORY=${REPOSITORY:-ecom-ingest} PACKAGING=${PACKAGING:-container}
 PY=${PY:-.venv/bin/python}
+TAG_SET=${TAG:+1}
 TAG=${TAG:-$(git rev-parse --short HEAD 2>/dev/null || echo latest)}
 IMAGE=${IMAGE:-$REGION-docker.pkg.dev/$PROJECT/$REPOSITORY/worker:$TAG}
 run() { if [[ -n "${DRY_RUN:-}" ]]; then local q; q=$(printf '%q ' "$@"); echo "${q% }"; else "$@"; fi; }
@@ -38,6 +39,11 @@ fi
 case "${1:-launch}" in
   image)
     # The wheel built here (and tested: the installed-package test) goes into Beam's SDK image.
+    # Its tag names a commit, so the tree must be that commit (or TAG be set by hand).
+    if [[ -z "${TAG_SET:-}" && -n "$(git status --porcelain -- pipeline contracts ops generated pyproject.toml 2>/dev/null)" ]]; then
+      echo "run.sh: uncommitted changes in the package; commit them (the image is tagged $TAG) or set TAG" >&2
+      exit 2
+    fi
     run rm -rf dist
     run "$PY" -m build --wheel --no-isolation --outdir dist .
     run gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" . ;;
@@ -49,6 +55,10 @@ case "${1:-launch}" in
       extra+=(--update --transform_name_mapping="${TRANSFORM_NAME_MAPPING:-{\}}")
     fi
     if [[ "$PACKAGING" == container ]]; then
+      if [[ -z "${DRY_RUN:-}" ]] && ! gcloud artifacts docker images describe "$IMAGE" --project "$PROJECT" >/dev/null 2>&1; then
+        echo "run.sh: no worker image $IMAGE; build it first: ./run.sh image (or set IMAGE/TAG)" >&2
+        exit 1
+      fi
       extra+=(--sdk_container_image "$IMAGE" --sdk_location container)
     else
       extra+=(--setup_file ./setup.py)

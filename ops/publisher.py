@@ -4,11 +4,13 @@ The same code publishes to real Pub/Sub and to the local emulator (which sets
 ``PUBSUB_EMULATOR_HOST``). The publisher reads the topic's schema settings
 once and encodes as they require (BINARY or JSON), so a topic bound to a
 JSON schema is never sent binary payloads it would refuse wholesale. Against
-a topic with a schema, Pub/Sub itself also checks every message and rejects
-what does not conform; the publisher reports such rejections per message
-rather than failing the batch. With ordering keys, a refused message pauses
-its key (later messages of that key are not sent): the publisher resumes the
-key and reports each message that was not sent.
+a topic with a schema, Pub/Sub itself also checks every message; a message it
+refuses fails its whole publish request, so the messages batched with it are
+refused too (the contract check before publishing makes that rare). Every
+result is reported per message, never as one failure of the run. With
+ordering keys, a refused message pauses its key (later messages of that key
+are not sent): the publisher resumes the key and reports each message that
+was not sent.
 """
 
 from __future__ import annotations

@@ -70,6 +70,16 @@ def parser() -> argparse.ArgumentParser:
         help="no BigQuery subscriptions landing every message in raw tables",
     )
     parsing.add_argument(
+        "--raw-dataset", default="", help="dataset of the raw landing tables (default: DATASET_raw)"
+    )
+    parsing.add_argument(
+        "--raw-retention-days",
+        type=int,
+        default=90,
+        metavar="N",
+        help="raw landing partitions expire after N days (0: never)",
+    )
+    parsing.add_argument(
         "--notification-channel",
         action="append",
         default=[],
@@ -90,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parsing.parse_args(argv)
     if args.keep_revisions < 0:
         parsing.error("--keep-revisions must be 0 (keep all) or more")
+    if args.raw_retention_days < 0:
+        parsing.error("--raw-retention-days must be 0 (keep) or more")
     settings = Settings(
         project=args.project,
         region=args.region,
@@ -98,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         encoding=args.encoding,
         job_name=args.job_name,
         raw_landing=not args.no_raw_landing,
+        raw_dataset=args.raw_dataset,
+        raw_retention_days=args.raw_retention_days,
         pii_policy_tag=args.pii_policy_tag,
         keep_revisions=args.keep_revisions,
         repository=args.repository,
@@ -119,8 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print("    " + json.dumps(request_json(step.request), sort_keys=True))
         return 0
-    if not args.project_number:
-        parsing.error("--project-number is needed for Pub/Sub's service agent (raw landing)")
+    if not args.project_number and settings.raw_landing:
+        parsing.error(
+            "--project-number is needed for Pub/Sub's service agent, which writes the raw "
+            "landing tables (or pass --no-raw-landing)"
+        )
     from ops.infra.apply import apply
     from ops.infra.context import Clients, Context, InfraError
 

@@ -53,7 +53,25 @@ def ensure_table(context: Context, step: Step) -> list[str]:
     for what, (live, planned) in layout.items():
         if live != planned:
             context.warn(f"{step.name}: live {what} {live}, generated {planned} (kept as is)")
+    if layout["partitioning"][0] == layout["partitioning"][1] and _expiration(current) != (
+        planned := _expiration(wanted)
+    ):
+        current.time_partitioning.expiration_ms = planned
+        context.change(
+            "patch",
+            functools.partial(
+                context.clients.bigquery.update_table, current, ["time_partitioning"]
+            ),
+        )
+        days = int(planned) // 86_400_000 if planned else 0
+        return [f"partitions expire after {days} days" if days else "partitions never expire"]
     return []
+
+
+def _expiration(table: bigquery.Table) -> int | None:
+    partitioning = table.time_partitioning
+    expiration = partitioning.expiration_ms if partitioning is not None else None
+    return int(expiration) if expiration else None
 
 
 def _partitioning(table: bigquery.Table) -> tuple[str, str] | None:
@@ -61,10 +79,38 @@ def _partitioning(table: bigquery.Table) -> tuple[str, str] | None:
     return None if partitioning is None else (partitioning.type_, partitioning.field)
 
 
+def _applied_migrations(context: Context, ledger: str) -> set[int]:
+    """Return the migration numbers ``ledger`` records (none before it exists)."""
+    try:
+        rows = context.clients.bigquery.query(f"SELECT number FROM `{ledger}`").result()
+    except exceptions.NotFound:
+        return set()
+    return {int(row[0]) for row in rows}
+
+
 def ensure_migration(context: Context, step: Step) -> list[str]:
-    """Run a migration script (idempotent statements) as one BigQuery job."""
-    context.change("run", lambda: context.clients.bigquery.query(step.request).result())
-    return ["run (idempotent)"]
+    """Run a migration not yet recorded in the dataset's ``_migrations`` table, then record it.
+
+    Every statement is idempotent, so a migration that ran but was not
+    recorded (the command stopped in between) is harmless to run again.
+    """
+    number, ledger = step.context["number"], step.context["ledger"]
+    if number in _applied_migrations(context, ledger):
+        return []
+    client = context.clients.bigquery
+    context.change(
+        "create ledger",
+        lambda: client.query(
+            f"CREATE TABLE IF NOT EXISTS `{ledger}` (number INT64 NOT NULL, "
+            "applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP())"
+        ).result(),
+    )
+    context.change("run", lambda: client.query(step.request).result())
+    context.change(
+        "record",
+        lambda: client.query(f"INSERT INTO `{ledger}` (number) VALUES ({int(number)})").result(),
+    )
+    return [f"run migration {number:04d} and record it in {ledger}"]
 
 
 def _normalized(fields: list[Field]) -> list[Field]:

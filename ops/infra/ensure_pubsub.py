@@ -290,6 +290,29 @@ def _field(subscription: Any, name: str) -> Any:
     return value.SerializeToString(deterministic=True)
 
 
+def _create_subscription(context: Context, wanted: Any) -> list[str]:
+    """Create a subscription; a BigQuery one is retried while its table grant propagates.
+
+    Pub/Sub checks at creation that its service agent can write the table; a
+    grant made moments before can take a while to be seen (bounded retries).
+    """
+    writes_bigquery = pubsub.Subscription.pb(wanted).HasField("bigquery_config")
+    delay = 5.0
+    for attempt in range(1, context.attempts + 1):
+        try:
+            context.change(
+                "create", lambda: context.clients.subscriber.create_subscription(request=wanted)
+            )
+        except (exceptions.PermissionDenied, exceptions.FailedPrecondition) as error:
+            if not writes_bigquery or attempt == context.attempts:
+                raise InfraError(f"{wanted.name}: {error} (after {attempt} attempt(s))") from error
+            context.sleep(delay)
+            delay = min(delay * 2, 60.0)
+            continue
+        return ["create" + (f" (after {attempt - 1} retries)" if attempt > 1 else "")]
+    raise AssertionError("unreachable")
+
+
 def ensure_subscription(context: Context, step: Step) -> list[str]:
     """Create the subscription, or bring the fields the plan owns to the plan.
 
@@ -300,10 +323,7 @@ def ensure_subscription(context: Context, step: Step) -> list[str]:
     try:
         current = context.clients.subscriber.get_subscription(request={"subscription": step.name})
     except exceptions.NotFound:
-        context.change(
-            "create", lambda: context.clients.subscriber.create_subscription(request=wanted)
-        )
-        return ["create"]
+        return _create_subscription(context, wanted)
     if current.topic != wanted.topic:
         context.warn(
             f"{step.name} reads {current.topic}, not {wanted.topic}; a subscription's topic "

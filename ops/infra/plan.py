@@ -166,7 +166,7 @@ def raw_subscription_step(settings: Settings, contract: Contract) -> Step:
             name=name,
             topic=_topic(settings, contract),
             bigquery_config=pubsub.BigQueryConfig(
-                table=f"{settings.project}.{settings.dataset}.{table}",
+                table=f"{settings.project}.{settings.raw_dataset_name}.{table}",
                 use_topic_schema=True,
                 write_metadata=True,
                 drop_unknown_fields=False,
@@ -179,66 +179,89 @@ def raw_subscription_step(settings: Settings, contract: Contract) -> Step:
         "a message that does not fit stays in the backlog, alerted, never dropped)",
         depends_on=(
             _topic(settings, contract),
-            f"{settings.project}.{settings.dataset}.{table}",
-            f"{settings.project}.{settings.dataset}.{table}: roles/bigquery.dataEditor",
+            f"{settings.project}.{settings.raw_dataset_name}.{table}",
+            f"{settings.project}.{settings.raw_dataset_name}.{table}: roles/bigquery.dataEditor",
         ),
     )
 
 
-def _table_object(settings: Settings, name: str, api: dict[str, Any]) -> bigquery.Table:
+def _table_object(
+    settings: Settings, dataset: str, name: str, api: dict[str, Any], expiration_days: int = 0
+) -> bigquery.Table:
     api = copy.deepcopy(api)
     api["schema"]["fields"] = with_policy_tag(
         api["schema"]["fields"], PII_POLICY_TAG_PLACEHOLDER, settings.pii_policy_tag
     )
-    api["tableReference"] = {
-        "projectId": settings.project,
-        "datasetId": settings.dataset,
-        "tableId": name,
-    }
+    if expiration_days:
+        api["timePartitioning"]["expirationMs"] = str(expiration_days * 86_400_000)
+    api["tableReference"] = {"projectId": settings.project, "datasetId": dataset, "tableId": name}
     return bigquery.Table.from_api_repr(api)
 
 
+def _dataset_step(settings: Settings, dataset_id: str, why: str, description: str) -> Step:
+    dataset = bigquery.Dataset(f"{settings.project}.{dataset_id}")
+    dataset.location = settings.region
+    dataset.description = description
+    return Step("bigquery.dataset", f"{settings.project}.{dataset_id}", dataset, why=why)
+
+
 def bigquery_steps(settings: Settings) -> list[Step]:
-    """Return the dataset, the tables, the migrations, the in-place schema changes, the views.
+    """Return the datasets, the tables, the migrations, the in-place schema changes, the views.
 
     A table is created through the tables API with its generated schema,
     partitioning and clustering. Migrations (DDL) then widen types and the
     like; the schema step makes the live schema equal to the generated one
     wherever BigQuery allows (fields added inside RECORDs, relaxed modes,
-    defaults of added columns, descriptions, policy tags).
+    defaults of added columns, descriptions, policy tags). The raw landing
+    tables live in a dataset of their own: they hold every payload whole,
+    personal data included, so reading the warehouse does not mean reading them.
     """
-    dataset = f"{settings.project}.{settings.dataset}"
-    dataset_request = bigquery.Dataset(dataset)
-    dataset_request.location = settings.region
-    steps = [Step("bigquery.dataset", dataset, dataset_request, why="the warehouse")]
-    tables: list[tuple[str, dict[str, Any], str]] = [
-        (table, WAREHOUSE_TABLES[table]["api"], "fact table, from its warehouse contract")
-        for table in TABLES
+    warehouse = settings.dataset
+    steps = [
+        _dataset_step(
+            settings, warehouse, "the warehouse", "ecom-ingest fact tables and their views"
+        )
+    ]
+    tables: list[tuple[str, str, dict[str, Any], str, int]] = [
+        (warehouse, table, WAREHOUSE_TABLES[table]["api"], "fact table", 0) for table in TABLES
     ]
     if settings.raw_landing:
+        raw = settings.raw_dataset_name
+        retention = settings.raw_retention_days
+        steps.append(
+            _dataset_step(
+                settings,
+                raw,
+                "raw landing, apart from the warehouse: whole payloads, personal data included; "
+                f"partitions expire after {retention or 'no'} days",
+                "ecom-ingest raw landing: every published message as Pub/Sub received it, "
+                "personal data included; grant read access sparingly",
+            )
+        )
         tables += [
-            (name, raw["api"], f"raw landing of {raw['topic_id']}")
-            for name, raw in sorted(RAW_TABLES.items())
+            (raw, name, spec["api"], f"raw landing of {spec['topic_id']}", retention)
+            for name, spec in sorted(RAW_TABLES.items())
         ]
-    for table, api, why in tables:
+    for dataset, table, api, why, days in tables:
         steps.append(
             Step(
                 "bigquery.table",
-                f"{dataset}.{table}",
-                _table_object(settings, table, api),
+                f"{settings.project}.{dataset}.{table}",
+                _table_object(settings, dataset, table, api, days),
                 why=f"{why}; created through the tables API when missing",
-                depends_on=(dataset,),
+                depends_on=(f"{settings.project}.{dataset}",),
             )
         )
     steps += migration_steps(settings)
-    for table, api, _ in tables:
+    for dataset, table, api, _, days in tables:
+        name = f"{settings.project}.{dataset}.{table}"
         steps.append(
             Step(
                 "bigquery.table_schema",
-                f"{dataset}.{table}: schema",
-                _table_object(settings, table, api),
+                f"{name}: schema",
+                _table_object(settings, dataset, table, api, days),
                 why="make the live schema the generated one where BigQuery allows it in place",
-                depends_on=(f"{dataset}.{table}",),
+                depends_on=(name,),
             )
         )
     for table in TABLES:
@@ -246,11 +269,11 @@ def bigquery_steps(settings: Settings) -> list[Step]:
         steps.append(
             Step(
                 "bigquery.view",
-                f"{dataset}.{view}",
+                f"{settings.project}.{warehouse}.{view}",
                 _in_dataset(WAREHOUSE_TABLES[table]["view_ddl"], settings),
                 why=f"one row per {WAREHOUSE_TABLES[table]['key_column']} (the earliest "
                 "ingested): what queries read",
-                depends_on=(f"{dataset}.{table}",),
+                depends_on=(f"{settings.project}.{warehouse}.{table}",),
             )
         )
     return steps
@@ -264,7 +287,9 @@ def _in_dataset(sql: str, settings: Settings) -> str:
 def migration_steps(settings: Settings, migrations: Mapping[int, str] = MIGRATIONS) -> list[Step]:
     """Return one step per generated migration, in the deployment's project and dataset.
 
-    Every statement is idempotent, so applying a migration twice changes nothing.
+    A migration runs once and is recorded in the dataset's ``_migrations``
+    table (as the local warehouse records its own); every statement is also
+    idempotent, so running one twice changes nothing.
     """
     dataset = f"{settings.project}.{settings.dataset}"
     return [
@@ -272,8 +297,10 @@ def migration_steps(settings: Settings, migrations: Mapping[int, str] = MIGRATIO
             "bigquery.migration",
             f"{dataset}: migration {number:04d}",
             _in_dataset(text, settings),
-            why="DDL the released contracts need on live tables (generated by the gate)",
+            why="DDL the released contracts need on live tables (generated by the gate); "
+            "run once, recorded in the dataset's _migrations table",
             depends_on=tuple(f"{dataset}.{table}" for table in TABLES),
+            context={"number": number, "ledger": f"{dataset}._migrations"},
         )
         for number, text in sorted(migrations.items())
     ]
@@ -400,7 +427,7 @@ def iam_steps(settings: Settings) -> list[Step]:
     if settings.raw_landing:
         agent = f"serviceAccount:{settings.pubsub_service_agent}"
         for name in sorted(RAW_TABLES):
-            table = f"{dataset}.{name}"
+            table = f"{settings.project}.{settings.raw_dataset_name}.{name}"
             steps.append(
                 _binding(
                     "iam.table_binding",

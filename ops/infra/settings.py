@@ -30,6 +30,10 @@ class Settings:
     temp_retention_days: int = 7
     job_name: str = "ecom-ingest"
     raw_landing: bool = True
+    raw_dataset: str = ""
+    """Dataset of the raw landing tables (default: DATASET_raw), apart from the warehouse."""
+    raw_retention_days: int = 90
+    """Partitions of the raw landing tables expire after this many days (0: never)."""
     pii_policy_tag: str = ""
     """A Data Catalog policy tag for PII columns; empty leaves policy tags alone."""
     keep_revisions: int = 0
@@ -45,6 +49,11 @@ class Settings:
     def bucket_name(self) -> str:
         """The bucket for dead letters and Dataflow temp/staging files."""
         return self.bucket or f"{self.project}-ecom-ingest"
+
+    @property
+    def raw_dataset_name(self) -> str:
+        """The dataset of the raw landing tables."""
+        return self.raw_dataset or f"{self.dataset}_raw"
 
     @property
     def service_account(self) -> str:

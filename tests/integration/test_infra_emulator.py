@@ -105,7 +105,7 @@ def test_subscriptions_of_the_plan_on_the_emulator(emulator: PubsubEmulator, tmp
     raw = subscriber.get_subscription(
         subscription=f"projects/{project}/subscriptions/inventory-events-raw"
     )
-    assert raw.bigquery_config.table == f"{project}.events.raw_inventory_events"
+    assert raw.bigquery_config.table == f"{project}.events_raw.raw_inventory_events"
     assert raw.bigquery_config.use_topic_schema
     assert raw.bigquery_config.write_metadata
 

@@ -76,11 +76,13 @@ def test_raw_landing_subscriptions_write_every_message_to_the_raw_tables():
     ]
     config = raw[0].request.bigquery_config
     assert isinstance(config, pubsub.BigQueryConfig)
-    assert config.table == "demo-project.events.raw_order_events"
+    assert config.table == "demo-project.events_raw.raw_order_events"  # not the warehouse
     assert config.use_topic_schema
     assert config.write_metadata
     assert not config.drop_unknown_fields  # the audit copy drops nothing
-    assert "demo-project.events.raw_order_events: roles/bigquery.dataEditor" in raw[0].depends_on
+    assert (
+        "demo-project.events_raw.raw_order_events: roles/bigquery.dataEditor" in raw[0].depends_on
+    )
     agent = "serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com"
     table_grants = _steps("iam.table_binding")
     assert {s.request.members[0] for s in table_grants} == {agent}
@@ -121,7 +123,11 @@ def test_tables_are_created_with_the_generated_schema_partitioning_and_clusterin
     sent = header.to_api_repr()["schema"]["fields"]
     assert [f["name"] for f in sent] == [f["name"] for f in generated]
     assert not any("policyTags" in f for f in sent)  # no taxonomy given: tags left alone
-    assert "demo-project.events.raw_order_events" in tables
+    raw = tables["demo-project.events_raw.raw_order_events"]
+    assert raw.time_partitioning.field == "publish_time"
+    assert raw.time_partitioning.expiration_ms == 90 * 86_400_000
+    datasets = {s.name for s in _steps("bigquery.dataset")}
+    assert datasets == {"demo-project.events", "demo-project.events_raw"}
 
 
 def test_pii_columns_get_the_given_policy_tag():
@@ -472,9 +478,11 @@ def test_what_cannot_change_in_place_is_a_warning_not_a_change():
 class FakeQueries:
     """BigQuery query jobs (migrations, views): a fake at the client call."""
 
-    def __init__(self, views: dict[str, str]) -> None:
+    def __init__(self, views: dict[str, str], ledger: set[int] | None = None) -> None:
         self.views = views
+        self.ledger = ledger
         self.queries: list[str] = []
+        self._rows: list[tuple[int]] = []
 
     def get_table(self, name: str) -> Any:
         if name not in self.views:
@@ -485,10 +493,19 @@ class FakeQueries:
 
     def query(self, sql: str) -> Any:
         self.queries.append(sql)
+        self._rows = []
+        if sql.startswith("SELECT number FROM"):
+            if self.ledger is None:
+                raise exceptions.NotFound("Not found: Table _migrations")
+            self._rows = [(number,) for number in sorted(self.ledger)]
+        elif sql.startswith("CREATE TABLE IF NOT EXISTS") and self.ledger is None:
+            self.ledger = set()
+        elif sql.startswith("INSERT INTO") and self.ledger is not None:
+            self.ledger.add(int(sql.rsplit("(", 1)[1].rstrip(")")))
         return self
 
-    def result(self) -> None:
-        return None
+    def result(self) -> list[tuple[int]]:
+        return self._rows
 
 
 def test_views_are_replaced_only_when_their_query_changes():
@@ -669,3 +686,66 @@ def test_worker_dependencies_leave_out_the_tooling():
     runtime = " ".join(project["dependencies"])
     for tooling in ("duckdb", "sqlglot", "google-cloud-iam", "google-cloud-resource-manager"):
         assert tooling not in runtime
+
+
+def test_a_migration_runs_once_and_is_recorded():
+    (step,) = migration_steps(
+        SETTINGS, {2: "ALTER TABLE `events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"}
+    )
+    fake = FakeQueries({})
+    diff = _context(bigquery=fake)
+    diff.changes = False
+    assert ensure_bigquery.ensure_migration(diff, step) == [
+        "run migration 0002 and record it in demo-project.events._migrations"
+    ]
+    assert fake.queries == ["SELECT number FROM `demo-project.events._migrations`"]  # read only
+    assert ensure_bigquery.ensure_migration(_context(bigquery=fake), step)
+    assert step.request in fake.queries
+    assert fake.ledger == {2}
+    fake.queries.clear()
+    assert ensure_bigquery.ensure_migration(_context(bigquery=fake), step) == []
+    assert fake.queries == ["SELECT number FROM `demo-project.events._migrations`"]
+
+
+def test_raw_partitions_expire_as_planned_and_the_change_is_patched():
+    step = next(s for s in _steps("bigquery.table") if s.name.endswith("raw_order_events"))
+    live = step.request.to_api_repr()
+    del live["timePartitioning"]["expirationMs"]  # created before the retention was set
+    client, recording = _bigquery({"raw_order_events": live})
+    assert ensure_bigquery.ensure_table(_context(bigquery=client), step) == [
+        "partitions expire after 90 days"
+    ]
+    ((method, _, body),) = [entry for entry in recording.sent if entry[0] == "PATCH"]
+    assert body["timePartitioning"]["expirationMs"] == str(90 * 86_400_000)
+    recording.sent.clear()
+    assert ensure_bigquery.ensure_table(_context(bigquery=client), step) == []
+
+
+class FakeSubscriber:
+    """Pub/Sub subscription creation refusing while a table grant propagates (a fake)."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.created: list[Any] = []
+
+    def get_subscription(self, request: Any) -> Any:
+        raise exceptions.NotFound("no subscription")
+
+    def create_subscription(self, request: Any) -> Any:
+        if self.refusals:
+            self.refusals -= 1
+            raise exceptions.PermissionDenied("The caller does not have permission")
+        self.created.append(request)
+        return request
+
+
+def test_a_raw_landing_subscription_waits_for_its_table_grant():
+    from ops.infra.ensure_pubsub import ensure_subscription
+
+    raw = next(s for s in _steps("pubsub.subscription") if s.name.endswith("-raw"))
+    fake = FakeSubscriber(refusals=2)
+    assert ensure_subscription(_context(subscriber=fake), raw) == ["create (after 2 retries)"]
+    assert fake.created == [raw.request]
+    pipeline = next(s for s in _steps("pubsub.subscription") if s.name.endswith("-pipeline"))
+    with pytest.raises(InfraError, match="after 1 attempt"):  # no table: no reason to wait
+        ensure_subscription(_context(subscriber=FakeSubscriber(refusals=1)), pipeline)
