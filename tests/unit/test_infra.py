@@ -715,7 +715,7 @@ def test_raw_partitions_expire_as_planned_and_the_change_is_patched():
     assert ensure_bigquery.ensure_table(_context(bigquery=client), step) == [
         "partitions expire after 90 days"
     ]
-    ((method, _, body),) = [entry for entry in recording.sent if entry[0] == "PATCH"]
+    ((_, _, body),) = [entry for entry in recording.sent if entry[0] == "PATCH"]
     assert body["timePartitioning"]["expirationMs"] == str(90 * 86_400_000)
     recording.sent.clear()
     assert ensure_bigquery.ensure_table(_context(bigquery=client), step) == []
