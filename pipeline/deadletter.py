@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Final
+from typing import Final, NamedTuple
 
 from google.protobuf import json_format
 
@@ -86,10 +86,22 @@ def delivery_key(record: PubsubRecord) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-DeadLetterElement = tuple[str, tuple[str, str]]
-"""What the pipeline carries for a dead letter: (delivery key, (JSON line, ack token))."""
+class DeadLetterLine(NamedTuple):
+    """A dead-letter record on its way to a file."""
+
+    line: str
+    """The record as one line of JSON."""
+    ack: str
+    """Ack token of a locally pulled message ('' on Dataflow and in replays)."""
+    family: str
+    """Event family the file groups it under: the contract's short name, or ``unknown``."""
+
+
+DeadLetterElement = tuple[str, DeadLetterLine]
+"""What the pipeline carries for a dead letter: (delivery key, the line and its file)."""
 
 
 def keyed_line(record: PubsubRecord, letter: dead_letter_pb2.DeadLetter) -> DeadLetterElement:
     """Return the dead-letter element of ``record``."""
-    return delivery_key(record), (to_json_line(letter), record.ack)
+    family = letter.contract_name.rsplit(".", 1)[-1] or "unknown"
+    return delivery_key(record), DeadLetterLine(to_json_line(letter), record.ack, family)

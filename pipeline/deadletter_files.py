@@ -1,67 +1,134 @@
-"""Stage 7, write dead letters: NDJSON files per processing-time window, then acknowledge."""
+"""Stage 7, write dead letters: NDJSON files as they come, per window and event family.
+
+Built for the bad day, when everything is dead-lettered at once and payloads
+of up to 10 MB arrive by the hundred thousand: there is no shuffle and no
+gathering of a window. Each bundle streams its records straight into one file
+per processing-time window and event family (``OrderEvent``, ``unknown``...),
+written under a temporary name and renamed when the bundle ends, so a reader
+never sees half a file and memory holds one record at a time, whatever the
+burst. Every worker writes its own files: no hot key.
+
+One record per message per window: a delivery key (the message id) is
+remembered, for its window, once the bundle that wrote it has finished; a
+later delivery of the same message in the same window adds nothing (its ack
+token is still acknowledged, its first copy being durable). Memory per window
+is those keys (about 100 bytes each), not the payloads. The keys are
+per process: on Dataflow a redelivery that reaches another worker can yield a
+second record with the same ``messageId`` (exactly-once streaming deduplicates
+Pub/Sub redeliveries before they get here; dead letters are at least once
+across runs anyway). File names carry the window, the family, a per-launch id
+and a random part, so nothing is ever overwritten.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import PCollection
-from apache_beam.transforms.window import FixedWindows, TimestampedValue
+from apache_beam.transforms.window import GlobalWindow
+from apache_beam.utils.windowed_value import WindowedValue
 from typing_extensions import override
 
 from pipeline import acks
+from pipeline.deadletter import DeadLetterElement
+
+KEPT_WINDOWS = 3
+"""Windows whose delivery keys are remembered (the current one and a few late bundles')."""
 
 
-def one_per_delivery(key: str, entries: Iterable[tuple[str, str]]) -> tuple[str, list[str]]:
-    """Keep one record of a delivery (the same whatever the order) and every ack token."""
-    collected = list(entries)
-    return min(line for line, _ in collected), [token for _, token in collected if token]
+def window_name(start: int, seconds: int) -> str:
+    """Return the ``START-END`` part of a file name for the window starting at ``start``."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(start))
+    return f"{stamp}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime(start + seconds))}"
 
 
-class WriteWindowFileFn(beam.DoFn):
-    """Write one window's dead letters to one file, atomically, then acknowledge them.
+class WriteDeadLetterFilesFn(beam.DoFn):
+    """Stream each bundle's dead letters into per-window, per-family files; then acknowledge."""
 
-    The file is written under a temporary name and renamed when complete, so a
-    reader never sees half a file. Acknowledging only after the rename means a
-    crash in between leads to a redelivery and a second record of the same
-    message (dead letters are at least once across runs), never to a loss.
-    """
+    _committed: ClassVar[dict[tuple[str, int], set[str]]] = {}
+    """Delivery keys written by finished bundles, per (launch, window start)."""
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, prefix: str, run_id: str) -> None:
+    def __init__(self, prefix: str, window_seconds: int, run_id: str) -> None:
         self.prefix = prefix.rstrip("/")
+        self.window_seconds = window_seconds
         self.run_id = run_id
+        self._files: dict[tuple[int, str], tuple[str, Any]] = {}
+        self._pending: dict[int, set[str]] = {}
+        self._tokens: list[str] = []
 
     @override
-    def process(
-        self,
-        element: tuple[None, Iterable[tuple[str, list[str]]]],
-        window: Any = beam.DoFn.WindowParam,
-    ) -> Iterator[str]:
-        _, entries = element
-        records = sorted(entries)
-        start = window.start.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
-        end = window.end.to_utc_datetime().strftime("%Y%m%dT%H%M%S")
-        name = f"{self.prefix}/dead-letters-{start}-{end}-{self.run_id}-{uuid.uuid4().hex[:8]}"
-        with FileSystems.create(f"{name}.ndjson.tmp") as handle:
-            for line, _ in records:
-                handle.write(line.encode() + b"\n")
-        FileSystems.rename([f"{name}.ndjson.tmp"], [f"{name}.ndjson"])
-        acks.acknowledge(token for _, tokens in records for token in tokens)
-        yield f"{name}.ndjson"
+    def start_bundle(self) -> None:
+        self._abandon()
+        self._pending = {}
+        self._tokens = []
+
+    @override
+    def teardown(self) -> None:
+        self._abandon()
+
+    def _abandon(self) -> None:
+        """Close what a failed bundle left open; its ``.tmp`` files are never renamed."""
+        for _, handle in self._files.values():
+            handle.close()
+        self._files = {}
+
+    def _file(self, start: int, family: str) -> Any:
+        opened = self._files.get((start, family))
+        if opened is None:
+            name = (
+                f"{self.prefix}/dead-letters-{window_name(start, self.window_seconds)}-{family}-"
+                f"{self.run_id}-{uuid.uuid4().hex[:8]}"
+            )
+            opened = self._files[start, family] = (name, FileSystems.create(f"{name}.ndjson.tmp"))
+        return opened[1]
+
+    @override
+    def process(self, element: DeadLetterElement) -> None:
+        key, letter = element
+        start = int(time.time() // self.window_seconds) * self.window_seconds
+        if letter.ack:
+            self._tokens.append(letter.ack)
+        pending = self._pending.setdefault(start, set())
+        with self._lock:
+            written = key in self._committed.get((self.run_id, start), ())
+        if written or key in pending:
+            return  # a delivery of a message this window already holds
+        pending.add(key)
+        self._file(start, letter.family).write(letter.line.encode() + b"\n")
+
+    @override
+    def finish_bundle(self) -> Iterator[Any]:
+        names = []
+        for name, handle in self._files.values():
+            handle.close()
+            FileSystems.rename([f"{name}.ndjson.tmp"], [f"{name}.ndjson"])
+            names.append(f"{name}.ndjson")
+        with self._lock:
+            for start, keys in self._pending.items():
+                self._committed.setdefault((self.run_id, start), set()).update(keys)
+            newest = max((start for _, start in self._committed), default=0)
+            horizon = newest - KEPT_WINDOWS * self.window_seconds
+            for stale in [k for k in self._committed if k[1] < horizon]:
+                del self._committed[stale]
+        self._files = {}
+        acks.acknowledge(self._tokens)
+        for name in names:
+            yield WindowedValue(name, 0, (GlobalWindow(),))
 
 
 class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
     """Stage 7: dead-letter elements to NDJSON files under ``prefix`` (folder or ``gs://``).
 
-    Files are windowed by processing time (the time of failure): a dead letter's
+    Files are per processing-time window (the time of failure): a dead letter's
     event time may be missing or garbage, and operators look for failures by
-    when they happened. Within a window a message delivered several times
-    yields one record. File names carry a per-launch id, so a restarted or
-    updated job adds files and never overwrites an earlier run's.
+    when they happened. Returns the names of the files written.
     """
 
     def __init__(self, prefix: str, window_seconds: int = 60) -> None:
@@ -72,13 +139,6 @@ class WriteDeadLetters(beam.PTransform[PCollection[Any], Any]):
 
     @override
     def expand(self, letters: PCollection[Any]) -> Any:
-        return (
-            letters
-            | "StampFailureTime" >> beam.Map(lambda letter: TimestampedValue(letter, time.time()))
-            | "WindowByFailureTime" >> beam.WindowInto(FixedWindows(self.window_seconds))
-            | "GroupByDelivery" >> beam.GroupByKey()
-            | "OnePerDelivery" >> beam.MapTuple(one_per_delivery)
-            | "OneGroupPerWindow" >> beam.Map(lambda record: (None, record))
-            | "GatherWindow" >> beam.GroupByKey()
-            | "WriteWindowFile" >> beam.ParDo(WriteWindowFileFn(self.prefix, self.run_id))
+        return letters | "WriteDeadLetterFiles" >> beam.ParDo(
+            WriteDeadLetterFilesFn(self.prefix, self.window_seconds, self.run_id)
         )

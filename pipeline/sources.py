@@ -39,17 +39,20 @@ def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecor
 
 
 REPLAY_BATCH = 1000
+REPLAY_BATCH_BYTES = 16 * 1024 * 1024
+"""A batch also ends at this many payload bytes: a file of 10 MB messages stays in memory bounds."""
 
 
 def read_replay_batches(
-    file: fileio.ReadableFile, batch: int = REPLAY_BATCH
+    file: fileio.ReadableFile, batch: int = REPLAY_BATCH, max_bytes: int = REPLAY_BATCH_BYTES
 ) -> Iterator[list[PubsubRecord]]:
-    """Yield the records of one replay file in lists of ``batch``.
+    """Yield the records of one replay file in lists of ``batch`` (or ``max_bytes`` of payload).
 
     Raises ValueError naming the file and line when a line is not a message
     record: a corrupt replay file is an operator's error and stops the run.
     """
     records: list[PubsubRecord] = []
+    size = 0
     with file.open() as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -58,9 +61,10 @@ def read_replay_batches(
                 records.append(PubsubRecord.from_json(line))
             except ValueError as error:
                 raise ValueError(f"{file.metadata.path}:{number}: {error}") from None
-            if len(records) == batch:
+            size += len(records[-1].data)
+            if len(records) == batch or size >= max_bytes:
                 yield records
-                records = []
+                records, size = [], 0
     if records:
         yield records
 

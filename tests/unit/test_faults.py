@@ -11,6 +11,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
 from ops.traffic import TrafficGenerator
+from pipeline.deadletter import DeadLetterLine
 from pipeline.deadletter_files import WriteDeadLetters
 from pipeline.main import run
 from pipeline.record import PubsubRecord
@@ -23,7 +24,7 @@ def test_a_dead_letter_write_failure_fails_the_pipeline(tmp_path: Path):
     with pytest.raises(Exception, match="not-a-folder"), TestPipeline() as pipeline:
         _ = (
             pipeline
-            | beam.Create([("m1", ('{"messageId": "m1"}', ""))])
+            | beam.Create([("m1", DeadLetterLine('{"messageId": "m1"}', "", "unknown"))])
             | WriteDeadLetters(str(blocker / "dead_letters"), 60)
         )
 

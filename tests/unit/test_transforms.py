@@ -13,6 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from ecom.events.v1 import user_activity_event_pb2
+from pipeline.deadletter import DeadLetterLine
 from pipeline.deadletter_files import WriteDeadLetters
 from pipeline.record import PubsubRecord
 from pipeline.transforms import ProcessMessages
@@ -94,9 +95,12 @@ def test_streaming_out_of_order_event_times_partition_by_event_time():
 
 def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
     lines = [
-        ("m1", ('{"messageId": "m1", "reason": "REASON_INVALID"}', "")),
-        ("m1", ('{"messageId": "m1", "reason": "REASON_INVALID"}', "")),  # redelivered
-        ("m2", ('{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}', "")),
+        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "", "OrderEvent")),
+        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "", "OrderEvent")),
+        (
+            "m2",
+            DeadLetterLine('{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}', "", "unknown"),
+        ),
     ]
     with TestPipeline() as pipeline:
         _ = pipeline | beam.Create(lines) | WriteDeadLetters(str(tmp_path / "dl"), 60)
@@ -106,6 +110,26 @@ def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
         for line in path.read_text().splitlines()
     ]
     assert sorted(d["messageId"] for d in written) == ["m1", "m2"]
+    families = sorted(path.name.split("-")[4] for path in (tmp_path / "dl").glob("*.ndjson"))
+    assert families == ["OrderEvent", "unknown"]  # one file per event family
+    assert not list((tmp_path / "dl").glob("*.tmp"))
+
+
+def test_a_failed_bundle_forgets_what_it_did_not_finish_writing(tmp_path: Path):
+    from pipeline.deadletter_files import WriteDeadLetterFilesFn
+
+    letter = DeadLetterLine('{"messageId": "m1"}', "", "OrderEvent")
+    fn = WriteDeadLetterFilesFn(str(tmp_path / "dl"), 3600, "run-1")
+    fn.start_bundle()
+    fn.process(("m1", letter))  # the bundle then fails: finish_bundle never runs
+    fn.start_bundle()  # the retry
+    fn.process(("m1", letter))
+    fn.process(("m1", letter))  # a redelivery within the bundle
+    (name,) = [value.value for value in fn.finish_bundle()]
+    assert Path(name).read_text().splitlines() == [letter.line]
+    fn.start_bundle()
+    fn.process(("m1", letter))  # a later delivery in the same window: nothing new
+    assert list(fn.finish_bundle()) == []
 
 
 def test_dead_letter_files_replay_as_input(tmp_path: Path):
