@@ -8,6 +8,10 @@ Figures (seeded input, single process):
 - replay mode end to end (files in, DuckDB out, DirectRunner) in events/s;
 - streaming mode through the Pub/Sub emulator (``make run`` at the profile's
   size, in a child process): messages/s and publish-to-row latency p50/p99;
+- a dead-letter burst: 100,000 undecodable messages of mixed sizes (up to 1 MB)
+  dead-lettered in one window by a replay run in a child process, beside a
+  burst a fifth that size: throughput, and peak memory of each (which must not
+  grow with the burst);
 - peak memory of this process and of the streaming run.
 
 ``--profile short`` (default) takes seconds; ``--profile long`` uses ten times
@@ -33,6 +37,7 @@ from pipeline.process import process
 from pipeline.record import PubsubRecord
 
 PROFILES = {"short": 20_000, "long": 200_000}
+BURST_MESSAGES = 100_000
 """Events per measurement of the per-event work; replay end to end uses three times more."""
 
 
@@ -102,6 +107,82 @@ def replay_figures(count: int, seed: int) -> dict[str, float]:
     return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
 
 
+BURST_SIZES = ((0.002, 1024 * 1024), (0.02, 100 * 1024), (0.2, 10 * 1024), (1.0, 512))
+"""Payload sizes of a dead-letter burst: (cumulative share, bytes); up to 1 MB."""
+
+
+def write_burst(path: Path, count: int, seed: int) -> int:
+    """Write ``count`` undecodable order messages of mixed sizes as replay input; return bytes."""
+    import base64
+    import random
+
+    chooser = random.Random(seed)
+    total = 0
+    with path.open("w") as handle:
+        for number in range(count):
+            draw = chooser.random()
+            size = next(size for share, size in BURST_SIZES if draw < share)
+            payload = b"\xff" + chooser.randbytes(size - 1)  # field 31, wire type 7: no proto
+            total += size
+            handle.write(
+                json.dumps(
+                    {
+                        "data": base64.b64encode(payload).decode("ascii"),
+                        "attributes": {"ecom_contract": "ecom.events.v1.OrderEvent"},
+                        "messageId": f"burst-{number}",
+                        "publishTime": "2025-12-01T00:00:00Z",
+                    }
+                )
+                + "\n"
+            )
+    return total
+
+
+def burst_child(count: int, folder: Path, seed: int) -> dict[str, Any]:
+    """In a child process: dead-letter a burst through the replay pipeline; its own figures."""
+    from pipeline.main import run
+
+    payload_bytes = write_burst(folder / "burst.ndjson", count, seed)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    run(
+        ["--replay", str(folder / "burst.ndjson"), "--sink", "files",
+         "--output_dir", str(folder / "rows"), "--dead_letter_prefix", str(folder / "dead_letters"),
+         "--dead_letter_window_seconds", "3600", "--direct_num_workers", "1"]
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    records = sum(1 for path in (folder / "dead_letters").glob("*.ndjson") for _ in path.open("rb"))
+    return {
+        "messages": count,
+        "payload_mib": round(payload_bytes / 2**20),
+        "dead_letters": records,
+        "seconds": round(elapsed, 1),
+        "messages_per_s": round(count / elapsed),
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "memory_before_run_mib": round(before / 1024),
+    }
+
+
+def burst_figures(count: int, seed: int) -> dict[str, Any]:
+    """Dead-letter bursts of ``count`` and ``count / 5`` messages, each in a fresh process."""
+    import subprocess
+
+    figures: dict[str, Any] = {}
+    for size in (count // 5, count):
+        with tempfile.TemporaryDirectory(prefix="bench-burst-") as temp:
+            completed = subprocess.run(
+                [sys.executable, "-m", "ops.bench", "--burst-child", str(size), "--workdir", temp,
+                 "--seed", str(seed)],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if completed.returncode != 0:
+                return {"failed": completed.stderr[-800:]}
+            figures[str(size)] = json.loads(completed.stdout.strip().splitlines()[-1])
+    small, large = figures[str(count // 5)], figures[str(count)]
+    figures["memory_growth_mib"] = large["peak_memory_mib"] - small["peak_memory_mib"]
+    return figures
+
+
 def streaming_figures(count: int, seed: int) -> dict[str, Any]:
     """Streaming through the emulator: ``ops.local_run`` in a child process, at 1,000/s."""
     import subprocess
@@ -142,9 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-replay",
         action="store_true",
-        help="per-event figures only (no replay, no streaming)",
+        help="per-event figures only (no replay, no streaming, no burst)",
     )
+    parser.add_argument("--burst-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.burst_child:
+        print(json.dumps(burst_child(args.burst_child, args.workdir, args.seed)))
+        return 0
     count = PROFILES[args.profile]
     report: dict[str, Any] = {
         "profile": args.profile,
@@ -156,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_replay:
         report["replay_end_to_end"] = replay_figures(count * 3, args.seed)
         report["streaming"] = streaming_figures(count // 4, args.seed)
+        report["dead_letter_burst"] = burst_figures(BURST_MESSAGES, args.seed)
     report["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print(
@@ -176,6 +263,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif stream:
         print(f"streaming via the emulator: not measured ({next(iter(stream.values()))})")
+    burst = report.get("dead_letter_burst", {})
+    if "memory_growth_mib" in burst:
+        for size, figures in burst.items():
+            if isinstance(figures, dict):
+                print(
+                    f"  dead-letter burst of {int(size):,} ({figures['payload_mib']:,} MiB):"
+                    f"{figures['messages_per_s']:>10,} msgs/s, peak memory "
+                    f"{figures['peak_memory_mib']:,} MiB, {figures['dead_letters']:,} records"
+                )
+        print(f"  peak memory growth from the smaller burst: {burst['memory_growth_mib']} MiB")
+    elif burst:
+        print(f"dead-letter burst: not measured ({burst.get('failed', '')[-300:]})")
     print(f"{'peak memory (MiB)':<48}{report['peak_memory_mib']:>12,}")
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {args.output}")

@@ -48,12 +48,11 @@ def build(pipeline: beam.Pipeline, options: IngestOptions) -> None:
     records = pipeline | "ReadMessages" >> ReadMessages(options.subscription, options.replay)
     processed = records | "ProcessMessages" >> ProcessMessages(options.default_contract)
     refused = write_facts(processed.rows, options)
-    _ = (
-        (processed.dead_letters, refused)
-        | "AllDeadLetters" >> beam.Flatten()
-        | "WriteDeadLetters"
-        >> WriteDeadLetters(options.dead_letter_prefix, options.dead_letter_window_seconds)
-    )
+    # One writer per source of dead letters, each in the step that makes them: a Flatten
+    # of the two would make the local runner hold a whole burst of them in memory.
+    prefix, window = options.dead_letter_prefix, options.dead_letter_window_seconds
+    _ = processed.dead_letters | "WriteDeadLetters" >> WriteDeadLetters(prefix, window)
+    _ = refused | "WriteRefusedRowDeadLetters" >> WriteDeadLetters(prefix, window)
 
 
 def pipeline_options(argv: list[str] | None) -> PipelineOptions:
