@@ -81,10 +81,13 @@ def _time(text: str) -> dt.datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
 
 
+def _pattern(source: str) -> str:
+    return source if source.endswith(".ndjson") else source.rstrip("/") + "/**.ndjson"
+
+
 def read_dead_letters(source: str) -> Iterator[dict[str, Any]]:
-    """Yield every record of every ``*.ndjson`` file under ``source`` (folder or prefix)."""
-    pattern = source.rstrip("/") + "/**.ndjson" if not source.endswith(".ndjson") else source
-    for match in FileSystems.match([pattern])[0].metadata_list:
+    """Yield every record of every ``*.ndjson`` file under ``source``, line by line."""
+    for match in FileSystems.match([_pattern(source)])[0].metadata_list:
         with FileSystems.open(match.path) as handle:
             for line in handle:
                 if line.strip():
@@ -102,6 +105,61 @@ def contract_of(letter: dict[str, Any]) -> Contract | None:
     )
 
 
+class Republisher:
+    """Re-publish messages to their topics in pages as they are read: memory holds one page.
+
+    A page is flushed at ``PAGE_ROWS`` messages or ``PAGE_BYTES`` of payload; in
+    a dry run nothing is published and every message counts as would-be.
+    """
+
+    PAGE_BYTES = 32 * 1024 * 1024
+
+    def __init__(self, client: Any, dry_run: bool) -> None:
+        self.client = client
+        self.dry_run = dry_run
+        self.publishers: dict[str, Publisher] = {}
+        self.pending: dict[str, list[tuple[bytes, dict[str, str]]]] = {}
+        self.sizes: Counter[str] = Counter()
+        self.published: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+
+    def publisher(self, topic: str) -> Publisher:
+        """Return the publisher of ``topic`` (one per topic, reading its settings once)."""
+        if topic not in self.publishers:
+            self.publishers[topic] = Publisher(topic, client=self.client)
+        return self.publishers[topic]
+
+    def add(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
+        """Queue one message; publish the topic's page when it is full."""
+        self.pending.setdefault(topic, []).append((data, attributes))
+        self.sizes[topic] += len(data)
+        if len(self.pending[topic]) >= PAGE_ROWS or self.sizes[topic] >= self.PAGE_BYTES:
+            self.flush(topic)
+
+    def flush(self, topic: str) -> None:
+        """Publish the topic's page and count the outcomes."""
+        page = self.pending.pop(topic, [])
+        self.sizes[topic] = 0
+        if self.dry_run:
+            self.published[topic] += len(page)
+            return
+        for result in self.publisher(topic).publish_raw(page):
+            if result.error:
+                self.failed[topic] += 1
+                print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
+            else:
+                self.published[topic] += 1
+
+    def finish(self) -> tuple[int, int]:
+        """Publish what is left; print per topic; return (published, failed)."""
+        for topic in list(self.pending):
+            self.flush(topic)
+        verb = "would publish" if self.dry_run else "published"
+        for topic in sorted(set(self.published) | set(self.failed)):
+            print(f"{verb} {self.published[topic]} to {topic}; failed {self.failed[topic]}")
+        return sum(self.published.values()), sum(self.failed.values())
+
+
 def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: Any) -> int:
     """Re-publish the raw landed messages of ``args.source`` in the time range."""
     table = args.source.removeprefix("bq://")
@@ -115,26 +173,9 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
 
         bigquery_client = bigquery.Client(project=table.split(".")[0])
     topic = f"projects/{args.project}/topics/{args.topic or contract.topic_id}"
-    publisher = Publisher(topic, client=client)
-    published = failed = unreadable = 0
-    batch: list[tuple[bytes, dict[str, str]]] = []
-
-    def flush() -> None:
-        nonlocal published, failed
-        if not batch or args.dry_run:
-            published += len(batch) if args.dry_run else 0
-            batch.clear()
-            return
-        results = publisher.publish_raw(batch)
-        for result in results:
-            if result.error:
-                print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
-        ok = sum(1 for r in results if r.error is None)
-        published += ok
-        failed += len(results) - ok
-        batch.clear()
-
-    encoding = "BINARY" if args.dry_run else publisher.encoding
+    republisher = Republisher(client, args.dry_run)
+    encoding = "BINARY" if args.dry_run else republisher.publisher(topic).encoding
+    unreadable = 0
     for row in read_raw_landing(bigquery_client, table, args.since, args.until):
         try:
             message = row_to_message(row, contract)
@@ -143,13 +184,41 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
             print(f"skipped: {error}", file=sys.stderr)
             continue
         data, routing = encode(message.event, encoding, validate=False)
-        batch.append((data, {**routing, **message.attributes}))
-        if len(batch) >= PAGE_ROWS:
-            flush()
-    flush()
+        republisher.add(topic, data, {**routing, **message.attributes})
+    published, failed = republisher.finish()
     verb = "would re-publish" if args.dry_run else "re-published"
     print(f"{verb} {published} to {topic}; failed {failed}; unreadable rows {unreadable}")
     return 0 if failed == 0 and unreadable == 0 else 1
+
+
+def replay_dead_letters(args: argparse.Namespace, client: Any) -> int:
+    """Re-publish the dead letters under ``args.source`` that match the filters, as read."""
+    filters = Filters(frozenset(args.reason), frozenset(args.contract), args.since, args.until)
+    if not FileSystems.match([_pattern(args.source)])[0].metadata_list:
+        print(f"error: no dead-letter files (*.ndjson) under {args.source}", file=sys.stderr)
+        return 2
+    republisher = Republisher(client, args.dry_run)
+    skipped: Counter[str] = Counter()
+    for letter in read_dead_letters(args.source):
+        if not filters.match(letter):
+            skipped["filtered out"] += 1
+            continue
+        contract = contract_of(letter)
+        topic_id = args.topic or (contract.topic_id if contract else None)
+        if topic_id is None:
+            skipped["no known contract (use --topic)"] += 1
+            continue
+        attributes = {
+            k: v for k, v in letter.get("attributes", {}).items() if not k.startswith("googclient_")
+        }
+        data = base64.b64decode(letter.get("data", ""))
+        republisher.add(f"projects/{args.project}/topics/{topic_id}", data, attributes)
+    published, failed = republisher.finish()
+    for reason, count in sorted(skipped.items()):
+        print(f"skipped {count}: {reason}")
+    verb = "would re-publish" if args.dry_run else "re-published"
+    print(f"{verb} {published}; failed {failed}; source files left as they were")
+    return 0 if failed == 0 else 1
 
 
 def main(argv: list[str] | None = None, client: Any = None, bigquery_client: Any = None) -> int:
@@ -182,44 +251,7 @@ def main(argv: list[str] | None = None, client: Any = None, bigquery_client: Any
         if args.reason:
             parser.error("--reason applies to dead letters, not to raw landing")
         return replay_raw_landing(args, client, bigquery_client)
-    filters = Filters(frozenset(args.reason), frozenset(args.contract), args.since, args.until)
-
-    by_topic: dict[str, list[tuple[bytes, dict[str, str]]]] = {}
-    skipped: Counter[str] = Counter()
-    for letter in read_dead_letters(args.source):
-        if not filters.match(letter):
-            skipped["filtered out"] += 1
-            continue
-        contract = contract_of(letter)
-        topic_id = args.topic or (contract.topic_id if contract else None)
-        if topic_id is None:
-            skipped["no known contract (use --topic)"] += 1
-            continue
-        attributes = {
-            k: v for k, v in letter.get("attributes", {}).items() if not k.startswith("googclient_")
-        }
-        data = base64.b64decode(letter.get("data", ""))
-        by_topic.setdefault(f"projects/{args.project}/topics/{topic_id}", []).append(
-            (data, attributes)
-        )
-
-    published = failed = 0
-    for topic, messages in sorted(by_topic.items()):
-        if args.dry_run:
-            print(f"would publish {len(messages)} to {topic}")
-            continue
-        results = Publisher(topic, client=client).publish_raw(messages)
-        ok = sum(1 for r in results if r.error is None)
-        published += ok
-        failed += len(results) - ok
-        for result in results:
-            if result.error:
-                print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
-        print(f"published {ok} of {len(messages)} to {topic}")
-    for reason, count in sorted(skipped.items()):
-        print(f"skipped {count}: {reason}")
-    print(f"re-published {published}; failed {failed}; source files left as they were")
-    return 0 if failed == 0 else 1
+    return replay_dead_letters(args, client)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,7 @@ def test_replay_skips_records_of_no_known_contract(
     out = capsys.readouterr().out
     assert code == 0
     assert "no known contract (use --topic)" in out
-    assert "re-published 0; failed 0" in out
+    assert "would re-publish 1; failed 0" in out  # the one whose contract is known
 
 
 def test_encode_json_follows_the_pubsub_schema_shape():
@@ -343,3 +343,53 @@ def test_replay_time_filters_take_dates_and_zones(capsys: pytest.CaptureFixture[
         replay.main(["--source", "x", "--project", "p", "--since", "yesterday"])
     assert exit_info.value.code == 2
     assert "'yesterday' is not a date or time" in capsys.readouterr().err
+
+
+class _CountingClient(_RejectingClient):
+    """Publishes everything (a fake): counts messages per flush to show the paging."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 1  # odd from the start: every publish succeeds below
+
+    def publish(
+        self, topic: str, data: bytes, ordering_key: str = "", **attributes: str
+    ) -> futures.Future[str]:
+        future: futures.Future[str] = futures.Future()
+        self.published.append(data)
+        future.set_result(str(len(self.published)))
+        return future
+
+
+def test_replay_streams_dead_letters_page_by_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    shutil.copy(ROOT / "tests/golden/expected/dead_letters.ndjson", folder / "x.ndjson")
+    letters = [json.loads(line) for line in (folder / "x.ndjson").read_text().splitlines()]
+    invalid = [d for d in letters if d["reason"] == "REASON_INVALID"]
+    pages: list[int] = []
+    original = replay.Republisher.flush
+
+    def counting_flush(self: replay.Republisher, topic: str) -> None:
+        pages.append(len(self.pending.get(topic, [])))
+        original(self, topic)
+
+    monkeypatch.setattr(replay, "PAGE_ROWS", 2)
+    monkeypatch.setattr(replay.Republisher, "flush", counting_flush)
+    client = _CountingClient()
+    code = replay.main(
+        ["--source", str(folder), "--project", PROJECT, "--reason", "invalid"], client=client
+    )
+    assert code == 0
+    assert len(client.published) == len(invalid) > 2
+    assert max(pages) <= 2  # never more than a page held
+    assert f"re-published {len(invalid)}; failed 0" in capsys.readouterr().out
+
+
+def test_replay_of_an_empty_source_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    assert replay.main(["--source", str(tmp_path), "--project", PROJECT]) == 2
+    assert "no dead-letter files (*.ndjson) under" in capsys.readouterr().err
