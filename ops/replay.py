@@ -23,15 +23,12 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from apache_beam.io.filesystems import FileSystems
-
+from ops.deadletters import has_files, read_dead_letters
 from ops.publisher import Publisher, encode
 from ops.raw_landing import (
     PAGE_ROWS,
@@ -79,19 +76,6 @@ def _time(text: str) -> dt.datetime | None:
             f"{text!r} is not a date or time (2025-12-01 or 2025-12-01T10:00:00Z)"
         ) from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
-
-
-def _pattern(source: str) -> str:
-    return source if source.endswith(".ndjson") else source.rstrip("/") + "/**.ndjson"
-
-
-def read_dead_letters(source: str) -> Iterator[dict[str, Any]]:
-    """Yield every record of every ``*.ndjson`` file under ``source``, line by line."""
-    for match in FileSystems.match([_pattern(source)])[0].metadata_list:
-        with FileSystems.open(match.path) as handle:
-            for line in handle:
-                if line.strip():
-                    yield json.loads(line)
 
 
 def contract_of(letter: dict[str, Any]) -> Contract | None:
@@ -194,12 +178,15 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
 def replay_dead_letters(args: argparse.Namespace, client: Any) -> int:
     """Re-publish the dead letters under ``args.source`` that match the filters, as read."""
     filters = Filters(frozenset(args.reason), frozenset(args.contract), args.since, args.until)
-    if not FileSystems.match([_pattern(args.source)])[0].metadata_list:
+    if not has_files(args.source):
         print(f"error: no dead-letter files (*.ndjson) under {args.source}", file=sys.stderr)
         return 2
     republisher = Republisher(client, args.dry_run)
     skipped: Counter[str] = Counter()
     for letter in read_dead_letters(args.source):
+        if not isinstance(letter, dict) or "reason" not in letter:
+            skipped["not a dead-letter record"] += 1
+            continue
         if not filters.match(letter):
             skipped["filtered out"] += 1
             continue

@@ -1,0 +1,106 @@
+"""``python -m ops.deadletters``: dead letters grouped, counted, dated, with a masked example."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import text_format
+
+from ecom.events.v1 import order_event_pb2
+from ops.deadletters import main
+from pipeline.deadletter import dead_letter, to_json_line
+from pipeline.errors import DecodeError, InvalidEventError
+from pipeline.record import PubsubRecord
+from pipeline.route import route
+from pipeline.validate import collect_violations
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
+ORDER = {"ecom_contract": "ecom.events.v1.OrderEvent"}
+
+
+def _invalid_order(message_id: str) -> tuple[PubsubRecord, InvalidEventError]:
+    event = text_format.Parse(
+        (CASES / "valid_three_items.textproto").read_text(), order_event_pb2.OrderEvent()
+    )
+    event.customer.email = "not-an-address"
+    record = PubsubRecord(event.SerializeToString(), ORDER, message_id)
+    return record, InvalidEventError(collect_violations(event))
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    lines = []
+    for minute, message_id in enumerate(["m1", "m2", "m2"]):  # m2 failed twice
+        record, error = _invalid_order(message_id)
+        at = dt.datetime(2025, 12, 1, 10, minute, tzinfo=dt.UTC)
+        lines.append(to_json_line(dead_letter(record, error, route(record), failed_at=at)))
+    garbage = PubsubRecord(b"\xff\xff", ORDER, "m3")
+    lines.append(
+        to_json_line(
+            dead_letter(
+                garbage,
+                DecodeError("not a binary ecom.events.v1.OrderEvent"),
+                route(garbage),
+                failed_at=dt.datetime(2025, 12, 1, 11, tzinfo=dt.UTC),
+            )
+        )
+    )
+    (tmp_path / "dead-letters-a.ndjson").write_text("\n".join(lines[:2]) + "\n")
+    (tmp_path / "dead-letters-b.ndjson").write_text("\n".join(lines[2:]) + "\n")
+    return tmp_path
+
+
+def _groups(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    groups: list[dict[str, Any]] = json.loads(capsys.readouterr().out)["groups"]
+    return groups
+
+
+def test_groups_by_reason_contract_revision_field_and_rule(
+    folder: Path, capsys: pytest.CaptureFixture[str]
+):
+    assert main(["--source", str(folder), "--json"]) == 0
+    groups = _groups(capsys)
+    invalid, decode = groups
+    assert (invalid["reason"], invalid["contract"], invalid["revision"]) == (
+        "invalid",
+        "ecom.events.v1.OrderEvent",
+        "r1",
+    )
+    assert (invalid["field_path"], invalid["rule"]) == ("customer.email", "string.email")
+    assert (invalid["records"], invalid["messages"]) == (3, 2)
+    assert invalid["first_failure"] == "2025-12-01T10:00:00Z"
+    assert invalid["last_failure"] == "2025-12-01T10:02:00Z"
+    assert (decode["reason"], decode["records"]) == ("decode_error", 1)
+    assert "payload" not in invalid["example"]  # payloads only when asked
+
+
+def test_payloads_when_asked_with_pii_masked(folder: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["--source", str(folder), "--json", "--payloads"]) == 0
+    invalid, decode = _groups(capsys)
+    payload = invalid["example"]["payload"]
+    assert payload["customer"]["email"] == "***"
+    assert payload["customer"]["name"] == "***"
+    assert payload["shipping_address"]["street"] == "***"
+    assert payload["shipping_address"]["city"] != "***"  # not personal data
+    assert payload["customer"]["customer_id"] != "***"
+    assert decode["example"]["payload"] == "(2 bytes; not a ecom.events.v1.OrderEvent)"
+    assert "not-an-address" not in json.dumps(invalid)
+
+
+def test_text_summary_and_usage_errors(
+    folder: Path, tmp_path_factory: pytest.TempPathFactory, capsys
+):
+    assert main(["--source", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "3 records        2 messages  invalid  ecom.events.v1.OrderEvent r1 customer.email" in out
+    )
+    assert "failed from 2025-12-01T10:00:00Z to 2025-12-01T10:02:00Z" in out
+    empty = tmp_path_factory.mktemp("empty")
+    assert main(["--source", str(empty)]) == 2
+    assert "no dead-letter files (*.ndjson) under" in capsys.readouterr().err
