@@ -242,9 +242,10 @@ def _dead_letter_alert(settings: Settings, reason: str) -> _Alert:
         "traffic: Dataflow exports counters as running-total gauges, and a ratio of two "
         "PromQL growths is noisy at low traffic.",
         [
-            f"Open the newest files under `gs://{settings.bucket_name}/dead_letters/` and read "
-            f'the `detail` of records with reason `{reason}`; the "Dead letters by reason" '
-            "chart shows which event type.",
+            "See what failed, since when, per contract, field and rule: `python -m "
+            f"ops.deadletters --source gs://{settings.bucket_name}/dead_letters` (add "
+            '`--payloads` for a masked example); the "Dead letters by reason" chart shows '
+            "which event type.",
             "Fix the pipeline or the contract (and deploy with `./run.sh update`)"
             if bug
             else "Tell the producing team, or register and release the contract change.",
@@ -287,8 +288,8 @@ def _sink_alert(settings: Settings, outcome: str) -> _Alert:
             "pipeline's model disagree."
         )
         steps = [
-            f"Read the `detail` of the `sink_rejected` records under "
-            f"`gs://{settings.bucket_name}/dead_letters/`: it names the table and the column.",
+            "Read the details of the `sink_rejected` records (`python -m ops.deadletters "
+            f"--source gs://{settings.bucket_name}/dead_letters`): they name table and column.",
             "Compare the live table schema with `bq_schemas/`; apply pending migrations "
             "(`python -m ops.infra`).",
             f"Replay after the fix: {_replay(settings, outcome)}, then without `--dry-run`.",
