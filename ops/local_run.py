@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 import threading
@@ -43,23 +42,15 @@ GOOD_KINDS = frozenset({"order", "inventory", "user_activity"})
 
 @dataclass
 class Expectation:
-    """What the warehouse and the dead-letter folder must hold once every message is in."""
+    """What the warehouse and the dead-letter folder must hold, from the generator alone."""
 
     published: int
     events: set[str]
-    """Distinct event ids of the good messages (duplicates of a good message collapse)."""
-    good_messages: int
-    """Messages carrying a good event, duplicates included."""
-
-    @property
-    def dead_letters(self) -> int:
-        """Messages that must each end as one dead-letter record."""
-        return self.published - self.good_messages
-
-    @property
-    def collapsed(self) -> int:
-        """Deliveries of an event that already landed (idempotent sinks absorb them)."""
-        return self.good_messages - len(self.events)
+    """Distinct event ids of the good messages."""
+    dead_letters: int
+    """Messages that must each end as one dead-letter record (bad ones, and their copies)."""
+    duplicates: int
+    """Messages the generator published again for a good event: they add no row."""
 
 
 @dataclass
@@ -76,14 +67,15 @@ class Progress:
 def expectation(messages: list[TrafficMessage]) -> Expectation:
     """Derive from the generated messages what must land, independently of the pipeline."""
     events = set()
-    good = 0
+    dead_letters = duplicates = 0
     for message in messages:
-        if message.event is not None and (
-            message.kind in GOOD_KINDS or message.duplicate_of is not None
-        ):
+        if message.event is None:
+            dead_letters += 1  # malformed, invalid, unknown, or a copy of one of those
+        elif message.kind == "duplicate":
+            duplicates += 1
+        else:
             events.add(message.event.event_id)  # type: ignore[attr-defined]
-            good += 1
-    return Expectation(published=len(messages), events=events, good_messages=good)
+    return Expectation(len(messages), events, dead_letters, duplicates)
 
 
 def topic_of(message: TrafficMessage) -> str:
@@ -147,39 +139,74 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the local system end to end; return 0 when everything reconciles."""
-    parser = argparse.ArgumentParser(prog="make run", description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=5000, help="messages to publish")
-    parser.add_argument("--rate", type=float, default=1000, help="messages per second")
-    parser.add_argument("--seed", type=int, default=7, help="seed of the synthetic traffic")
-    parser.add_argument("--bad-share", type=float, default=0.05, help="share of bad messages")
-    parser.add_argument("--json-share", type=float, default=0.05, help="share sent as JSON")
-    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the drain")
-    parser.add_argument("--workdir", type=Path, default=Path("local"), help="output folder")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    parsing = argparse.ArgumentParser(
+        prog="make run",
+        description=__doc__.split("\n")[0],
+        epilog="exit status: 0 everything reconciled, 1 it did not (or timed out), 2 usage error",
+    )
+    parsing.add_argument("--events", type=int, default=5000, help="messages to publish")
+    parsing.add_argument("--rate", type=float, default=1000, help="messages per second")
+    parsing.add_argument("--seed", type=int, default=7, help="seed of the synthetic traffic")
+    parsing.add_argument("--bad-share", type=float, default=0.05, help="share of bad messages")
+    parsing.add_argument("--json-share", type=float, default=0.05, help="share sent as JSON")
+    parsing.add_argument("--timeout", type=float, default=300, help="seconds to wait for the drain")
+    parsing.add_argument("--workdir", type=Path, default=Path("local"), help="output folder")
+    parsing.add_argument(
         "--replay", action="store_true", help="skip the emulator: replay the messages from a file"
     )
-    args = parser.parse_args(argv)
+    return parsing
 
-    workdir: Path = args.workdir
-    for stale in ("warehouse.duckdb", "warehouse.duckdb.wal", "dead_letters", "summary.json"):
-        stale_path = workdir / stale
-        if stale_path.is_dir():
-            shutil.rmtree(stale_path)
-        elif stale_path.exists():
-            stale_path.unlink()
-    workdir.mkdir(parents=True, exist_ok=True)
-    warehouse = workdir / "warehouse.duckdb"
-    dead_letters = workdir / "dead_letters"
 
+@dataclass
+class Workdir:
+    """Where a local run writes everything."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        """The DuckDB file."""
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def dead_letters(self) -> Path:
+        """The dead-letter folder."""
+        return self.root / "dead_letters"
+
+    @property
+    def published(self) -> Path:
+        """Every generated message, as replay input."""
+        return self.root / "published.ndjson"
+
+    @property
+    def summary(self) -> Path:
+        """The run's figures and query results."""
+        return self.root / "summary.json"
+
+    def reset(self) -> None:
+        """Remove what an earlier run left, so this run's counts are its own."""
+        for stale in (
+            self.warehouse,
+            Path(f"{self.warehouse}.wal"),
+            self.dead_letters,
+            self.summary,
+        ):
+            if stale.is_dir():
+                shutil.rmtree(stale)
+            elif stale.exists():
+                stale.unlink()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+
+def generate(args: argparse.Namespace, workdir: Workdir) -> list[TrafficMessage]:
+    """Step 1: the seeded synthetic traffic, also written as replay input."""
     generator = TrafficGenerator(
         seed=args.seed, bad_share=args.bad_share, json_share=args.json_share
     )
     messages = list(generator.messages(args.events))
-    expected = expectation(messages)
-    replay_file = workdir / "published.ndjson"
-    replay_file.write_text(
+    workdir.published.write_text(
         "".join(
             PubsubRecord(m.data, m.attributes, f"local-{i}", "").to_json() + "\n"
             for i, m in enumerate(messages)
@@ -189,133 +216,185 @@ def main(argv: list[str] | None = None) -> int:
         f"generated {len(messages):,} messages (seed {args.seed}): "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(Counter(m.kind for m in messages).items()))
     )
+    return messages
 
-    import duckdb
 
-    from pipeline.warehouse import create_tables
+def start_emulator(args: argparse.Namespace, workdir: Workdir) -> PubsubEmulator | None:
+    """Step 2: the Pub/Sub emulator, or None (replay) when asked or when it cannot run here."""
+    if args.replay:
+        return None
+    try:
+        emulator = PubsubEmulator(log_path=workdir.root / "emulator.log")
+        emulator.start()
+    except EmulatorUnavailableError as error:
+        _say(
+            f"Pub/Sub emulator unavailable ({error}); replaying {workdir.published} instead. "
+            "For the streaming run: install the Google Cloud CLI, then "
+            "`gcloud components install pubsub-emulator` (it needs Java)"
+        )
+        return None
+    return emulator
 
-    with duckdb.connect(str(warehouse)) as connection:
-        create_tables(connection)
 
-    emulator: PubsubEmulator | None = None
-    if not args.replay:
-        try:
-            emulator = PubsubEmulator(log_path=workdir / "emulator.log")
-            emulator.start()
-        except EmulatorUnavailableError as error:
-            if os.environ.get("CI"):
-                _say(f"error: the Pub/Sub emulator is required in CI: {error}")
-                return 2
-            _say(f"Pub/Sub emulator unavailable ({error}); replaying {replay_file} instead")
-            emulator = None
-
+def start_pipeline(
+    args: argparse.Namespace,
+    workdir: Workdir,
+    emulator: PubsubEmulator | None,
+    messages: list[TrafficMessage],
+    progress: Progress,
+) -> tuple[Any, Any]:
+    """Step 3: the pipeline, and the publisher when streaming; returns (streaming, replayed)."""
     from pipeline.main import run
 
-    progress = Progress()
     sink_args = [
         "--sink", "duckdb",
-        "--duckdb_path", str(warehouse),
-        "--dead_letter_prefix", str(dead_letters),
+        "--duckdb_path", str(workdir.warehouse),
+        "--dead_letter_prefix", str(workdir.dead_letters),
         "--dead_letter_window_seconds", "2",
     ]  # fmt: skip
-    started = time.time()
-    result: Any = None
-    replayed: Any = None
-    try:
-        if emulator is None:
-            _say("pipeline: replay (bounded) on the DirectRunner")
-            progress.first_publish = time.time()
-            progress.published = len(messages)
-            replayed = run(["--replay", str(replay_file), *sink_args])
-            progress.done = True
-        else:
-            publishers, subscriptions = _setup_topics(emulator)
-            families = len(subscriptions)
-            _say(f"emulator on {emulator.host}: a topic and a subscription per family ({families})")
-            subscription_args = [arg for spec in subscriptions for arg in ("--subscription", spec)]
-            result = run([*subscription_args, *sink_args])
-            _say(f"pipeline: streaming on the DirectRunner; publishing at {args.rate:,.0f}/s")
-            publisher = threading.Thread(
-                target=publish_at_rate,
-                args=(publishers, messages, args.rate, progress),
-                daemon=True,
-            )
-            publisher.start()
-        scan = DeadLetterScan()
-        deadline = time.monotonic() + args.timeout
-        interactive = sys.stdout.isatty()
-        last_line = 0.0
-        while True:
-            with duckdb.connect(str(warehouse), read_only=False) as connection:
-                landed = landed_events(connection)
-            if dead_letters.exists():
-                scan.scan(dead_letters)
-            accounted = len(landed) + len(scan.by_message)
-            target = len(expected.events) + expected.dead_letters
-            now = time.monotonic()
-            if interactive or now - last_line > 5 or accounted >= target:
-                line = (
-                    f"published {progress.published:,}/{len(messages):,} | events in warehouse "
-                    f"{len(landed):,} | dead letters {len(scan.by_message):,} | accounted "
-                    f"{accounted:,}/{target:,} | {time.time() - started:.0f}s"
-                )
-                print(
-                    f"\r{line}" if interactive else line,
-                    end="" if interactive else "\n",
-                    flush=True,
-                )
-                last_line = now
-            if progress.done and accounted >= target:
-                break
-            if now > deadline:
-                if interactive:
-                    print()
-                _say(f"timed out after {args.timeout:.0f}s: {accounted:,} of {target:,} accounted")
-                return 1
-            time.sleep(0.5)
-        if interactive:
-            print()
-        finished = time.time()
-        # The streaming DirectRunner keeps only the first bundle's Beam metrics, so
-        # counters are shown for bounded (replay) runs, whose runner keeps them all.
-        metrics = _metrics(replayed) if emulator is None else {}
-    finally:
-        if result is not None:
-            result.cancel()
-        if emulator is not None:
-            emulator.stop()
+    if emulator is None:
+        _say("pipeline: replay (bounded) on the DirectRunner")
+        progress.first_publish = time.time()
+        progress.published = len(messages)
+        replayed = run(["--replay", str(workdir.published), *sink_args])
+        progress.done = True
+        return None, replayed
+    publishers, subscriptions = _setup_topics(emulator)
+    _say(f"emulator on {emulator.host}: a topic and a subscription per family ({len(publishers)})")
+    subscription_args = [arg for spec in subscriptions for arg in ("--subscription", spec)]
+    streaming = run([*subscription_args, *sink_args])
+    _say(f"pipeline: streaming on the DirectRunner; publishing at {args.rate:,.0f}/s")
+    threading.Thread(
+        target=publish_at_rate, args=(publishers, messages, args.rate, progress), daemon=True
+    ).start()
+    return streaming, None
 
-    with duckdb.connect(str(warehouse)) as connection:
+
+def wait_for_accounting(
+    args: argparse.Namespace, workdir: Workdir, expected: Expectation, progress: Progress
+) -> tuple[DeadLetterScan, bool]:
+    """Step 4: show progress until every message is in the warehouse or a dead letter."""
+    import duckdb
+
+    scan = DeadLetterScan()
+    started = time.time()
+    deadline = time.monotonic() + args.timeout
+    interactive = sys.stdout.isatty()
+    last_line = 0.0
+    target = len(expected.events) + expected.dead_letters
+    while True:
+        with duckdb.connect(str(workdir.warehouse), read_only=False) as connection:
+            landed = landed_events(connection)
+        if workdir.dead_letters.exists():
+            scan.scan(workdir.dead_letters)
+        accounted = len(landed) + len(scan.by_message)
+        now = time.monotonic()
+        if interactive or now - last_line > 5 or accounted >= target:
+            line = (
+                f"published {progress.published:,}/{expected.published:,} | events in warehouse "
+                f"{len(landed):,} | dead letters {len(scan.by_message):,} | accounted "
+                f"{accounted:,}/{target:,} | {time.time() - started:.0f}s"
+            )
+            print(f"\r{line}" if interactive else line, end="" if interactive else "\n", flush=True)
+            last_line = now
+        if progress.done and accounted >= target:
+            if interactive:
+                print()
+            return scan, True
+        if now > deadline:
+            if interactive:
+                print()
+            _say(f"timed out after {args.timeout:.0f}s: {accounted:,} of {target:,} accounted")
+            return scan, False
+        time.sleep(0.5)
+
+
+def summarize(
+    workdir: Workdir,
+    expected: Expectation,
+    progress: Progress,
+    scan: DeadLetterScan,
+    finished: float,
+    mode: str,
+    metrics: dict[str, int],
+) -> tuple[dict[str, Any], bool]:
+    """Step 5: count what landed, reconcile three independent counts, run the seed's queries.
+
+    Published (counted by the publisher) must equal the events in the
+    warehouse (counted in DuckDB) plus the dead letters (counted in the files)
+    plus the duplicates the generator published (counted by the generator),
+    and each must be what the generator predicts.
+    """
+    import duckdb
+
+    with duckdb.connect(str(workdir.warehouse)) as connection:
         counts = row_counts(connection)
         landed = landed_events(connection)
         stored = ingestion_times(connection)
         queries = run_queries(connection)
     latencies = [stored[e] - sent for e, sent in progress.sent_at.items() if e in stored]
+    elapsed = max(finished - progress.first_publish, 1e-9)
     summary: dict[str, Any] = {
-        "mode": "replay" if emulator is None else "streaming",
+        "mode": mode,
         "published": progress.published,
         "publish_failures": len(progress.failed),
         "events_in_warehouse": len(landed),
         "dead_letters": len(scan.by_message),
-        "duplicates_collapsed": expected.good_messages - len(landed),
+        "duplicates_published": expected.duplicates,
         "rows_per_table": counts,
         "dead_letters_by_reason": scan.by_reason(),
         "seconds": round(finished - progress.first_publish, 2),
-        "events_per_s": round(progress.published / max(finished - progress.first_publish, 1e-9)),
+        "events_per_s": round(progress.published / elapsed),
         "event_to_row_latency_s": percentiles(latencies) if latencies else None,
         "pipeline_counters": metrics,
         "queries": queries,
     }
-    (workdir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     reconciled = (
         summary["published"]
-        == summary["events_in_warehouse"]
-        + summary["dead_letters"]
-        + summary["duplicates_collapsed"]
+        == summary["events_in_warehouse"] + summary["dead_letters"] + expected.duplicates
         and landed == expected.events
         and len(scan.by_message) == expected.dead_letters
+        and summary["published"] == expected.published
     )
-    _print_summary(summary, reconciled)
+    summary["reconciled"] = reconciled
+    workdir.summary.write_text(json.dumps(summary, indent=2) + "\n")
+    return summary, reconciled
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the local system end to end; return 0 when everything reconciles."""
+    args = parser().parse_args(argv)
+    workdir = Workdir(args.workdir)
+    workdir.reset()
+    messages = generate(args, workdir)
+    expected = expectation(messages)
+
+    import duckdb
+
+    from pipeline.warehouse import create_tables
+
+    with duckdb.connect(str(workdir.warehouse)) as connection:
+        create_tables(connection)
+    emulator = start_emulator(args, workdir)
+    progress = Progress()
+    streaming: Any = None
+    try:
+        streaming, replayed = start_pipeline(args, workdir, emulator, messages, progress)
+        scan, complete = wait_for_accounting(args, workdir, expected, progress)
+        if not complete:
+            return 1
+        finished = time.time()
+        # The streaming DirectRunner keeps only the first bundle's Beam metrics, so
+        # counters are shown for bounded (replay) runs, whose runner keeps them all.
+        metrics = _metrics(replayed) if replayed is not None else {}
+    finally:
+        if streaming is not None:
+            streaming.cancel()
+        if emulator is not None:
+            emulator.stop()
+    mode = "replay" if emulator is None else "streaming"
+    summary, reconciled = summarize(workdir, expected, progress, scan, finished, mode, metrics)
+    _print_summary(summary, reconciled, workdir.summary)
     return 0 if reconciled else 1
 
 
@@ -334,13 +413,13 @@ def _metrics(result: Any) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def _print_summary(summary: dict[str, Any], reconciled: bool) -> None:
+def _print_summary(summary: dict[str, Any], reconciled: bool, path: Path) -> None:
     _say("\n== summary ==")
     mark = "reconciled" if reconciled else "DOES NOT RECONCILE"
     _say(
         f"messages published      {summary['published']:,} = {summary['events_in_warehouse']:,} "
         f"events in the warehouse + {summary['dead_letters']:,} dead letters + "
-        f"{summary['duplicates_collapsed']:,} duplicate deliveries collapsed ({mark})"
+        f"{summary['duplicates_published']:,} duplicates of landed events ({mark})"
     )
     _say(
         "rows per table          "
@@ -371,7 +450,7 @@ def _print_summary(summary: dict[str, Any], reconciled: bool) -> None:
     for name, result in summary["queries"].items():
         _say(f"\n{name}")
         _say(format_table(result["columns"], result["rows"]))
-    _say(f"\nfull results: {Path('local') / 'summary.json'}")
+    _say(f"\nfull results: {path}")
 
 
 if __name__ == "__main__":

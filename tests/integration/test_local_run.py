@@ -134,3 +134,27 @@ def test_replay_fallback(tmp_path: Path):
     assert summary["mode"] == "replay"
     assert summary["pipeline_counters"]["UserActivityEvent.ok"] > 0
     _check(summary)
+
+
+def test_the_reconciliation_can_fail(tmp_path: Path):
+    """Three independent counts: a lost event shows, it is not absorbed as a 'duplicate'."""
+    import duckdb
+
+    from ops import local_run
+    from ops.report import DeadLetterScan
+
+    summary = _local_run(tmp_path, "--replay")
+    assert summary["reconciled"]
+    generator = TrafficGenerator(seed=SEED, bad_share=0.05, json_share=0.05)
+    expected = local_run.expectation(list(generator.messages(EVENTS)))
+    assert summary["duplicates_published"] == expected.duplicates > 0
+    workdir = local_run.Workdir(tmp_path)
+    with duckdb.connect(str(workdir.warehouse)) as connection:
+        connection.execute("DELETE FROM events.fact_user_activity WHERE event_id IN "
+                           "(SELECT event_id FROM events.fact_user_activity LIMIT 1)")  # fmt: skip
+    scan = DeadLetterScan()
+    scan.scan(workdir.dead_letters)
+    progress = local_run.Progress(published=EVENTS, done=True, first_publish=1.0)
+    after, reconciled = local_run.summarize(workdir, expected, progress, scan, 2.0, "replay", {})
+    assert not reconciled
+    assert after["events_in_warehouse"] == summary["events_in_warehouse"] - 1
