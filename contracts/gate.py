@@ -114,13 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     from contracts.generate import PROTO, REPO, image_at_ref
     from contracts.registry import REGISTRY
 
-    parser = argparse.ArgumentParser(prog="python -m contracts.gate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m contracts.gate",
+        description=__doc__,
+        epilog="exit status: 0 no refusal, 1 a change is refused, 2 usage error (a baseline "
+        "that holds no proto/)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--against",
         default="registry",
         help="registry (every release), git:REF, or a folder holding proto/",
     )
-    parser.add_argument("--repo", type=Path, default=REPO)
+    parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
     args = parser.parse_args(argv)
     repo = args.repo.resolve()
     with tempfile.TemporaryDirectory(prefix="gate-") as temp:

@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m contracts.generate",
         description="Regenerate Python classes, BigQuery schemas, DDL, Pub/Sub schemas and "
         "docs from proto/.",
+        epilog="exit status: 0 generated (or, with --check, everything matches), 1 the change "
+        "was refused (format, lint, buf breaking, the compatibility gate) or generated files "
+        "drift, 2 usage error",
     )
     parser.add_argument(
         "--check",

@@ -24,11 +24,17 @@ from contracts.registry import REGISTRY, Registry
 def main(argv: list[str] | None = None) -> int:
     """Release the contracts; return the exit code."""
     parser = argparse.ArgumentParser(
-        prog="make release-contracts", description=__doc__.split("\n")[0]
+        prog="make release-contracts",
+        description=__doc__.split("\n")[0],
+        epilog="exit status: 0 released (or nothing changed since the latest release), 1 the "
+        "gate refused the change, 2 usage error",
     )
-    parser.add_argument("--repo", type=Path, default=REPO)
+    parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
     parser.add_argument(
-        "--date", type=dt.date.fromisoformat, default=dt.datetime.now(dt.UTC).date()
+        "--date",
+        type=dt.date.fromisoformat,
+        default=dt.datetime.now(dt.UTC).date(),
+        help="release date, YYYY-MM-DD (default: today, UTC)",
     )
     args = parser.parse_args(argv)
     repo = args.repo.resolve()

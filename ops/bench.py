@@ -216,7 +216,11 @@ def streaming_figures(count: int, seed: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print the table and write the JSON file."""
-    parser = argparse.ArgumentParser(prog="python -m ops.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ops.bench",
+        description=__doc__.split("\n")[0],
+        epilog="exit status: 0 measured (figures that could not be taken say why), 2 usage error",
+    )
     parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--output", default="bench.json", help="where to write the JSON figures")
