@@ -53,3 +53,29 @@ def _subscriber() -> Any:
 
             _client = pubsub_v1.SubscriberClient()
         return _client
+
+
+class PendingAcks:
+    """The ack tokens of a bundle's messages: acknowledged at its end, unless dead-lettered.
+
+    A message whose rows were all written is acknowledged by the sink; one
+    that became a dead letter is acknowledged by the dead-letter writer once
+    its record is durable, so the sink must not acknowledge it first.
+    """
+
+    def __init__(self) -> None:
+        self._tokens: set[str] = set()
+        self._handed_over: set[str] = set()
+
+    def note(self, token: str) -> None:
+        """Remember the token of a message whose rows the bundle holds."""
+        if token:
+            self._tokens.add(token)
+
+    def hand_over(self, tokens: Iterable[str]) -> None:
+        """Leave these messages to the dead-letter writer."""
+        self._handed_over.update(token for token in tokens if token)
+
+    def acknowledge(self) -> int:
+        """Acknowledge every message not handed over; return how many."""
+        return acknowledge(self._tokens - self._handed_over)

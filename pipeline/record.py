@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.model import FactRow
+
 
 @dataclass(frozen=True)
 class PubsubRecord:
@@ -62,3 +64,7 @@ class PubsubRecord:
             message_id=str(parsed.get("messageId", "")),
             publish_time=str(parsed.get("publishTime", "")),
         )
+
+
+MessageRows = tuple[tuple[FactRow, ...], PubsubRecord]
+"""One message's fact rows and the message itself: what the warehouse sinks take (in lists)."""

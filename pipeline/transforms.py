@@ -10,23 +10,13 @@ from apache_beam.metrics.metric import Metrics
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
+from pipeline.counters import NAMESPACE, outcome_counter
 from pipeline.deadletter import REASON_NAMES, keyed_line
-from pipeline.model import FactRow
 from pipeline.process import process
-from pipeline.record import PubsubRecord
+from pipeline.record import MessageRows, PubsubRecord
 
 ROWS = "rows"
 DEAD_LETTERS = "dead_letters"
-NAMESPACE = "ecom"
-
-MessageRows = tuple[tuple[FactRow, ...], PubsubRecord]
-"""The main output of ProcessMessages: one message's fact rows and the message itself."""
-
-
-def outcome_counter(contract: str, outcome: str) -> Any:
-    """Return the Beam counter of ``outcome`` for ``contract`` (``OrderEvent.ok`` ...)."""
-    short = contract.rsplit(".", 1)[-1] or "unknown"
-    return Metrics.counter(NAMESPACE, f"{short}.{outcome}")
 
 
 class ProcessFn(beam.DoFn):
@@ -94,8 +84,3 @@ class ProcessMessages(beam.PTransform[PCollection[Any], Any]):
         return records | "RouteDecodeValidateModel" >> beam.ParDo(
             ProcessFn(self.default_contract)
         ).with_outputs(DEAD_LETTERS, main=ROWS)
-
-
-def keyed_rows(element: list[MessageRows]) -> list[tuple[str, tuple[FactRow, PubsubRecord]]]:
-    """Split messages' rows, each keyed by ``table/key`` for deduplication."""
-    return [(f"{row.table}/{row.key}", (row, record)) for rows, record in element for row in rows]

@@ -32,7 +32,8 @@ from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
 from pipeline.errors import SinkUnavailableError
-from pipeline.sinks.buffered import Batch, BufferedSinkFn, Refusal
+from pipeline.sinks.refusals import Batch, Refusal
+from pipeline.sinks.warehouse_sink import WarehouseSinkFn
 
 TRANSIENT_REASONS = frozenset({"backendError", "internalError", "rateLimitExceeded", "timeout"})
 
@@ -75,7 +76,7 @@ def default_client(project: str) -> InsertClient:
     return bigquery.Client(project=project or None)
 
 
-class InsertRowsFn(BufferedSinkFn):
+class InsertRowsFn(WarehouseSinkFn):
     """Insert each message's rows into ``project.dataset.<table>`` in batches."""
 
     sink_name = "BigQuery"

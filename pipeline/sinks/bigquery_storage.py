@@ -25,9 +25,9 @@ from typing_extensions import override
 
 from pipeline.deadletter import DeadLetterElement
 from pipeline.model import TABLES
-from pipeline.sinks.buffered import refusal_dead_letters
+from pipeline.record import MessageRows
 from pipeline.sinks.conformance import load_schema, row_problem
-from pipeline.transforms import MessageRows
+from pipeline.sinks.refusals import refusal_dead_letters
 
 CONFORMING = "conforming"
 

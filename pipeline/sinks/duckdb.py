@@ -10,11 +10,12 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
-from pipeline.sinks.buffered import Batch, BufferedSinkFn, Refusal
+from pipeline.sinks.refusals import Batch, Refusal
+from pipeline.sinks.warehouse_sink import WarehouseSinkFn
 from pipeline.warehouse import DATASET, create_tables
 
 
-class InsertDuckDBFn(BufferedSinkFn):
+class InsertDuckDBFn(WarehouseSinkFn):
     """Insert each bundle's rows per table with ``INSERT OR IGNORE``.
 
     A redelivered message's rows hit the unique row-key index and are ignored:

@@ -12,8 +12,12 @@ from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
 from pipeline.model import TABLES, FactRow
-from pipeline.record import PubsubRecord
-from pipeline.transforms import keyed_rows
+from pipeline.record import MessageRows, PubsubRecord
+
+
+def keyed_rows(element: list[MessageRows]) -> list[tuple[str, tuple[FactRow, PubsubRecord]]]:
+    """Split messages' rows, each keyed by ``table/key`` for deduplication."""
+    return [(f"{row.table}/{row.key}", (row, record)) for rows, record in element for row in rows]
 
 
 def first_row(grouped: tuple[str, Iterable[tuple[FactRow, PubsubRecord]]]) -> FactRow:
