@@ -6,8 +6,13 @@ Figures (seeded input, single process):
   each event type and for the realistic mix, beside the raw upb parse rate of
   the same messages;
 - replay mode end to end (files in, DuckDB out, DirectRunner) in events/s;
+- replay CPU: CPU seconds per million events end to end (the basis of the
+  README's Dataflow sizing);
 - streaming mode through the Pub/Sub emulator (``make run`` at the profile's
   size, in a child process): messages/s and publish-to-row latency p50/p99;
+- streaming capacity: a backlog published before the pipeline starts, drained by
+  the pipeline and by a pass-through pipeline (read, acknowledge, count) on the
+  same emulator in the same run; the pipeline's share of the pass-through rate;
 - a dead-letter burst: 100,000 undecodable messages of mixed sizes (up to 1 MB)
   dead-lettered in one window by a replay run in a child process, beside a
   burst a fifth that size: throughput, and peak memory of each (which must not
@@ -26,18 +31,24 @@ import platform
 import resource
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+import apache_beam as beam
 
 from ops.traffic import TrafficGenerator
+from pipeline import acks
 from pipeline.catalog import BY_NAME
 from pipeline.process import process
 from pipeline.record import PubsubRecord
 
 PROFILES = {"short": 20_000, "long": 200_000}
 BURST_MESSAGES = 100_000
+PULL_BATCH = 5000
+"""Messages per local Pub/Sub read in the capacity drains, for both pipelines alike."""
 """Events per measurement of the per-event work; replay end to end uses three times more."""
 
 
@@ -93,6 +104,7 @@ def replay_figures(count: int, seed: int) -> dict[str, float]:
             for i, m in enumerate(generator.messages(count))
         ]
         (folder / "input.ndjson").write_text("\n".join(lines) + "\n")
+        cpu_before = _cpu_seconds()
         start = time.perf_counter()
         run(
             [
@@ -104,7 +116,18 @@ def replay_figures(count: int, seed: int) -> dict[str, float]:
             ]
         )  # fmt: skip
         elapsed = time.perf_counter() - start
-    return {"events": count, "seconds": round(elapsed, 2), "events_per_s": round(count / elapsed)}
+        cpu = _cpu_seconds() - cpu_before
+    return {
+        "events": count,
+        "seconds": round(elapsed, 2),
+        "events_per_s": round(count / elapsed),
+        "cpu_seconds_per_million": round(cpu / count * 1_000_000),
+    }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 BURST_SIZES = ((0.002, 1024 * 1024), (0.02, 100 * 1024), (0.2, 10 * 1024), (1.0, 512))
@@ -183,6 +206,134 @@ def burst_figures(count: int, seed: int) -> dict[str, Any]:
     return figures
 
 
+class _PassThroughFn(beam.DoFn):
+    """Count and acknowledge each message: the least a streaming pipeline can do."""
+
+    counted: ClassVar[int] = 0
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def start_bundle(self) -> None:
+        self._tokens: list[str] = []
+
+    def process(self, element: PubsubRecord | list[PubsubRecord]) -> None:
+        records = element if isinstance(element, list) else [element]
+        self._tokens.extend(record.ack for record in records)
+
+    def finish_bundle(self) -> None:
+        acks.acknowledge(self._tokens)
+        with self._lock:
+            _PassThroughFn.counted += len(self._tokens)
+
+
+def _drain(start: Callable[[], Any], done: Callable[[], bool], timeout: float) -> float | None:
+    """Start a streaming pipeline; return the seconds until ``done``, or None on timeout."""
+    began = time.perf_counter()
+    result = start()
+    try:
+        while time.perf_counter() - began < timeout:
+            if done():
+                return time.perf_counter() - began
+            time.sleep(0.25)
+        return None
+    finally:
+        result.cancel()
+
+
+def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, Any]:
+    """Drain one published backlog with the pipeline and with a pass-through pipeline."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    from ops.emulator import EmulatorUnavailableError, PubsubEmulator
+    from ops.local_run import expectation, topic_of
+    from ops.report import DeadLetterScan, landed_count
+    from pipeline.catalog import CONTRACTS
+    from pipeline.direct_pubsub import enlarge_pulls
+    from pipeline.main import run
+    from pipeline.sources import ReadMessages
+    from pipeline.warehouse import create_tables
+
+    messages = list(TrafficGenerator(seed=seed).messages(count))
+    expected = expectation(messages)
+    try:
+        emulator = PubsubEmulator()
+        emulator.start()
+    except EmulatorUnavailableError as missing:
+        return {"skipped": str(missing)}
+    try:
+        publisher = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.05)
+        )
+        subscriber = pubsub_v1.SubscriberClient()
+        project = "ecom-bench"
+        pipeline_subs: list[str] = []
+        passthrough_subs: list[str] = []
+        for contract in CONTRACTS:
+            topic = f"projects/{project}/topics/{contract.topic_id}"
+            publisher.create_topic(name=topic)
+            for suffix, specs in (("", pipeline_subs), ("-passthrough", passthrough_subs)):
+                name = f"projects/{project}/subscriptions/{contract.subscription_id}{suffix}"
+                subscriber.create_subscription(name=name, topic=topic, ack_deadline_seconds=600)
+                specs.append(f"{contract.name}={name}")
+        futures = [
+            publisher.publish(f"projects/{project}/topics/{topic_of(m)}", m.data, **m.attributes)
+            for m in messages
+        ]
+        for future in futures:
+            future.result()
+
+        def passthrough() -> Any:
+            enlarge_pulls(PULL_BATCH)
+            options = PipelineOptions(["--streaming"])
+            options.view_as(StandardOptions).streaming = True
+            pipeline = beam.Pipeline(options=options)
+            _ = (
+                pipeline
+                | ReadMessages(passthrough_subs, [])
+                | "PassThrough" >> beam.ParDo(_PassThroughFn())
+            )
+            return pipeline.run()
+
+        _PassThroughFn.counted = 0
+        passthrough_s = _drain(passthrough, lambda: _PassThroughFn.counted >= count, timeout)
+
+        with tempfile.TemporaryDirectory(prefix="bench-capacity-") as temp:
+            folder = Path(temp)
+            import duckdb
+
+            with duckdb.connect(str(folder / "w.duckdb")) as connection:
+                create_tables(connection)
+            scan = DeadLetterScan()
+            target = len(expected.events) + expected.dead_letters
+
+            def accounted() -> bool:
+                if (folder / "dl").exists():
+                    scan.scan(folder / "dl")
+                if len(scan.by_message) < expected.dead_letters:
+                    return False
+                with duckdb.connect(str(folder / "w.duckdb")) as connection:
+                    landed = landed_count(connection)
+                return landed + len(scan.by_message) >= target
+
+            arguments = [arg for spec in pipeline_subs for arg in ("--subscription", spec)]
+            arguments += ["--sink", "duckdb", "--duckdb_path", str(folder / "w.duckdb"),
+                          "--dead_letter_prefix", str(folder / "dl"),
+                          "--dead_letter_window_seconds", "2",
+                          "--direct_pubsub_batch", str(PULL_BATCH)]  # fmt: skip
+            pipeline_s = _drain(lambda: run(arguments), accounted, timeout)
+    finally:
+        emulator.stop()
+    if passthrough_s is None or pipeline_s is None:
+        return {"failed": f"a drain of {count:,} did not finish within {timeout:.0f}s"}
+    return {
+        "backlog": count,
+        "pass_through_per_s": round(count / passthrough_s),
+        "pipeline_per_s": round(count / pipeline_s),
+        "share_of_pass_through": round(passthrough_s / pipeline_s, 2),
+        "nothing_lost": True,
+    }
+
+
 def streaming_figures(count: int, seed: int) -> dict[str, Any]:
     """Streaming through the emulator: ``ops.local_run`` in a child process, at 1,000/s."""
     import subprocess
@@ -247,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         report["replay_end_to_end"] = replay_figures(count * 3, args.seed)
         report["streaming"] = streaming_figures(count // 4, args.seed)
         report["dead_letter_burst"] = burst_figures(BURST_MESSAGES, args.seed)
+        report["streaming_capacity"] = capacity_figures(count * 3, args.seed)
     report["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     print(
@@ -258,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         replay = report["replay_end_to_end"]
         print(
             f"{'replay end to end (file -> DuckDB, DirectRunner)':<48}{replay['events_per_s']:>12,}"
+            f"   CPU {replay['cpu_seconds_per_million']:,} s per million events"
         )
     stream = report.get("streaming", {})
     if "events_per_s" in stream:
@@ -267,6 +420,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif stream:
         print(f"streaming via the emulator: not measured ({next(iter(stream.values()))})")
+    capacity = report.get("streaming_capacity", {})
+    if "pipeline_per_s" in capacity:
+        print(
+            f"{'streaming capacity: drain a backlog of ' + format(capacity['backlog'], ',')}"
+            f"{'':<8}{capacity['pipeline_per_s']:>12,}   pass-through "
+            f"{capacity['pass_through_per_s']:,}/s, share {capacity['share_of_pass_through']:.0%}"
+        )
+    elif capacity:
+        print(f"streaming capacity: not measured ({next(iter(capacity.values()))})")
     burst = report.get("dead_letter_burst", {})
     if "memory_growth_mib" in burst:
         for size, figures in burst.items():

@@ -50,6 +50,13 @@ def landed_events(connection: Any) -> set[str]:
     return {row[0] for row in connection.execute(union).fetchall()}
 
 
+def landed_count(connection: Any) -> int:
+    """Return how many source events have rows in the warehouse (counted in the database)."""
+    union = " UNION ".join(f"SELECT event_id FROM events.{table}" for table in SOURCE_TABLES)
+    count: int = connection.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    return count
+
+
 def row_counts(connection: Any) -> dict[str, int]:
     """Return the number of rows per fact table."""
     return {

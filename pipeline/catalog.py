@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Final
 
@@ -23,12 +24,12 @@ class Contract:
     pubsub_message: type[Message]
     """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         """Full name of the contract, for example ``ecom.events.v1.OrderEvent``."""
         return str(self.message.DESCRIPTOR.full_name)
 
-    @property
+    @functools.cached_property
     def schema_id(self) -> str:
         """Id of its Pub/Sub schema resource, for example ``order-event``."""
         return schema_id(self.message.DESCRIPTOR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Any
 
 import apache_beam as beam
@@ -36,11 +37,13 @@ class ProcessFn(beam.DoFn):
         self.unknown_fields = Metrics.counter(NAMESPACE, "unknown_fields")
         self.counters: dict[tuple[str, str], Any] = {}
 
-    def _count(self, contract: str, outcome: str) -> None:
-        counter = self.counters.get((contract, outcome))
-        if counter is None:
-            counter = self.counters[contract, outcome] = outcome_counter(contract, outcome)
-        counter.inc()
+    def _count(self, counts: Counter[tuple[str, str]]) -> None:
+        """Add an element's outcome counts to their counters (one update per outcome)."""
+        for (contract, outcome), count in counts.items():
+            counter = self.counters.get((contract, outcome))
+            if counter is None:
+                counter = self.counters[contract, outcome] = outcome_counter(contract, outcome)
+            counter.inc(count)
 
     @override
     def process(self, element: PubsubRecord | list[PubsubRecord]) -> list[Any]:
@@ -51,22 +54,25 @@ class ProcessFn(beam.DoFn):
         now = time.time()
         outputs: list[Any] = []
         produced: list[MessageRows] = []
+        counts: Counter[tuple[str, str]] = Counter()
+        unknown_fields = 0
         for record in records:
             outcome = process(record, self.default_contract)
             if outcome.dead_letter is not None:
-                reason = REASON_NAMES[outcome.dead_letter.reason]
-                self._count(outcome.contract, reason)
+                counts[outcome.contract, REASON_NAMES[outcome.dead_letter.reason]] += 1
                 line = keyed_line(record, outcome.dead_letter)
                 outputs.append(beam.pvalue.TaggedOutput(DEAD_LETTERS, line))
                 continue
-            self._count(outcome.contract, "ok")
+            counts[outcome.contract, "ok"] += 1
             revision = outcome.revision.split(" ", 1)[0] or "unknown"
-            self._count(outcome.contract, f"decoded_as.{revision}")
-            if outcome.unknown_fields:
-                self.unknown_fields.inc(outcome.unknown_fields)
+            counts[outcome.contract, f"decoded_as.{revision}"] += 1
+            unknown_fields += outcome.unknown_fields
             if outcome.event_seconds is not None:
                 self.lag.update(int((now - outcome.event_seconds) * 1000))
             produced.append((tuple(outcome.rows), record))
+        self._count(counts)
+        if unknown_fields:
+            self.unknown_fields.inc(unknown_fields)
         if produced:
             outputs.append(produced)
         return outputs

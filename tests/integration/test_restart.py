@@ -36,7 +36,9 @@ def _start(subscription: str, workdir: Path, emulator: PubsubEmulator) -> subpro
          "--subscription", subscription,
          "--sink", "duckdb", "--duckdb_path", str(workdir / "w.duckdb"),
          "--dead_letter_prefix", str(workdir / "dead_letters"),
-         "--dead_letter_window_seconds", "1"],
+         "--dead_letter_window_seconds", "1",
+         # Small pulls: the run proceeds in many bundles, so a kill lands mid-way.
+         "--direct_pubsub_batch", "50"],
         cwd=ROOT, env={**os.environ, "PUBSUB_EMULATOR_HOST": emulator.host},
         stdout=subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
