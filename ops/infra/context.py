@@ -83,6 +83,33 @@ class Context:
         self.recorded.append(action)
         return call() if self.changes else None
 
+    def retrying(
+        self,
+        what: str,
+        attempt: Callable[[], T],
+        caught: tuple[type[Exception], ...],
+        retryable: Callable[[Exception], bool],
+        *,
+        first_delay: float,
+        max_delay: float,
+    ) -> tuple[T, int]:
+        """Call ``attempt`` until it returns, at most ``attempts`` times; return it and the retries.
+
+        A ``caught`` error that is ``retryable`` is retried after a sleep that
+        doubles each time (``first_delay`` up to ``max_delay``); one that is not,
+        or the last, raises InfraError naming ``what``. Other errors propagate.
+        """
+        delay = first_delay
+        for number in range(1, self.attempts + 1):
+            try:
+                return attempt(), number - 1
+            except caught as error:
+                if not retryable(error) or number == self.attempts:
+                    raise InfraError(f"{what}: {error} (after {number} attempt(s))") from error
+            self.sleep(delay)
+            delay = min(delay * 2, max_delay)
+        raise AssertionError("unreachable")
+
     def warn(self, message: str) -> None:
         """Record something the plan cannot change in place."""
         self.warnings.append(message)

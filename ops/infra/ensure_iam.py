@@ -17,7 +17,7 @@ from typing import Any, Final
 from google.api_core import exceptions
 from google.iam.v1 import iam_policy_pb2, options_pb2, policy_pb2
 
-from ops.infra.context import Context, InfraError
+from ops.infra.context import Context
 from ops.infra.settings import Step
 
 POLICY_VERSION: Final = 3
@@ -40,8 +40,8 @@ def grant(
     write: Callable[[Any], Any],
 ) -> list[str]:
     """Read a policy, add a binding if missing and write it back, retrying conflicts (bounded)."""
-    delay = 2.0
-    for attempt in range(1, context.attempts + 1):
+
+    def read_modify_write() -> list[str]:
         try:
             policy = read()
         except exceptions.NotFound:
@@ -51,17 +51,18 @@ def grant(
         if has(policy):
             return []
         add(policy)
-        try:
-            context.change(describe, functools.partial(write, policy))
-        except (*_CONFLICTS, exceptions.BadRequest, exceptions.InvalidArgument) as error:
-            retry = isinstance(error, _CONFLICTS) or _not_yet_visible(error)
-            if not retry or attempt == context.attempts:
-                raise InfraError(f"{describe}: {error} (after {attempt} attempt(s))") from error
-            context.sleep(delay)
-            delay = min(delay * 2, 30.0)
-            continue
-        return [describe + (f" (after {attempt - 1} retries)" if attempt > 1 else "")]
-    raise AssertionError("unreachable")
+        context.change(describe, functools.partial(write, policy))
+        return [describe]
+
+    actions, retries = context.retrying(
+        describe,
+        read_modify_write,
+        (*_CONFLICTS, exceptions.BadRequest, exceptions.InvalidArgument),
+        lambda error: isinstance(error, _CONFLICTS) or _not_yet_visible(error),
+        first_delay=2.0,
+        max_delay=30.0,
+    )
+    return [f"{action} (after {retries} retries)" if retries else action for action in actions]
 
 
 def _member(step: Step) -> tuple[str, str]:

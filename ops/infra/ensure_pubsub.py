@@ -275,7 +275,7 @@ _OWNED: Final = (
 
 def _field(subscription: Any, name: str) -> Any:
     message = pubsub.Subscription.pb(subscription)
-    if name in {"ack_deadline_seconds"}:
+    if name == "ack_deadline_seconds":
         return getattr(message, name)
     if not message.HasField(name):
         return None
@@ -297,20 +297,17 @@ def _create_subscription(context: Context, wanted: Any) -> list[str]:
     grant made moments before can take a while to be seen (bounded retries).
     """
     writes_bigquery = pubsub.Subscription.pb(wanted).HasField("bigquery_config")
-    delay = 5.0
-    for attempt in range(1, context.attempts + 1):
-        try:
-            context.change(
-                "create", lambda: context.clients.subscriber.create_subscription(request=wanted)
-            )
-        except (exceptions.PermissionDenied, exceptions.FailedPrecondition) as error:
-            if not writes_bigquery or attempt == context.attempts:
-                raise InfraError(f"{wanted.name}: {error} (after {attempt} attempt(s))") from error
-            context.sleep(delay)
-            delay = min(delay * 2, 60.0)
-            continue
-        return ["create" + (f" (after {attempt - 1} retries)" if attempt > 1 else "")]
-    raise AssertionError("unreachable")
+    _, retries = context.retrying(
+        wanted.name,
+        lambda: context.change(
+            "create", lambda: context.clients.subscriber.create_subscription(request=wanted)
+        ),
+        (exceptions.PermissionDenied, exceptions.FailedPrecondition),
+        lambda _: writes_bigquery,
+        first_delay=5.0,
+        max_delay=60.0,
+    )
+    return ["create" + (f" (after {retries} retries)" if retries else "")]
 
 
 def ensure_subscription(context: Context, step: Step) -> list[str]:

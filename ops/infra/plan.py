@@ -25,17 +25,13 @@ from google.iam.v1 import policy_pb2
 from google.protobuf import duration_pb2
 from google.pubsub_v1 import types as pubsub
 
+from contracts.bigquery_schema import PII_POLICY_TAG
 from ecom.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
 from ops.infra.alerts import monitoring_steps
 from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
 from pipeline.schema_evolution import with_policy_tag
-
-PII_POLICY_TAG_PLACEHOLDER: Final = (
-    "projects/{project}/locations/{location}/taxonomies/{taxonomy}/policyTags/{pii_policy_tag}"
-)
-"""What the generated schemas carry on PII columns; ``--pii-policy-tag`` replaces it."""
 
 REQUIRED_APIS: Final = (
     "dataflow.googleapis.com",
@@ -190,7 +186,7 @@ def _table_object(
 ) -> bigquery.Table:
     api = copy.deepcopy(api)
     api["schema"]["fields"] = with_policy_tag(
-        api["schema"]["fields"], PII_POLICY_TAG_PLACEHOLDER, settings.pii_policy_tag
+        api["schema"]["fields"], PII_POLICY_TAG, settings.pii_policy_tag
     )
     if expiration_days:
         api["timePartitioning"]["expirationMs"] = str(expiration_days * 86_400_000)
