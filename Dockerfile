@@ -11,4 +11,4 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
 COPY dist/ /tmp/dist/
 RUN pip install --no-cache-dir --disable-pip-version-check /tmp/dist/ecom_ingest-*.whl \
     && rm -rf /tmp/dist \
-    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom.artifacts"
+    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom_warehouse.artifacts"

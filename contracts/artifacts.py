@@ -1,4 +1,4 @@
-"""``generated/ecom/artifacts.py``: the generated artifacts as data, for code without a checkout.
+"""``generated/ecom_warehouse/artifacts.py``: the generated artifacts as data, without a checkout.
 
 Dataflow workers, an installed wheel and ``ops.infra`` run without the
 repository's ``bq_schemas/``, ``sql/``, ``pubsub_schemas/`` and ``migrations/``

@@ -27,7 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
-from ecom.artifacts import WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.catalog import BY_NAME, Contract
 
 MASK: Final = "***"

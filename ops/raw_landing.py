@@ -23,7 +23,7 @@ from typing import Any, Final
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ecom.artifacts import RAW_TABLES
+from ecom_warehouse.artifacts import RAW_TABLES
 from pipeline.catalog import BY_NAME, Contract
 
 METADATA: Final = frozenset({"subscription_name", "message_id", "publish_time", "attributes"})

@@ -21,7 +21,6 @@ from typing import Any, Final, cast
 from google.protobuf.message import Message
 
 from contracts.bigquery_schema import enum_labels
-from ecom.artifacts import WAREHOUSE_TABLES
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
 from ecom.types.v1 import types_pb2
 from ecom.warehouse.v1 import (
@@ -32,6 +31,7 @@ from ecom.warehouse.v1 import (
     fact_user_activity_pb2,
     options_pb2,
 )
+from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.errors import ModelingError
 
 Row = dict[str, Any]

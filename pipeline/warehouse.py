@@ -1,6 +1,6 @@
 """The local warehouse: the generated BigQuery DDL, views and queries, translated to DuckDB.
 
-Everything comes from the generated artifacts module (``ecom.artifacts``), so
+Everything comes from the generated artifacts module (``ecom_warehouse.artifacts``), so
 an installed package needs no checkout. A warehouse created by an older
 revision is brought up to date the way ``ops.infra`` brings BigQuery: the
 pending migrations (DDL), then the schema changes DDL cannot express in
@@ -17,7 +17,7 @@ from typing import Any, Final
 import sqlglot
 from sqlglot import expressions as exp
 
-from ecom.artifacts import MIGRATIONS, WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import MIGRATIONS, WAREHOUSE_TABLES
 from pipeline.model import TABLES
 from pipeline.schema_evolution import ADD, DEFAULT, Field, SchemaChange, plan_changes
 

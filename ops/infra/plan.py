@@ -1,6 +1,6 @@
 """The plan: every resource the pipeline needs, as the client libraries' own request objects.
 
-Pure functions of the settings and the generated artifacts (``ecom.artifacts``,
+Pure functions of the settings and the generated artifacts (``ecom_warehouse.artifacts``,
 which ships inside the package); no API is called here, so ``--dry-run``
 prints exactly what would be sent and tests check the very objects the apply
 layer hands to the client libraries: ``pubsub.Subscription``,
@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2
 from google.pubsub_v1 import types as pubsub
 
 from contracts.bigquery_schema import PII_POLICY_TAG
-from ecom.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
 from ops.infra.alerts import monitoring_steps
 from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
 from pipeline.catalog import CONTRACTS, Contract

@@ -11,7 +11,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from ecom.artifacts import WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 
 INT64: Final = (-(2**63), 2**63 - 1)
 NUMERIC_LIMIT: Final = Decimal(10) ** 29

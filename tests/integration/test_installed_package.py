@@ -89,8 +89,8 @@ def test_the_guard_refuses_a_read_from_the_checkout(installed: Path, tmp_path: P
 def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
     folder = _empty(tmp_path)
     (folder / "where.py").write_text(
-        "import ecom.artifacts, pipeline, pipeline.main\n"
-        "print(pipeline.__file__, ecom.artifacts.__file__)\n"
+        "import ecom_warehouse.artifacts, pipeline, pipeline.main\n"
+        "print(pipeline.__file__, ecom_warehouse.artifacts.__file__)\n"
     )
     completed = _run(installed, folder, "where.py")
     assert completed.returncode == 0, completed.stderr[-3000:]

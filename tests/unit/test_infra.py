@@ -29,7 +29,7 @@ from google.iam.v1 import iam_policy_pb2, policy_pb2
 from google.pubsub_v1 import types as pubsub
 from google.type import expr_pb2
 
-from ecom.artifacts import PUBSUB_SCHEMAS, WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import PUBSUB_SCHEMAS, WAREHOUSE_TABLES
 from ops.infra import ensure_bigquery, ensure_iam, ensure_storage
 from ops.infra.__main__ import main as infra_main
 from ops.infra.context import Clients, Context, InfraError

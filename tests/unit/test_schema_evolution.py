@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from google.cloud import bigquery
 
-from ecom.artifacts import WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.schema_evolution import (
     ADD,
     DEFAULT,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from ecom.artifacts import WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.warehouse import create_tables, duckdb_view
 
 ROOT = Path(__file__).resolve().parents[2]
