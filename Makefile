@@ -12,18 +12,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run proto release-contracts check-generated lint typecheck test unit bench fuzz clean
+.PHONY: help venv dist run proto release-contracts check-generated lint typecheck test unit bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Both distributions in development mode: ecom-contracts (producer/: the generated classes and
+# ecom_contracts) and ecom-ingest (the pipeline, which depends on it), so `import ecom` is one copy.
+$(STAMP): pyproject.toml producer/pyproject.toml
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "make: no Python 3.11 found (python3.11 or python3); install it or pass PYTHON=/path/to/python3.11" >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./producer -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
+
+dist: $(STAMP) ## Build into dist/ the wheels of ecom-contracts (producers) and ecom-ingest (pipeline), and the latest release's bundle for other languages
+	rm -rf dist
+	$(PY) -m build --wheel --no-isolation --outdir dist producer
+	$(PY) -m build --wheel --no-isolation --outdir dist .
+	$(PY) producer/release.py bundle --out dist
 
 RUN_ARGS ?=
 run: $(STAMP) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000")
@@ -33,9 +41,10 @@ PROTO_ARGS ?=
 proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)
 	$(PY) -m contracts.generate $(PROTO_ARGS)
 
-release-contracts: $(STAMP) ## Record proto/ as a new registry release (after the compatibility gate), then regenerate
+release-contracts: $(STAMP) ## Record proto/ as a new registry release (after the compatibility gate), then regenerate and version ecom-contracts after it
 	$(PY) -m contracts.release
 	$(PY) -m contracts.generate --skip-breaking
+	$(PY) producer/release.py stamp
 
 check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint or the compatibility gate, or generated files drift
 	$(PY) -m contracts.generate --check
@@ -62,4 +71,4 @@ fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with at
 	$(PY) -m tests.fuzz.fuzz_messages -max_total_time=$(FUZZ_SECONDS)
 
 clean: ## Remove the virtual environment and build outputs
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist producer/build .pytest_cache .mypy_cache .ruff_cache

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ecom_contracts import Publisher
 from ops.emulator import EmulatorUnavailableError, PubsubEmulator
-from ops.publisher import Publisher
 from ops.report import (
     DeadLetterScan,
     format_table,

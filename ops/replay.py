@@ -28,8 +28,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from ecom_contracts import Publisher, encode
 from ops.deadletters import has_files, read_dead_letters
-from ops.publisher import Publisher, encode
 from ops.raw_landing import (
     PAGE_ROWS,
     RawRowError,

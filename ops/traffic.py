@@ -218,7 +218,7 @@ class TrafficGenerator:
     # -- messages ----------------------------------------------------------------------
     def messages(self, count: int) -> Iterator[TrafficMessage]:
         """Yield ``count`` messages: good events, JSON-encoded ones, and the bad share."""
-        from ops.publisher import encode  # the publisher's own encoding
+        from ecom_contracts import encode  # the producers' own encoding
 
         sent: list[TrafficMessage] = []
         for _ in range(count):
@@ -239,7 +239,7 @@ class TrafficGenerator:
             yield message
 
     def _bad(self, sent: list[TrafficMessage]) -> TrafficMessage:
-        from ops.publisher import encode
+        from ecom_contracts import encode
 
         kind = self.random.choice(["malformed", "invalid", "unknown_event", "duplicate"])
         if kind == "duplicate":

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import ecom_contracts
 from ecom.deadletter.v1 import dead_letter_pb2
-from pipeline.validate import Violation
 
 
 class DataError(Exception):
@@ -40,18 +40,15 @@ class DecodeError(DataError):
     reason = dead_letter_pb2.REASON_DECODE_ERROR
 
 
-class InvalidEventError(DataError):
-    """The event breaks one or more of its contract's validation rules."""
+class InvalidEventError(DataError, ecom_contracts.InvalidEventError):
+    """The event breaks one or more of its contract's validation rules.
+
+    The producers' error (``ecom_contracts.InvalidEventError``: its ``violations``
+    and its text) as a data error of the pipeline.
+    """
 
     stage = dead_letter_pb2.STAGE_VALIDATE
     reason = dead_letter_pb2.REASON_INVALID
-
-    def __init__(self, violations: list[Violation]) -> None:
-        super().__init__(
-            f"{len(violations)} rule(s) broken: "
-            + "; ".join(f"{v.field_path or '(message)'}: {v.rule_id}" for v in violations)
-        )
-        self.violations = violations
 
 
 class ModelingError(DataError):

@@ -30,6 +30,8 @@ class Outcome:
     """Event time of the message (seconds since the epoch), when it decoded."""
     revision: str = ""
     """Registry revision the message was decoded as (see ``pipeline.route.Route``)."""
+    published_as: str = ""
+    """Revision the producer was built against, from its ``ecom_revision`` attribute."""
 
 
 def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
@@ -53,6 +55,7 @@ def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
             unknown_fields=unknown,
             event_seconds=seconds,
             revision=routed.revision,
+            published_as=routed.published_as,
         )
     except DataError as error:
         return Outcome(

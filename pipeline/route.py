@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Final
 
 from ecom.registry_revisions import CONTRACT_REVISIONS, PUBSUB_REVISIONS
+from ecom_contracts import CONTRACT_ATTRIBUTE, ENCODING_ATTRIBUTE, REVISION_ATTRIBUTE
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
 from pipeline.errors import UnknownEventError
 from pipeline.record import PubsubRecord
@@ -14,9 +16,11 @@ from pipeline.record import PubsubRecord
 SCHEMA_NAME: Final = "googclient_schemaname"
 SCHEMA_ENCODING: Final = "googclient_schemaencoding"
 SCHEMA_REVISION: Final = "googclient_schemarevisionid"
-# Attributes the project's publisher sets on every message.
-CONTRACT: Final = "ecom_contract"
-ENCODING: Final = "ecom_encoding"
+# Attributes the producers' publisher (ecom_contracts) sets on every message.
+CONTRACT: Final = CONTRACT_ATTRIBUTE
+ENCODING: Final = ENCODING_ATTRIBUTE
+REVISION: Final = REVISION_ATTRIBUTE
+_REVISION_LABEL: Final = re.compile(r"r[0-9]{1,6}(\+dev)?")
 
 ENCODINGS: Final = frozenset({"BINARY", "JSON"})
 
@@ -32,6 +36,9 @@ class Route:
     contract: Contract
     encoding: str
     revision: str = ""
+    published_as: str = ""
+    """The revision the producer says it was built against (its ``ecom_revision`` attribute):
+    ``r1``, ``r2+dev``..., ``other`` for a value of another form, empty when absent."""
 
 
 def route(record: PubsubRecord, default_contract: str = "") -> Route:
@@ -43,7 +50,9 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
        (``record.default_contract``), else ``default_contract`` (``--default_contract``).
 
     The encoding comes from ``googclient_schemaencoding`` or ``ecom_encoding``
-    (default BINARY). Raises UnknownEventError naming what was looked for.
+    (default BINARY). The producer's ``ecom_revision`` attribute is reported as
+    ``published_as`` (counted per revision: who still sends old revisions). Raises
+    UnknownEventError naming what was looked for.
     """
     attributes = record.attributes
     schema_name = attributes.get(SCHEMA_NAME)
@@ -73,4 +82,7 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
     encoding = encoding.upper()
     if encoding not in ENCODINGS:
         raise UnknownEventError(f"encoding {encoding!r} is neither BINARY nor JSON")
-    return Route(contract=contract, encoding=encoding, revision=revision)
+    published_as = attributes.get(REVISION, "")
+    if published_as and not _REVISION_LABEL.fullmatch(published_as):
+        published_as = "other"  # a counter label: never an unbounded set of values
+    return Route(contract, encoding, revision, published_as)

@@ -66,6 +66,8 @@ class ProcessFn(beam.DoFn):
             counts[outcome.contract, "ok"] += 1
             revision = outcome.revision.split(" ", 1)[0] or "unknown"
             counts[outcome.contract, f"decoded_as.{revision}"] += 1
+            if outcome.published_as:
+                counts[outcome.contract, f"published_as.{outcome.published_as}"] += 1
             unknown_fields += outcome.unknown_fields
             if outcome.event_seconds is not None:
                 self.lag.update(int((now - outcome.event_seconds) * 1000))

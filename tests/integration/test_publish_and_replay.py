@@ -27,9 +27,10 @@ from google.pubsub_v1 import types as pubsub_types
 
 from ecom.events.v1 import order_event_pb2
 from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
-from ops import publish, replay
+from ecom_contracts import EncodingError, Publisher, encode
+from ecom_contracts._cli import main as ecom_contracts_main
+from ops import replay
 from ops.emulator import PubsubEmulator
-from ops.publisher import Publisher, encode
 from pipeline.decode import decode
 from pipeline.record import PubsubRecord
 from pipeline.route import route
@@ -89,6 +90,7 @@ def test_publisher_validates_encodes_and_sets_routing_attributes(emulator: Pubsu
         assert record.attributes == {
             "ecom_contract": "ecom.events.v1.OrderEvent",
             "ecom_encoding": "JSON",
+            "ecom_revision": "r1",
         }
         event = decode(record.data, route(record))
         assert event.event_id in {"e1", "e2"}  # type: ignore[attr-defined]
@@ -161,7 +163,7 @@ def test_publisher_encodes_as_the_topics_schema_settings_require():
     assert publisher.encoding == "JSON"
     publisher.publish([_order("e1")])
     assert json.loads(client.published[0])["eventId"] == "e1"  # JSON, not binary
-    with pytest.raises(ValueError, match="takes JSON messages"):
+    with pytest.raises(EncodingError, match="takes JSON messages"):
         Publisher("projects/p/topics/t", client=client, encoding="BINARY").encoding  # noqa: B018
     assert Publisher("projects/p/topics/t", client=_RejectingClient()).encoding == "BINARY"
 
@@ -191,11 +193,13 @@ def test_publish_cli(emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.Ca
     lines.insert(1, '{"eventId": "x", "notAField": 1}')
     source = tmp_path / "events.ndjson"
     source.write_text("\n".join(lines) + "\n")
-    code = publish.main(["--topic", topic, "--contract", "order-event", "--input", str(source)])
+    code = ecom_contracts_main(
+        ["publish", "--topic", topic, "--contract", "order-event", str(source)]
+    )
     out = capsys.readouterr()
     assert code == 1
-    assert "published 3 of 4 events" in out.out
-    assert "line 2: not a ecom.events.v1.OrderEvent in JSON" in out.err
+    assert "published 3 of 4 events" in out.err
+    assert f"{source}:2: malformed: not a ecom.events.v1.OrderEvent in JSON" in out.out
     assert len(_pull(subscription, 3)) == 3
 
 

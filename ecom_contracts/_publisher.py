@@ -1,6 +1,6 @@
 """Schema-checked publishing: validate against the contract, encode as the topic needs, publish.
 
-The same code publishes to real Pub/Sub and to the local emulator (which sets
+The same code publishes to real Pub/Sub and to the emulator (which sets
 ``PUBSUB_EMULATOR_HOST``). The publisher reads the topic's schema settings
 once and encodes as they require (BINARY or JSON), so a topic bound to a
 JSON schema is never sent binary payloads it would refuse wholesale. Against
@@ -20,40 +20,12 @@ from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ecom.registry_revisions import CONTRACT_REVISIONS, PUBSUB_REVISIONS
-from pipeline.catalog import BY_NAME
-from pipeline.errors import InvalidEventError
-from pipeline.route import CONTRACT, ENCODING
-from pipeline.validate import collect_violations
-
-
-def encode(
-    event: Message, encoding: str = "BINARY", *, validate: bool = True
-) -> tuple[bytes, dict[str, str]]:
-    """Return ``event``'s payload in ``encoding`` and the routing attributes the pipeline reads.
-
-    JSON follows the topic's Pub/Sub schema (``pubsub_schemas/``), which is the
-    shape Pub/Sub validates JSON-encoded messages against. Raises
-    InvalidEventError when ``validate`` and the event breaks its contract.
-    """
-    name = event.DESCRIPTOR.full_name
-    contract = BY_NAME[name]
-    if validate:
-        violations = collect_violations(event)
-        if violations:
-            raise InvalidEventError(violations)
-    wire = event.SerializeToString()
-    if encoding == "JSON":
-        shaped = contract.pubsub_message.FromString(wire)
-        data = json_format.MessageToJson(shaped, indent=None).encode()
-    elif encoding == "BINARY":
-        data = wire
-    else:
-        raise ValueError(f"encoding must be BINARY or JSON, not {encoding!r}")
-    return data, {CONTRACT: name, ENCODING: encoding}
+from ecom.registry_revisions import PUBSUB_REVISIONS
+from ecom_contracts._encoding import encode, encoding_name
+from ecom_contracts._errors import EncodingError, InvalidEventError
+from ecom_contracts._release import revision
 
 
 @dataclass(frozen=True)
@@ -61,8 +33,14 @@ class PublishResult:
     """What happened to one message: its Pub/Sub message id, or why it was refused."""
 
     index: int
+    """Position of the message in what was published."""
     message_id: str | None
     error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether Pub/Sub took the message."""
+        return self.error is None
 
 
 @dataclass(frozen=True)
@@ -81,7 +59,7 @@ class TopicSettings:
             return ""
         schema_id = self.schema.rsplit("/", 1)[-1]
         newest = PUBSUB_REVISIONS.get(schema_id, {}).get(self.last_revision_id, "")
-        built = CONTRACT_REVISIONS.get(contract, "")
+        built = revision(contract)
         if newest and built and newest != built.removesuffix("+dev"):
             return (
                 f"the topic's newest accepted schema revision is registry {newest}; this "
@@ -111,7 +89,7 @@ class Publisher:
 
     ``encoding`` None reads it from the topic's schema settings (the first
     time it is needed); an explicit encoding the topic's schema does not
-    take is refused with ValueError before anything is sent.
+    take is refused with EncodingError before anything is sent.
     """
 
     def __init__(
@@ -124,14 +102,14 @@ class Publisher:
         client: Any = None,
         encoding: str | None = None,
     ) -> None:
-        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-
         self.topic = topic
-        self._encoding = encoding
+        self._encoding = encoding_name(encoding) if encoding is not None else None
         self._settings: TopicSettings | None = None
         self.resumed_keys: list[str] = []
         """Ordering keys that a refused message paused and the publisher resumed."""
         if client is None:
+            from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
             client = pubsub_v1.PublisherClient(
                 batch_settings=pubsub_v1.types.BatchSettings(
                     max_messages=max_messages, max_latency=max_latency
@@ -158,8 +136,9 @@ class Publisher:
         required = self.settings.encoding
         if explicit is None:
             return required
+        explicit = encoding_name(explicit)
         if self.settings.schema and explicit != required:
-            raise ValueError(
+            raise EncodingError(
                 f"{self.topic} takes {required} messages (its schema settings); "
                 f"{explicit} would be refused wholesale"
             )
@@ -212,6 +191,7 @@ class Publisher:
         """Validate, encode and publish ``events``; invalid ones are reported, not published.
 
         ``encoding`` None uses :attr:`encoding` (the topic's schema settings).
+        Returns one result per event, in order.
         """
         encoding = self._resolve(encoding if encoding is not None else self._encoding)
         prepared: list[tuple[bytes, dict[str, str]]] = []

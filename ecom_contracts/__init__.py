@@ -1,0 +1,83 @@
+"""The e-commerce event contracts for producers: classes, rules, encoding, publishing.
+
+One release of the contract registry, as a package::
+
+    from ecom.events.v1.order_event_pb2 import OrderEvent
+    import ecom_contracts
+
+    event = OrderEvent(event_id="e-1", order_id="o-1", ...)
+    ecom_contracts.validate(event)             # raises InvalidEventError with the violations
+    publisher = ecom_contracts.Publisher("projects/P/topics/order-events")
+    results = publisher.publish([event])      # encoded as the topic's schema settings require
+
+The generated classes are the ``ecom`` package (``ecom.events.v1``,
+``ecom.types.v1``); ``RELEASE`` is the registry release they were built from,
+and every published message carries its contract's revision (``ecom_revision``).
+"""
+
+from ecom_contracts._catalog import (
+    BY_NAME,
+    BY_SCHEMA_ID,
+    CONTRACTS,
+    Contract,
+    contract,
+    contract_of,
+)
+from ecom_contracts._check import FORMATS, CheckResult, Refusal, check_events, check_file
+from ecom_contracts._encoding import (
+    CONTRACT_ATTRIBUTE,
+    ENCODING_ATTRIBUTE,
+    ENCODINGS,
+    REVISION_ATTRIBUTE,
+    Encoded,
+    decode,
+    encode,
+)
+from ecom_contracts._errors import (
+    ContractError,
+    DecodeError,
+    EncodingError,
+    InvalidEventError,
+    UnknownContractError,
+)
+from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
+from ecom_contracts._release import RELEASE, VERSION, revision
+from ecom_contracts._validation import Violation, collect_violations, validate
+
+__version__ = VERSION
+
+__all__ = [
+    "BY_NAME",
+    "BY_SCHEMA_ID",
+    "CONTRACTS",
+    "CONTRACT_ATTRIBUTE",
+    "ENCODINGS",
+    "ENCODING_ATTRIBUTE",
+    "FORMATS",
+    "RELEASE",
+    "REVISION_ATTRIBUTE",
+    "VERSION",
+    "CheckResult",
+    "Contract",
+    "ContractError",
+    "DecodeError",
+    "Encoded",
+    "EncodingError",
+    "InvalidEventError",
+    "PublishResult",
+    "Publisher",
+    "Refusal",
+    "TopicSettings",
+    "UnknownContractError",
+    "Violation",
+    "check_events",
+    "check_file",
+    "collect_violations",
+    "contract",
+    "contract_of",
+    "decode",
+    "encode",
+    "read_topic_settings",
+    "revision",
+    "validate",
+]

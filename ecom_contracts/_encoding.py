@@ -1,0 +1,101 @@
+"""Pub/Sub payloads: an event encoded as its topic's schema settings require, and back.
+
+BINARY is the protobuf wire format. JSON is the shape Pub/Sub validates a
+JSON-encoded topic's messages against: the topic's self-contained Pub/Sub
+schema (``pubsub_schemas/``), in which an inlined ``Timestamp`` is
+``{"seconds": ..., "nanos": ...}`` rather than an RFC 3339 string. Decoding
+is exactly the pipeline's (stage 3, ``pipeline/decode.py`` calls it).
+"""
+
+from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from ecom_contracts._catalog import Contract, contract_of
+from ecom_contracts._errors import DecodeError, EncodingError
+from ecom_contracts._validation import validate as validate_event
+
+ENCODINGS: Final = ("BINARY", "JSON")
+
+# Attributes the publisher sets on every message; the pipeline routes and reports by them.
+CONTRACT_ATTRIBUTE: Final = "ecom_contract"
+"""The contract's full name, for example ``ecom.events.v1.OrderEvent``."""
+ENCODING_ATTRIBUTE: Final = "ecom_encoding"
+"""``BINARY`` or ``JSON``."""
+REVISION_ATTRIBUTE: Final = "ecom_revision"
+"""The registry revision of the contract the producer was built against, for example ``r1``."""
+
+
+class Encoded(NamedTuple):
+    """One message ready to publish: its payload and the attributes the pipeline reads."""
+
+    data: bytes
+    attributes: dict[str, str]
+
+
+def encoding_name(encoding: str) -> str:
+    """Return ``encoding`` as BINARY or JSON (any case); raises EncodingError for anything else."""
+    upper = encoding.upper()
+    if upper not in ENCODINGS:
+        raise EncodingError(f"encoding must be BINARY or JSON, not {encoding!r}")
+    return upper
+
+
+def encode(event: Message, encoding: str = "BINARY", *, validate: bool = True) -> Encoded:
+    """Return ``event``'s payload in ``encoding`` with its routing attributes.
+
+    The attributes name the contract, the encoding and the contract's
+    revision in this build. Raises InvalidEventError when ``validate`` and
+    the event breaks its contract's rules, UnknownContractError for a message
+    that is no event contract, EncodingError for an encoding other than
+    BINARY or JSON.
+    """
+    contract = contract_of(event)
+    encoding = encoding_name(encoding)
+    if validate:
+        validate_event(event)
+    wire = event.SerializeToString()
+    if encoding == "JSON":
+        shaped = contract.pubsub_message.FromString(wire)
+        data = json_format.MessageToJson(shaped, indent=None).encode()
+    else:
+        data = wire
+    attributes = {CONTRACT_ATTRIBUTE: contract.name, ENCODING_ATTRIBUTE: encoding}
+    if contract.revision:
+        attributes[REVISION_ATTRIBUTE] = contract.revision
+    return Encoded(data, attributes)
+
+
+def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message:
+    """Return the event in ``data``, parsed as ``contract`` in ``encoding`` (BINARY or JSON).
+
+    BINARY is parsed by the upb runtime; fields a newer contract revision added
+    are kept as unknown fields. JSON is strict: unknown fields, wrong types,
+    bad UTF-8 and truncated text are refused. Raises DecodeError.
+    """
+    if encoding == "BINARY":
+        try:
+            return contract.message.FromString(data)
+        except ProtobufDecodeError as error:
+            raise DecodeError(f"not a binary {contract.name}: {error}") from None
+    if encoding != "JSON":
+        raise EncodingError(f"encoding must be BINARY or JSON, not {encoding!r}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DecodeError(f"JSON payload is not UTF-8: {error}") from None
+    try:
+        shaped = json_format.Parse(text, contract.pubsub_message(), ignore_unknown_fields=False)
+    except (json_format.ParseError, RecursionError) as error:
+        raise DecodeError(f"not a JSON {contract.name}: {first_line(error)}") from None
+    return contract.message.FromString(shaped.SerializeToString())
+
+
+def first_line(error: BaseException) -> str:
+    """Return the first line of ``error``'s text (at most 300 characters), or its type's name."""
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,46 @@
+"""What the package refuses, one error type per failure kind.
+
+ContractError
+├── UnknownContractError  a name maps to no contract of this release
+├── DecodeError           a payload does not parse as its contract in its encoding
+├── InvalidEventError     an event breaks its contract's rules (carries the violations)
+└── EncodingError         an encoding that is not BINARY or JSON, or that the topic refuses
+
+Callers catch by category: ``except ContractError`` is everything this
+package refuses on purpose; any other exception is a bug (or the network).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ecom_contracts._validation import Violation
+
+
+class ContractError(Exception):
+    """Something this package refuses: a name, a payload, an event or an encoding."""
+
+
+class UnknownContractError(ContractError):
+    """A name maps to no contract of this release."""
+
+
+class DecodeError(ContractError):
+    """A payload does not parse as its contract in its encoding."""
+
+
+class InvalidEventError(ContractError):
+    """An event breaks one or more of its contract's rules; ``violations`` says which."""
+
+    def __init__(self, violations: Sequence[Violation]) -> None:
+        super().__init__(
+            f"{len(violations)} rule(s) broken: "
+            + "; ".join(f"{v.field_path or '(message)'}: {v.rule_id}" for v in violations)
+        )
+        self.violations = list(violations)
+
+
+class EncodingError(ContractError):
+    """An encoding that is neither BINARY nor JSON, or one the topic's schema settings refuse."""
