@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml producer/pyproject.toml
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
 
 dist: $(STAMP) ## Build into dist/ the wheels of ecom-contracts (producers) and ecom-ingest (pipeline), and the latest release's bundle for other languages
-	rm -rf dist
+	rm -rf dist build producer/build
 	$(PY) -m build --wheel --no-isolation --outdir dist producer
 	$(PY) -m build --wheel --no-isolation --outdir dist .
 	$(PY) producer/release.py bundle --out dist

@@ -38,13 +38,15 @@ fi
 
 case "${1:-launch}" in
   image)
-    # The wheel built here (and tested: the installed-package test) goes into Beam's SDK image.
+    # The wheels built here (and tested: the installed-package tests) go into Beam's SDK image:
+    # ecom-contracts (producer/) and ecom-ingest, which depends on it.
     # Its tag names a commit, so the tree must be that commit (or TAG be set by hand).
-    if [[ -z "${TAG_SET:-}" && -n "$(git status --porcelain -- pipeline contracts ops generated pyproject.toml 2>/dev/null)" ]]; then
+    if [[ -z "${TAG_SET:-}" && -n "$(git status --porcelain -- pipeline contracts ops generated ecom_contracts producer pyproject.toml 2>/dev/null)" ]]; then
       echo "run.sh: uncommitted changes in the package; commit them (the image is tagged $TAG) or set TAG" >&2
       exit 2
     fi
-    run rm -rf dist
+    run rm -rf dist build producer/build
+    run "$PY" -m build --wheel --no-isolation --outdir dist producer
     run "$PY" -m build --wheel --no-isolation --outdir dist .
     run gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" . ;;
   launch|update)
@@ -61,7 +63,12 @@ case "${1:-launch}" in
       fi
       extra+=(--sdk_container_image "$IMAGE" --sdk_location container)
     else
-      extra+=(--setup_file ./setup.py)
+      # Workers install the sdist of setup.py and its dependencies from PyPI; ecom-contracts is
+      # built here and staged with it (Beam installs extra packages first).
+      contracts_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' producer/pyproject.toml)
+      run rm -rf producer/build
+      run "$PY" -m build --wheel --no-isolation --outdir dist producer
+      extra+=(--setup_file ./setup.py --extra_package "dist/ecom_contracts-$contracts_version-py3-none-any.whl")
     fi
     if [[ -n "${NO_PUBLIC_IPS:-}" ]]; then
       extra+=(--no_use_public_ips)

@@ -1,7 +1,8 @@
 """The package as a Dataflow worker runs it: the built wheel in a fresh environment, no checkout.
 
-The wheel is built from this checkout, installed with its run-time
-dependencies (plus the ``local`` extra for DuckDB) into a new virtual
+The wheels are built from this checkout (ecom-ingest and the contracts it
+depends on, ecom-contracts), installed with their run-time dependencies
+(plus the ``local`` extra for DuckDB) into a new virtual
 environment outside the repository, and run from an empty folder. Every
 child process carries an audit hook that fails on any file or folder access
 under the repository, so a module that reads ``bq_schemas/``, ``sql/`` or
@@ -45,17 +46,19 @@ else:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the python of a fresh environment holding the built wheel and its dependencies."""
     work = tmp_path_factory.mktemp("installed")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(work / "dist"),
-         str(ROOT)],
-        check=True, capture_output=True, cwd=work,
-    )  # fmt: skip
+    for project in (ROOT / "producer", ROOT):  # ecom-contracts, then ecom-ingest (needs it)
+        subprocess.run(
+            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+             str(work / "dist"), str(project)],
+            check=True, capture_output=True, cwd=work,
+        )  # fmt: skip
+    (contracts,) = (work / "dist").glob("ecom_contracts-*.whl")
     (wheel,) = (work / "dist").glob("ecom_ingest-*.whl")
     venv.EnvBuilder(with_pip=True).create(work / "env")
     python = work / "env" / "bin" / "python"
     installing = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"{wheel}[local]"],
+         str(contracts), f"{wheel}[local]"],
         capture_output=True, text=True, cwd=work, check=False,
     )  # fmt: skip
     assert installing.returncode == 0, installing.stderr[-3000:]
@@ -89,13 +92,21 @@ def test_the_guard_refuses_a_read_from_the_checkout(installed: Path, tmp_path: P
 def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
     folder = _empty(tmp_path)
     (folder / "where.py").write_text(
-        "import ecom_warehouse.artifacts, pipeline, pipeline.main\n"
-        "print(pipeline.__file__, ecom_warehouse.artifacts.__file__)\n"
+        "import ecom, ecom_contracts, ecom_warehouse.artifacts, pipeline, pipeline.main\n"
+        "print(pipeline.__file__, ecom_warehouse.artifacts.__file__, ecom_contracts.__file__)\n"
+        "print(*ecom.__path__)\n"
+        "from importlib import metadata\n"
+        "for name in ('ecom-ingest', 'ecom-contracts'):\n"
+        "    print(name, *sorted({f.parts[0] for f in metadata.files(name) or []}))\n"
     )
     completed = _run(installed, folder, "where.py")
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert str(installed.parents[1]) in completed.stdout
     assert str(ROOT) not in completed.stdout
+    tops = {line.split()[0]: set(line.split()[1:]) for line in completed.stdout.splitlines()[-2:]}
+    # One copy of the classes: the contracts' distribution holds them, the pipeline's does not.
+    assert {"ecom", "buf", "ecom_contracts"} <= tops["ecom-contracts"]
+    assert not {"ecom", "buf", "ecom_contracts"} & tops["ecom-ingest"]
 
 
 def _keys(table: str) -> str:

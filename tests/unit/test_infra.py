@@ -638,7 +638,13 @@ def test_run_sh_launches_the_worker_image_by_default():
 
 
 def test_run_sh_options_setup_file_private_workers_and_at_least_once():
-    assert "--setup_file ./setup.py" in _run_sh("launch", PACKAGING="setup_file").stdout
+    setup_file = _run_sh("launch", PACKAGING="setup_file").stdout
+    assert "-m build --wheel --no-isolation --outdir dist producer" in setup_file
+    version = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"][
+        "version"
+    ]
+    wheel = f"dist/ecom_contracts-{version}-py3-none-any.whl"
+    assert f"--setup_file ./setup.py --extra_package {wheel}" in setup_file
     private = _run_sh("launch", NO_PUBLIC_IPS="1", SUBNETWORK="regions/r/subnetworks/s").stdout
     assert "--no_use_public_ips --subnetwork regions/r/subnetworks/s" in private
     refused = _run_sh("launch", check=False, NO_PUBLIC_IPS="1", PACKAGING="setup_file")
@@ -653,8 +659,9 @@ def test_run_sh_options_setup_file_private_workers_and_at_least_once():
 
 def test_run_sh_image_builds_the_wheel_then_the_image_with_cloud_build():
     lines = _run_sh("image").stdout.splitlines()
-    assert "-m build --wheel --no-isolation --outdir dist ." in lines[1]
-    assert lines[2] == (
+    assert "-m build --wheel --no-isolation --outdir dist producer" in lines[1]
+    assert "-m build --wheel --no-isolation --outdir dist ." in lines[2]
+    assert lines[3] == (
         "gcloud builds submit --project demo-project --region europe-west1 "
         "--tag europe-west1-docker.pkg.dev/demo-project/ecom-ingest/worker:t1 ."
     )
@@ -676,7 +683,7 @@ def test_worker_image_is_beams_sdk_image_of_the_pinned_versions():
     assert python is not None
     assert f"FROM apache/beam_python{python.group(1)}_sdk:${{BEAM_VERSION}}" in dockerfile
     assert "pip install --no-cache-dir" in dockerfile
-    assert "ecom_ingest-*.whl" in dockerfile
+    assert "/tmp/dist/ecom_contracts-*.whl /tmp/dist/ecom_ingest-*.whl" in dockerfile
     ignored = (ROOT / ".gcloudignore").read_text().splitlines()
     assert ignored[1:] == ["*", "!Dockerfile", "!dist/", "!dist/*.whl"]
 
