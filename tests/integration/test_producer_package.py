@@ -1,0 +1,242 @@
+"""The producers' wheel on its own: installed without Beam, validating and publishing.
+
+The ecom-contracts wheel is built from this checkout and installed, with its
+dependencies from the package index and nothing else, in a fresh virtual
+environment; from an empty folder (every access to the checkout refused) its
+command checks a file of events, publishes it to the Pub/Sub emulator, and a
+few lines of the README's Python publish one more. The pipeline, from the
+development environment, reads the subscription and lands every event.
+Without the Google Cloud CLI the emulator part is skipped, loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+import venv
+from pathlib import Path
+
+import pytest
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.protobuf import json_format
+
+from ecom.events.v1 import inventory_event_pb2
+from ops.emulator import PubsubEmulator
+from tests.integration.test_installed_package import GUARD
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "ecom-producers"
+
+
+@pytest.fixture(scope="module")
+def producer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
+    work = tmp_path_factory.mktemp("producer")
+    shutil.rmtree(ROOT / "producer" / "build", ignore_errors=True)  # no stale module in the wheel
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+         str(work / "dist"), str(ROOT / "producer")],
+        check=True, capture_output=True, cwd=work,
+    )  # fmt: skip
+    (wheel,) = (work / "dist").glob("ecom_contracts-*.whl")
+    venv.EnvBuilder(with_pip=True).create(work / "env")
+    installing = subprocess.run(
+        [str(work / "env" / "bin" / "python"), "-m", "pip", "install", "--quiet",
+         "--disable-pip-version-check", str(wheel)],
+        capture_output=True, text=True, cwd=work, check=False,
+    )  # fmt: skip
+    assert installing.returncode == 0, installing.stderr[-3000:]
+    (work / "guard.py").write_text(GUARD)
+    return work / "env" / "bin"
+
+
+def _run(
+    bin_dir: Path, folder: Path, *argv: str, guarded: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the environment's python (under the checkout guard) or one of its commands."""
+    command = [str(bin_dir / argv[0]), *argv[1:]]
+    if guarded:
+        command = [str(bin_dir / "python"), str(bin_dir.parents[1] / "guard.py"), str(ROOT), *argv]
+    return subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=300, check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(folder), **(env or {})},
+    )  # fmt: skip
+
+
+def _empty(tmp_path: Path) -> Path:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    return folder
+
+
+def _stock(event_id: str, change: int = 5) -> inventory_event_pb2.InventoryEvent:
+    event = inventory_event_pb2.InventoryEvent(
+        event_id=event_id,
+        product_id="p-1",
+        warehouse_id="wh-1",
+        quantity_change=change,
+        reason=inventory_event_pb2.INVENTORY_REASON_RESTOCK,
+    )
+    event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
+    return event
+
+
+def _ndjson(path: Path, *events: inventory_event_pb2.InventoryEvent) -> Path:
+    path.write_text("".join(json_format.MessageToJson(e, indent=None) + "\n" for e in events))
+    return path
+
+
+def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    probe = (
+        "import importlib.util as u, ecom_contracts, ecom.events.v1.order_event_pb2\n"
+        "print(ecom_contracts.VERSION, ecom_contracts.RELEASE, ecom_contracts.__file__)\n"
+        "print(*[m for m in ('apache_beam', 'duckdb', 'pipeline', 'ops', 'contracts',"
+        " 'ecom_warehouse', 'grpc_tools') if u.find_spec(m)])\n"
+    )
+    (folder / "probe.py").write_text(probe)
+    completed = _run(producer, folder, "probe.py")
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    version, where = completed.stdout.splitlines()
+    assert version.startswith("1.0.0 1 ")
+    assert str(producer.parents[1]) in version
+    assert where == "", f"not a producer's dependency: {where}"
+    beam = _run(producer, folder, "python", "-c", "import apache_beam", guarded=False)
+    assert beam.returncode != 0
+    assert "No module named 'apache_beam'" in beam.stderr
+    said = _run(producer, folder, "ecom-contracts", "version", guarded=False)
+    assert said.returncode == 0
+    assert said.stdout.startswith("ecom-contracts 1.0.0 (registry release 1)\n")
+    assert "order-event" in said.stdout
+
+
+def test_validate_a_file_from_an_empty_folder(producer: Path, tmp_path: Path):
+    folder = _empty(tmp_path)
+    good = _ndjson(tmp_path / "good.ndjson", _stock("s-1"), _stock("s-2"))
+    mixed = _ndjson(tmp_path / "mixed.ndjson", _stock("s-1"), _stock("s-3", change=-5))
+    checked = _run(
+        producer, folder, "ecom_contracts", "validate", "--contract", "inventory-event", str(good)
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout == ""
+    assert "2 valid, 0 refused" in checked.stderr
+    refused = _run(
+        producer, folder, "ecom-contracts", "validate", "--contract", "inventory-event",
+        str(mixed), guarded=False,
+    )  # fmt: skip
+    assert refused.returncode == 1
+    assert (
+        refused.stdout
+        == f"{mixed}:2: invalid: (message): inventory.quantity_sign: "
+        + (refused.stdout.split("inventory.quantity_sign: ", 1)[1])
+    )
+    assert refused.stdout.count("\n") == 1
+    wrong = _run(producer, folder, "ecom_contracts", "validate", "--contract", "refund", str(good))
+    assert wrong.returncode == 2
+    assert "argument --contract: unknown contract 'refund'" in wrong.stderr
+
+
+PUBLISH = """\
+import sys
+from ecom.events.v1 import inventory_event_pb2 as inventory
+import ecom_contracts
+
+topic = sys.argv[1]
+event = inventory.InventoryEvent(
+    event_id="s-api", product_id="p-1", warehouse_id="wh-1", quantity_change=5,
+    reason=inventory.INVENTORY_REASON_RESTOCK,
+)
+event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
+ecom_contracts.validate(event)
+bad = inventory.InventoryEvent()
+bad.CopyFrom(event)
+bad.quantity_change = -5
+try:
+    ecom_contracts.validate(bad)
+except ecom_contracts.InvalidEventError as refused:
+    print("refused", *(f"{v.field_path}:{v.rule_id}" for v in refused.violations))
+publisher = ecom_contracts.Publisher(topic)
+for result in publisher.publish([event, bad]):
+    print("published" if result.ok else f"not published: {result.error}")
+"""
+
+READ = """\
+import json, sys, time
+import duckdb
+from ops.report import landed_events
+from pipeline.main import run
+from pipeline.warehouse import create_tables
+
+subscription, warehouse, letters, expected = sys.argv[1:5]
+expected = set(expected.split(","))
+with duckdb.connect(warehouse) as connection:
+    create_tables(connection)
+streaming = run([
+    "--subscription", f"ecom.events.v1.InventoryEvent={subscription}",
+    "--sink", "duckdb", "--duckdb_path", warehouse, "--dead_letter_prefix", letters,
+    "--dead_letter_window_seconds", "1",
+])
+deadline = time.monotonic() + 120
+landed = set()
+try:
+    while time.monotonic() < deadline and landed != expected:
+        time.sleep(0.5)
+        with duckdb.connect(warehouse, read_only=False) as connection:
+            landed = landed_events(connection)
+finally:
+    streaming.cancel()
+print(json.dumps(sorted(landed)))
+"""
+
+
+def test_publish_to_the_emulator_and_the_pipeline_lands_it(
+    producer: Path, emulator: PubsubEmulator, tmp_path: Path
+):
+    folder = _empty(tmp_path)
+    name = uuid.uuid4().hex[:8]
+    topic = f"projects/{PROJECT}/topics/inventory-events-{name}"
+    subscription = f"projects/{PROJECT}/subscriptions/inventory-events-pipeline-{name}"
+    pubsub_v1.PublisherClient().create_topic(name=topic)
+    subscriber = pubsub_v1.SubscriberClient()
+    subscriber.create_subscription(name=subscription, topic=topic)
+    audit = f"{subscription}-audit"  # a second reader, to see the messages as sent
+    subscriber.create_subscription(name=audit, topic=topic)
+    events = _ndjson(tmp_path / "events.ndjson", _stock("s-1"), _stock("s-2"), _stock("s-3"))
+    host = {"PUBSUB_EMULATOR_HOST": emulator.host}
+
+    published = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic", topic,
+        "--contract", "inventory-event", str(events), guarded=False, env=host,
+    )  # fmt: skip
+    assert published.returncode == 0, published.stdout + published.stderr[-3000:]
+    assert f"{topic}: BINARY messages" in published.stderr
+    assert "published 3 of 3 events" in published.stderr
+
+    (folder / "publish.py").write_text(PUBLISH)
+    scripted = _run(producer, folder, "publish.py", topic, env=host)
+    assert scripted.returncode == 0, scripted.stderr[-3000:]
+    assert scripted.stdout.splitlines() == [
+        "refused :inventory.quantity_sign",
+        "published",
+        "not published: invalid against its contract: 1 rule(s) broken: "
+        "(message): inventory.quantity_sign",
+    ]
+
+    read = subprocess.run(
+        [sys.executable, "-c", READ, subscription, str(tmp_path / "w.duckdb"),
+         str(tmp_path / "dead_letters"), "s-1,s-2,s-3,s-api"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, **host},
+    )  # fmt: skip
+    assert read.returncode == 0, read.stderr[-3000:]
+    assert json.loads(read.stdout.splitlines()[-1]) == ["s-1", "s-2", "s-3", "s-api"]
+    assert not list((tmp_path / "dead_letters").glob("*.ndjson")), "nothing dead-lettered"
+    sent = subscriber.pull(subscription=audit, max_messages=10, timeout=30).received_messages
+    assert {m.message.attributes["ecom_revision"] for m in sent} == {"r1"}
+    assert {m.message.attributes["ecom_contract"] for m in sent} == {
+        "ecom.events.v1.InventoryEvent"
+    }

@@ -1,0 +1,163 @@
+"""The producers' package: its public surface, its release, its names, its encoding.
+
+And the pipeline's side of it: one copy of the contract code, and the revision
+a producer sends counted per revision.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from google.protobuf import text_format
+
+import ecom_contracts
+import pipeline.catalog
+import pipeline.validate
+from contracts.pubsub_schema import schema_id
+from ecom.events.v1 import inventory_event_pb2
+from ecom.registry_revisions import CONTRACT_REVISIONS
+from ecom.warehouse.v1 import fact_inventory_pb2
+from pipeline.decode import decode as pipeline_decode
+from pipeline.errors import DecodeError as PipelineDecodeError
+from pipeline.errors import InvalidEventError as PipelineInvalidEventError
+from pipeline.record import PubsubRecord
+from pipeline.route import route
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = ROOT / "tests" / "contract" / "cases"
+
+
+def _inventory() -> inventory_event_pb2.InventoryEvent:
+    return text_format.Parse(
+        (CASES / "inventory_event" / "valid_restock.textproto").read_text(),
+        inventory_event_pb2.InventoryEvent(),
+    )
+
+
+def test_all_names_the_public_surface():
+    public = {name for name in vars(ecom_contracts) if not name.startswith("_")}
+    assert set(ecom_contracts.__all__) == public
+
+
+def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
+    index = json.loads((ROOT / "registry" / "index.json").read_text())
+    latest = max(release["number"] for release in index["releases"])
+    producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
+    pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    hint = "run `python producer/release.py stamp` (make release-contracts does), then make venv"
+    assert int(producer["version"].split(".")[0]) == latest, hint
+    assert f"ecom-contracts=={producer['version']}" in pipeline["dependencies"], hint
+    assert ecom_contracts.VERSION == ecom_contracts.__version__ == producer["version"], hint
+    assert latest == ecom_contracts.RELEASE
+
+
+def test_the_producers_dependencies_are_the_pipelines_pins_without_beam():
+    producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
+    pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pinned = set(pipeline["dependencies"]) | set(pipeline["optional-dependencies"]["ops"])
+    assert set(producer["dependencies"]) <= pinned
+    assert {d.split("==")[0] for d in producer["dependencies"]} == {
+        "protobuf",
+        "protovalidate",
+        "google-cloud-pubsub",
+    }
+
+
+def test_each_contract_answers_to_all_its_names():
+    order = ecom_contracts.BY_NAME["ecom.events.v1.OrderEvent"]
+    for name in ("order-event", "order-events", "OrderEvent", "ecom.events.v1.OrderEvent"):
+        assert ecom_contracts.contract(name) is order
+    with pytest.raises(ecom_contracts.UnknownContractError, match="known: order-event"):
+        ecom_contracts.contract("refund-event")
+    with pytest.raises(ecom_contracts.UnknownContractError, match="not an event contract"):
+        ecom_contracts.contract_of(fact_inventory_pb2.FactInventory())
+
+
+def test_schema_ids_follow_the_generators_rule_and_revisions_the_registry():
+    for known in ecom_contracts.CONTRACTS:
+        assert known.schema_id == schema_id(known.message.DESCRIPTOR)
+        assert (
+            known.revision == CONTRACT_REVISIONS[known.name] == ecom_contracts.revision(known.name)
+        )
+
+
+def test_the_pipeline_uses_the_producers_contract_code():
+    assert pipeline.catalog.CONTRACTS is ecom_contracts.CONTRACTS
+    assert pipeline.validate.collect_violations is ecom_contracts.collect_violations
+    assert issubclass(PipelineInvalidEventError, ecom_contracts.InvalidEventError)
+
+
+@pytest.mark.parametrize("encoding", ["BINARY", "JSON", "json"])
+def test_encode_sets_the_attributes_the_pipeline_routes_and_decodes_by(encoding: str):
+    event = _inventory()
+    data, attributes = ecom_contracts.encode(event, encoding)
+    assert attributes == {
+        "ecom_contract": "ecom.events.v1.InventoryEvent",
+        "ecom_encoding": encoding.upper(),
+        "ecom_revision": "r1",
+    }
+    routed = route(PubsubRecord(data, attributes))
+    assert pipeline_decode(data, routed) == event
+    assert ecom_contracts.decode(data, routed.contract, routed.encoding) == event
+    assert routed.published_as == "r1"
+
+
+def test_encode_refuses_invalid_events_and_unknown_encodings():
+    event = _inventory()
+    event.quantity_change = -5  # a restock that removes stock
+    with pytest.raises(ecom_contracts.InvalidEventError) as refused:
+        ecom_contracts.encode(event)
+    assert [(v.field_path, v.rule_id) for v in refused.value.violations] == [
+        ("", "inventory.quantity_sign")
+    ]
+    assert ecom_contracts.encode(event, validate=False).data == event.SerializeToString()
+    with pytest.raises(ecom_contracts.EncodingError, match="not 'AVRO'"):
+        ecom_contracts.encode(_inventory(), "AVRO")
+
+
+def test_decode_errors_are_the_pipelines():
+    contract = ecom_contracts.contract("inventory-event")
+    with pytest.raises(ecom_contracts.DecodeError) as producers:
+        ecom_contracts.decode(b'{"eventId": 1', contract, "JSON")
+    with pytest.raises(PipelineDecodeError) as pipelines:
+        pipeline_decode(
+            b'{"eventId": 1', route(PubsubRecord(b"", {"ecom_encoding": "JSON"}), contract.name)
+        )
+    assert str(producers.value) == str(pipelines.value)
+
+
+@pytest.mark.parametrize(
+    ("sent", "counted"),
+    [("r1", "r1"), ("r12+dev", "r12+dev"), ("", ""), ("v1; DROP TABLE", "other")],
+)
+def test_the_pipeline_reports_the_revision_a_producer_sent(sent: str, counted: str):
+    attributes = {"ecom_contract": "ecom.events.v1.InventoryEvent"}
+    if sent:
+        attributes["ecom_revision"] = sent
+    assert route(PubsubRecord(b"", attributes)).published_as == counted
+
+
+def test_counters_say_who_still_sends_an_old_revision():
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from pipeline.transforms import ProcessMessages
+
+    data, attributes = ecom_contracts.encode(_inventory())
+    old = {**attributes, "ecom_revision": "r0"}
+    pipeline = TestPipeline()
+    records = [PubsubRecord(data, attributes, "m1"), PubsubRecord(data, old, "m2")]
+    _ = (pipeline | beam.Create(records) | ProcessMessages()).rows
+    outcome = pipeline.run()
+    outcome.wait_until_finish()
+    counters = {
+        c.key.metric.name: c.committed
+        for c in outcome.metrics().query(MetricsFilter().with_namespace("ecom"))["counters"]
+    }
+    assert counters["InventoryEvent.published_as.r1"] == 1
+    assert counters["InventoryEvent.published_as.r0"] == 1
+    assert counters["InventoryEvent.decoded_as.r1"] == 2
