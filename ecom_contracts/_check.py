@@ -96,7 +96,11 @@ def read_events(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     for number, raw in enumerate(lines, start=1):
-        text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as error:
+            yield number, Refusal(source, number, MALFORMED, f"not UTF-8: {error}")
+            continue
         if not text.strip():
             continue
         try:

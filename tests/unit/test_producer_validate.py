@@ -245,6 +245,16 @@ def test_each_kind_of_refusal(case: str, tmp_path: Path):
     assert str(refusal).startswith(f"{path}:2: {kind}: ")
 
 
+def test_a_line_that_is_not_utf8_is_malformed(tmp_path: Path):
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(ORDER_JSON.encode().replace(b'"o', b'"\xff', 1) + b"\n" + ORDER_JSON.encode())
+    result = ecom_contracts.check_file(path, ecom_contracts.contract("order-event"))
+    assert result.events == 2
+    (refusal,) = result.refusals
+    assert (refusal.line, refusal.kind) == (1, "malformed")
+    assert refusal.detail.startswith("not UTF-8: ")
+
+
 def _validate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
     code = main(["validate", *argv])
     captured = capsys.readouterr()
