@@ -105,14 +105,14 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
             *pubsub_sources,
         ]
     )
-    files["docs/contracts.md"] = render_reference(image, tables, events, raw)
+    resolved, problems = lineages(image, tables)
+    if problems:
+        raise ContractDefinitionError("column sources do not hold:\n" + "\n".join(problems))
+    files["docs/contracts.md"] = render_reference(image, tables, events, raw, resolved)
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))
     files["generated/ecom/registry_revisions.py"] = render_revisions_module(registry, image)
     files["generated/ecom_warehouse/artifacts.py"] = render_artifacts_module(tables, raw, files)
-    resolved, problems = lineages(image, tables)
-    if problems:
-        raise ContractDefinitionError("column sources do not hold:\n" + "\n".join(problems))
     files["generated/ecom_warehouse/rows.py"] = render_rows_module(
         resolved, required_fields(image, resolved)
     )

@@ -30,6 +30,9 @@ from typing import Any, Final
 
 from pipeline import fact_rows as _rows
 from pipeline.fact_rows import FactRow
+
+_fact_row = tuple.__new__  # FactRow(...) without the NamedTuple constructor's Python frame
+_NANOS: Final = _rows.NANOS
 '''
 
 
@@ -143,9 +146,10 @@ def _presence(base: str, path: FieldPath, guaranteed: set[str]) -> str:
 
 
 class _Renderer:
-    def __init__(self, module: _Module, guaranteed: set[str]) -> None:
+    def __init__(self, module: _Module, guaranteed: set[str], event_scope: _Scope) -> None:
         self.module = module
         self.guaranteed = guaranteed
+        self.event_scope = event_scope
 
     def base(self, path: FieldPath) -> str:
         return "line" if path.in_line else "event"
@@ -171,31 +175,50 @@ class _Renderer:
             return f"len({_access('event', paths[0].fields)})"
         if name == "order_total":
             quantity, price = paths
-            element = f"_rows.money_nanos(item{_access('', price.within)})"
+            element = f"((price := item{_access('', price.within)}).units * _NANOS + price.nanos)"
             return (
-                f"_rows.numeric(sum(item{_access('', quantity.within)} * {element} "
-                f"for item in {_access('event', quantity.fields[:1])}))"
+                f"_rows.numeric(sum([item{_access('', quantity.within)} * {element} "
+                f"for item in {_access('event', quantity.fields[:1])}]))"
             )
         if name == "line_total":
             quantity, price = paths
-            return (
-                f"_rows.numeric({_access('line', quantity.within)} * "
-                f"_rows.money_nanos({_access('line', price.within)}))"
-            )
+            nanos = _nanos(scope, _access("line", price.within), prefix)
+            count = scope.hoist(_access("line", quantity.within), prefix)
+            return f"_rows.numeric({count} * {nanos})"
         path = paths[0]
-        access = _access(self.base(path), path.within)
         condition = _presence(self.base(path), path, self.guaranteed)
+        access = _access(self.base(path), path.within)
+        if not condition and len(path.within) > 1:
+            # Hold each message on the way once: upb builds a wrapper on every access.
+            held = self.base(path)
+            for walked in path.within[:-1]:
+                held = scope.hoist(f"{held}.{walked.name}", prefix)
+            access = f"{held}.{path.last.name}"
         if name == "line_key":
+            if not path.in_line and not condition:
+                access = self.event_scope.hoist(access, "value_")
             key = access if type_mapping(path.last).json_type == "STRING" else f"str({access})"
             return f'f"{{{key}}}|{{number}}"'
         if name == "date" or (not name and type_mapping(path.last).json_type == "TIMESTAMP"):
             if path.last.is_repeated:
                 return self.module.convert(path.last, column, access, repeated=True)
-            converted = f"_rows.timestamp({access}.seconds, {access}.nanos)"
-            held = scope.hoist(converted, prefix) if not condition else converted
+            if condition:
+                held = f"_rows.timestamp({access}.seconds, {access}.nanos)"
+            else:
+                message = scope.hoist(access, prefix)
+                held = scope.hoist(f"_rows.timestamp({message}.seconds, {message}.nanos)", prefix)
             value = f"{held}[{1 if name == 'date' else 0}]"
         elif name == "nullif_empty":
             value = f"({access} or None)"
+        elif (
+            not condition
+            and path.last.message_type is not None
+            and (
+                path.last.message_type.full_name == "ecom.types.v1.Money"
+                and not path.last.is_repeated
+            )
+        ):
+            value = f"_rows.numeric({_nanos(scope, access, prefix)})"
         else:
             repeated = path.last.is_repeated and not (path.in_line and len(path.fields) == 1)
             value = self.module.convert(path.last, column, access, repeated=repeated)
@@ -204,12 +227,22 @@ class _Renderer:
         return value
 
 
+def _nanos(scope: _Scope, access: str, prefix: str) -> str:
+    """Return a local holding the Money at ``access`` in nanos (the message read once)."""
+    money = scope.hoist(access, prefix)
+    return scope.hoist(f"{money}.units * _NANOS + {money}.nanos", prefix)
+
+
 def _dict(table: str, columns: list[tuple[str, str]], key: str, indent: str) -> list[str]:
-    lines = [f"{indent}rows.append(", f"{indent}    FactRow(", f"{indent}        {table!r},"]
-    lines.append(f"{indent}        {key},")
-    lines.append(f"{indent}        {{")
-    lines += [f"{indent}            {name!r}: {value}," for name, value in columns]
-    lines += [f"{indent}        }},", f"{indent}    )", f"{indent})"]
+    lines = [f"{indent}rows.append(", f"{indent}    _fact_row(", f"{indent}        FactRow,"]
+    lines += [
+        f"{indent}        (",
+        f"{indent}            {table!r},",
+        f"{indent}            {key},",
+    ]
+    lines.append(f"{indent}            {{")
+    lines += [f"{indent}                {name!r}: {value}," for name, value in columns]
+    lines += [f"{indent}            }},", f"{indent}        ),", f"{indent}    )", f"{indent})"]
     return lines
 
 
@@ -234,8 +267,8 @@ def _event_function(
     event: descriptor.Descriptor, tables: list[Lineage], module: _Module, guaranteed: set[str]
 ) -> list[str]:
     name = f"{_snake(event.name)}_rows"
-    renderer = _Renderer(module, guaranteed)
     event_scope = _Scope("    ")
+    renderer = _Renderer(module, guaranteed, event_scope)
     body: list[str] = []
     plain = [t for t in tables if t.lines is None]
     grouped: dict[tuple[object, ...], list[Lineage]] = {}
@@ -271,9 +304,14 @@ def _event_function(
                 (s.column.name, renderer.value(s, event_scope, line_scope)) for s in lineage.sources
             ]
             rendered.append((lineage, columns))
-        body.append(
-            f"{indent}ordered = sorted(enumerate(event.{first.lines.name}), key={_sort_key(first)})"
-        )
+        body += [
+            f"{indent}lines = event.{first.lines.name}",
+            f"{indent}ordered = (",
+            f"{indent}    sorted(enumerate(lines), key={_sort_key(first)})",
+            f"{indent}    if len(lines) > 1",
+            f"{indent}    else enumerate(lines)",
+            f"{indent})",
+        ]
         body.append(f"{indent}for number, (_, line) in enumerate(ordered, start=1):")
         body += line_scope.lines
         for lineage, columns in rendered:

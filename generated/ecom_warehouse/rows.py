@@ -11,6 +11,9 @@ from typing import Any, Final
 from pipeline import fact_rows as _rows
 from pipeline.fact_rows import FactRow
 
+_fact_row = tuple.__new__  # FactRow(...) without the NamedTuple constructor's Python frame
+_NANOS: Final = _rows.NANOS
+
 _LABELS_ACTIVITY_TYPE: Final = {0: 'unspecified', 1: 'page_view', 2: 'product_view', 3: 'search', 4: 'add_to_cart', 5: 'remove_from_cart', 6: 'checkout', 7: 'purchase', 8: 'login', 9: 'logout'}
 """Warehouse labels of ecom.events.v1.ActivityType, by number."""
 _LABELS_INVENTORY_REASON: Final = {0: 'unspecified', 1: 'restock', 2: 'sale', 3: 'return', 4: 'damage', 5: 'adjustment'}
@@ -24,29 +27,33 @@ _LABELS_PAYMENT_METHOD: Final = {0: 'unspecified', 1: 'card', 2: 'paypal', 3: 'b
 def inventory_event_rows(event: Any) -> list[FactRow]:
     """Rows of one validated ecom.events.v1.InventoryEvent: fact_inventory."""
     value_0 = event.event_id
-    value_1 = _rows.timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
-    value_2 = value_1[1]
-    value_3 = value_1[0]
-    value_4 = event.product_id
-    value_5 = event.warehouse_id
-    value_6 = event.quantity_change
-    value_7 = _rows.label(_LABELS_INVENTORY_REASON, event.reason, 'reason')
-    value_8 = (event.order_id if event.HasField("order_id") else None)
+    value_1 = event.event_timestamp
+    value_2 = _rows.timestamp(value_1.seconds, value_1.nanos)
+    value_3 = value_2[1]
+    value_4 = value_2[0]
+    value_5 = event.product_id
+    value_6 = event.warehouse_id
+    value_7 = event.quantity_change
+    value_8 = _rows.label(_LABELS_INVENTORY_REASON, event.reason, 'reason')
+    value_9 = (event.order_id if event.HasField("order_id") else None)
     rows: list[FactRow] = []
     rows.append(
-        FactRow(
-            'fact_inventory',
-            value_0,
-            {
-                'event_id': value_0,
-                'event_date': value_2,
-                'event_timestamp': value_3,
-                'product_id': value_4,
-                'warehouse_id': value_5,
-                'quantity_change': value_6,
-                'reason': value_7,
-                'order_id': value_8,
-            },
+        _fact_row(
+            FactRow,
+            (
+                'fact_inventory',
+                value_0,
+                {
+                    'event_id': value_0,
+                    'event_date': value_3,
+                    'event_timestamp': value_4,
+                    'product_id': value_5,
+                    'warehouse_id': value_6,
+                    'quantity_change': value_7,
+                    'reason': value_8,
+                    'order_id': value_9,
+                },
+            ),
         )
     )
     return rows
@@ -57,105 +64,124 @@ def order_event_rows(event: Any) -> list[FactRow]:
     value_0 = event.event_id
     value_1 = event.order_id
     value_2 = _rows.label(_LABELS_ORDER_STATUS, event.status, 'status')
-    value_3 = _rows.timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
-    value_4 = value_3[1]
-    value_5 = value_3[0]
-    value_6 = event.customer.customer_id
-    value_7 = event.customer.name
-    value_8 = event.customer.email
-    value_9 = event.currency
-    value_10 = _rows.numeric(sum(item.quantity * _rows.money_nanos(item.unit_price) for item in event.items))
-    value_11 = len(event.items)
-    value_12 = event.shipping_address.street
-    value_13 = event.shipping_address.city
-    value_14 = (event.shipping_address.state or None)
-    value_15 = event.shipping_address.postal_code
-    value_16 = event.shipping_address.country
-    value_17 = _rows.label(_LABELS_PAYMENT_METHOD, event.payment_method, 'payment_method')
+    value_3 = event.event_timestamp
+    value_4 = _rows.timestamp(value_3.seconds, value_3.nanos)
+    value_5 = value_4[1]
+    value_6 = value_4[0]
+    value_7 = event.customer
+    value_8 = value_7.customer_id
+    value_9 = value_7.name
+    value_10 = value_7.email
+    value_11 = event.currency
+    value_12 = _rows.numeric(sum([item.quantity * ((price := item.unit_price).units * _NANOS + price.nanos) for item in event.items]))
+    value_13 = len(event.items)
+    value_14 = event.shipping_address
+    value_15 = value_14.street
+    value_16 = value_14.city
+    value_17 = (value_14.state or None)
+    value_18 = value_14.postal_code
+    value_19 = value_14.country
+    value_20 = _rows.label(_LABELS_PAYMENT_METHOD, event.payment_method, 'payment_method')
     rows: list[FactRow] = []
     rows.append(
-        FactRow(
-            'fact_order_header',
-            value_0,
-            {
-                'event_id': value_0,
-                'order_id': value_1,
-                'status': value_2,
-                'order_date': value_4,
-                'event_timestamp': value_5,
-                'customer_id': value_6,
-                'customer_name': value_7,
-                'customer_email': value_8,
-                'currency': value_9,
-                'order_total': value_10,
-                'item_count': value_11,
-                'shipping_address_street': value_12,
-                'shipping_address_city': value_13,
-                'shipping_address_state': value_14,
-                'shipping_address_postal_code': value_15,
-                'shipping_address_country': value_16,
-                'payment_method': value_17,
-            },
+        _fact_row(
+            FactRow,
+            (
+                'fact_order_header',
+                value_0,
+                {
+                    'event_id': value_0,
+                    'order_id': value_1,
+                    'status': value_2,
+                    'order_date': value_5,
+                    'event_timestamp': value_6,
+                    'customer_id': value_8,
+                    'customer_name': value_9,
+                    'customer_email': value_10,
+                    'currency': value_11,
+                    'order_total': value_12,
+                    'item_count': value_13,
+                    'shipping_address_street': value_15,
+                    'shipping_address_city': value_16,
+                    'shipping_address_state': value_17,
+                    'shipping_address_postal_code': value_18,
+                    'shipping_address_country': value_19,
+                    'payment_method': value_20,
+                },
+            ),
         )
     )
     # only when status = ORDER_STATUS_PLACED
     if event.status == 1:
-        ordered = sorted(enumerate(event.items), key=lambda pair: (-_rows.money_nanos(pair[1].unit_price), pair[1].product_id, pair[1].product_name, pair[1].quantity, pair[0]))
+        lines = event.items
+        ordered = (
+            sorted(enumerate(lines), key=lambda pair: (-_rows.money_nanos(pair[1].unit_price), pair[1].product_id, pair[1].product_name, pair[1].quantity, pair[0]))
+            if len(lines) > 1
+            else enumerate(lines)
+        )
         for number, (_, line) in enumerate(ordered, start=1):
-            line_value_0 = f"{event.order_id}|{number}"
+            line_value_0 = f"{value_1}|{number}"
             line_value_1 = line.product_id
             line_value_2 = line.product_name
             line_value_3 = line.quantity
-            line_value_4 = _rows.money(line.unit_price)
-            line_value_5 = _rows.numeric(line.quantity * _rows.money_nanos(line.unit_price))
+            line_value_4 = line.unit_price
+            line_value_5 = line_value_4.units * _NANOS + line_value_4.nanos
+            line_value_6 = _rows.numeric(line_value_5)
+            line_value_7 = _rows.numeric(line_value_3 * line_value_5)
             rows.append(
-                FactRow(
-                    'fact_order',
-                    line_value_0,
-                    {
-                        'line_key': line_value_0,
-                        'order_id': value_1,
-                        'item_id': number,
-                        'event_id': value_0,
-                        'status': value_2,
-                        'order_date': value_4,
-                        'event_timestamp': value_5,
-                        'customer_id': value_6,
-                        'customer_name': value_7,
-                        'customer_email': value_8,
-                        'currency': value_9,
-                        'shipping_address_street': value_12,
-                        'shipping_address_city': value_13,
-                        'shipping_address_state': value_14,
-                        'shipping_address_postal_code': value_15,
-                        'shipping_address_country': value_16,
-                        'payment_method': value_17,
-                        'product_id': line_value_1,
-                        'product_name': line_value_2,
-                        'quantity': line_value_3,
-                        'unit_price': line_value_4,
-                        'total_amount': line_value_5,
-                    },
+                _fact_row(
+                    FactRow,
+                    (
+                        'fact_order',
+                        line_value_0,
+                        {
+                            'line_key': line_value_0,
+                            'order_id': value_1,
+                            'item_id': number,
+                            'event_id': value_0,
+                            'status': value_2,
+                            'order_date': value_5,
+                            'event_timestamp': value_6,
+                            'customer_id': value_8,
+                            'customer_name': value_9,
+                            'customer_email': value_10,
+                            'currency': value_11,
+                            'shipping_address_street': value_15,
+                            'shipping_address_city': value_16,
+                            'shipping_address_state': value_17,
+                            'shipping_address_postal_code': value_18,
+                            'shipping_address_country': value_19,
+                            'payment_method': value_20,
+                            'product_id': line_value_1,
+                            'product_name': line_value_2,
+                            'quantity': line_value_3,
+                            'unit_price': line_value_6,
+                            'total_amount': line_value_7,
+                        },
+                    ),
                 )
             )
             rows.append(
-                FactRow(
-                    'fact_order_item',
-                    line_value_0,
-                    {
-                        'line_key': line_value_0,
-                        'order_id': value_1,
-                        'item_id': number,
-                        'event_id': value_0,
-                        'order_date': value_4,
-                        'event_timestamp': value_5,
-                        'product_id': line_value_1,
-                        'product_name': line_value_2,
-                        'quantity': line_value_3,
-                        'unit_price': line_value_4,
-                        'total_amount': line_value_5,
-                        'currency': value_9,
-                    },
+                _fact_row(
+                    FactRow,
+                    (
+                        'fact_order_item',
+                        line_value_0,
+                        {
+                            'line_key': line_value_0,
+                            'order_id': value_1,
+                            'item_id': number,
+                            'event_id': value_0,
+                            'order_date': value_5,
+                            'event_timestamp': value_6,
+                            'product_id': line_value_1,
+                            'product_name': line_value_2,
+                            'quantity': line_value_3,
+                            'unit_price': line_value_6,
+                            'total_amount': line_value_7,
+                            'currency': value_11,
+                        },
+                    ),
                 )
             )
     return rows
@@ -164,35 +190,39 @@ def order_event_rows(event: Any) -> list[FactRow]:
 def user_activity_event_rows(event: Any) -> list[FactRow]:
     """Rows of one validated ecom.events.v1.UserActivityEvent: fact_user_activity."""
     value_0 = event.event_id
-    value_1 = _rows.timestamp(event.event_timestamp.seconds, event.event_timestamp.nanos)
-    value_2 = value_1[1]
-    value_3 = value_1[0]
-    value_4 = event.user_id
-    value_5 = event.session_id
-    value_6 = _rows.label(_LABELS_ACTIVITY_TYPE, event.activity_type, 'activity_type')
-    value_7 = event.page
-    value_8 = (event.product_id if event.HasField("product_id") else None)
-    value_9 = (event.search_query if event.HasField("search_query") else None)
-    value_10 = event.user_agent
-    value_11 = (event.referrer if event.HasField("referrer") else None)
+    value_1 = event.event_timestamp
+    value_2 = _rows.timestamp(value_1.seconds, value_1.nanos)
+    value_3 = value_2[1]
+    value_4 = value_2[0]
+    value_5 = event.user_id
+    value_6 = event.session_id
+    value_7 = _rows.label(_LABELS_ACTIVITY_TYPE, event.activity_type, 'activity_type')
+    value_8 = event.page
+    value_9 = (event.product_id if event.HasField("product_id") else None)
+    value_10 = (event.search_query if event.HasField("search_query") else None)
+    value_11 = event.user_agent
+    value_12 = (event.referrer if event.HasField("referrer") else None)
     rows: list[FactRow] = []
     rows.append(
-        FactRow(
-            'fact_user_activity',
-            value_0,
-            {
-                'event_id': value_0,
-                'event_date': value_2,
-                'event_timestamp': value_3,
-                'user_id': value_4,
-                'session_id': value_5,
-                'activity_type': value_6,
-                'page': value_7,
-                'product_id': value_8,
-                'search_query': value_9,
-                'user_agent': value_10,
-                'referrer': value_11,
-            },
+        _fact_row(
+            FactRow,
+            (
+                'fact_user_activity',
+                value_0,
+                {
+                    'event_id': value_0,
+                    'event_date': value_3,
+                    'event_timestamp': value_4,
+                    'user_id': value_5,
+                    'session_id': value_6,
+                    'activity_type': value_7,
+                    'page': value_8,
+                    'product_id': value_9,
+                    'search_query': value_10,
+                    'user_agent': value_11,
+                    'referrer': value_12,
+                },
+            ),
         )
     )
     return rows
