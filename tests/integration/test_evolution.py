@@ -4,10 +4,10 @@ On a scratch copy of the repository: a NULLABLE ``coupon`` column added to
 fact_inventory alone is refused by ``make proto`` (no event field feeds it, so
 every inventory event would fail to model); added to InventoryEvent too, with
 its source declared, the gate passes and writes the migration; a warehouse
-created by the released revision is migrated by the new pipeline (run from
-the scratch copy, in a child process), which then takes old-revision messages (NULL in the new column), new-revision
-ones, and ones from a revision newer than it knows (unknown fields counted,
-nothing dead-lettered).
+created by the released revision is migrated by the new pipeline (run from the
+scratch copy, in a child process), which then takes old-revision messages (NULL
+in the new column), new-revision ones, and ones from a revision newer than it
+knows (unknown fields counted, nothing dead-lettered).
 """
 
 from __future__ import annotations
