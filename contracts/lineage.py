@@ -175,7 +175,7 @@ def _check_converts(
     path: FieldPath, column: Column, column_field: descriptor.FieldDescriptor
 ) -> None:
     source = path.last
-    source_repeated = source.is_repeated and not (path.in_line and len(path.fields) == 1)
+    source_repeated = source.is_repeated
     if source_repeated != (column.mode == "REPEATED"):
         raise _SourceProblemError(
             f"{path.text} is {'repeated' if source_repeated else 'a single value'} and the "
@@ -246,34 +246,26 @@ def _source(
     call = _CALL.match(text)
     if call is None:
         path = _resolve_path(event, text, lines)
-        if path.last.is_repeated and path.in_line and len(path.fields) == 1:
-            raise _SourceProblemError(f"{text} is the line itself, not a value")
         _check_converts(path, column, column_field)
         return Source(column, text, "", (path,), _can_be_absent(image, path))
     name, arguments = call.group(1), [a.strip() for a in call.group(2).split(",") if a.strip()]
     if name not in DERIVATIONS:
         raise _SourceProblemError(
-            f"{text}: {name}() is not a derivation (known: {', '.join(sorted(DERIVATIONS))})"
+            f"{name}() is not a derivation (known: {', '.join(sorted(DERIVATIONS))})"
         )
     if len(arguments) != _ARITY[name]:
-        raise _SourceProblemError(
-            f"{text}: {DERIVATIONS[name][0]} takes {_ARITY[name]} argument(s)"
-        )
+        raise _SourceProblemError(f"{DERIVATIONS[name][0]} takes {_ARITY[name]} argument(s)")
     if name in ("line_number", "line_key", "line_total") and lines is None:
-        raise _SourceProblemError(
-            f"{text}: {name}() needs a line table (the table declares no `lines`)"
-        )
+        raise _SourceProblemError(f"{name}() needs a line table (the table declares no `lines`)")
     if name == "count":
         repeated = _resolve_path(event, arguments[0], None)
         if not repeated.last.is_repeated:
-            raise _SourceProblemError(f"{text}: {arguments[0]} is not a repeated field")
+            raise _SourceProblemError(f"{arguments[0]} is not a repeated field")
         paths: tuple[FieldPath, ...] = (repeated,)
     elif name == "order_total":
         paths = tuple(_resolve_in_repeated(event, text, argument) for argument in arguments)
         if paths[0].fields[0] is not paths[1].fields[0]:
-            raise _SourceProblemError(
-                f"{text}: both arguments must be fields of the same repeated field"
-            )
+            raise _SourceProblemError("both arguments must be fields of the same repeated field")
     else:
         paths = tuple(_resolve_path(event, argument, lines) for argument in arguments)
     result = DERIVATIONS[name][2]
@@ -292,7 +284,7 @@ def _resolve_in_repeated(event: descriptor.Descriptor, text: str, argument: str)
     head = argument.split(".", 1)[0]
     repeated = event.fields_by_name.get(head)
     if repeated is None or not repeated.is_repeated or repeated.message_type is None:
-        raise _SourceProblemError(f"{text}: {argument} is not a field of a repeated message field")
+        raise _SourceProblemError(f"{argument} is not a field of a repeated message field")
     return _resolve_path(event, argument, repeated)
 
 
@@ -301,24 +293,24 @@ def _check_derivation(
 ) -> None:
     lasts = [path.last for path in paths]
     if name == "date" and _bq_type(lasts[0]) != "TIMESTAMP":
-        raise _SourceProblemError(f"{text}: {paths[0].text} is not a google.protobuf.Timestamp")
+        raise _SourceProblemError(f"{paths[0].text} is not a google.protobuf.Timestamp")
     if name == "nullif_empty" and _bq_type(lasts[0]) != "STRING":
-        raise _SourceProblemError(f"{text}: {paths[0].text} is not a string")
+        raise _SourceProblemError(f"{paths[0].text} is not a string")
     if name == "line_key" and (
         lasts[0].is_repeated or _bq_type(lasts[0]) not in ("STRING", "INTEGER")
     ):
-        raise _SourceProblemError(f"{text}: {paths[0].text} is not a single string or integer")
+        raise _SourceProblemError(f"{paths[0].text} is not a single string or integer")
     if name in ("line_total", "order_total"):
         quantity, price = paths
         if _bq_type(quantity.last) != "INTEGER" or quantity.last.is_repeated:
-            raise _SourceProblemError(f"{text}: {quantity.text} is not an integer")
+            raise _SourceProblemError(f"{quantity.text} is not an integer")
         if price.last.message_type is None or price.last.message_type.full_name != (
             "ecom.types.v1.Money"
         ):
-            raise _SourceProblemError(f"{text}: {price.text} is not an ecom.types.v1.Money")
+            raise _SourceProblemError(f"{price.text} is not an ecom.types.v1.Money")
         if name == "line_total" and not (quantity.in_line and price.in_line):
             raise _SourceProblemError(
-                f"{text}: both arguments must be fields of the line ({lines and lines.name})"
+                f"both arguments must be fields of the line ({lines and lines.name})"
             )
 
 

@@ -220,7 +220,7 @@ class _Renderer:
         ):
             value = f"_rows.numeric({_nanos(scope, access, prefix)})"
         else:
-            repeated = path.last.is_repeated and not (path.in_line and len(path.fields) == 1)
+            repeated = path.last.is_repeated
             value = self.module.convert(path.last, column, access, repeated=repeated)
         if condition:
             return f"({value} if {condition} else None)"
