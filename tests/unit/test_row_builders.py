@@ -59,7 +59,7 @@ def _event(image: ContractImage) -> Any:
     cls = message_factory.GetMessageClass(
         image.pool.FindMessageTypeByName("ecom.testing.v1.EveryTypeEvent")
     )
-    event = cls(
+    event: Any = cls(
         a_double=1.5,
         a_float=0.25,
         an_int32=-3,
