@@ -1,16 +1,20 @@
 """The gate over whole images, and the migrations it writes.
 
 :func:`check` compares an older image of the contracts with a newer one: every
-warehouse table (see :mod:`contracts.compatibility`) and every event contract
-(Pub/Sub revision rules). ``make proto`` runs it against every released
-revision in ``registry/`` (transitively, as Confluent's BACKWARD_TRANSITIVE
-does) and fails on any refusal; it also renders ``migrations/NNNN.sql``, the
-DDL each release needs on the live tables, from the registry's images.
+warehouse table (see :mod:`contracts.compatibility`), every event contract
+(Pub/Sub revision rules) and its validation rules (:mod:`contracts.rules`),
+and the model of the newer one (:func:`model_findings`: every column's
+source resolves against its event). ``make proto`` runs it against every
+released revision in ``registry/`` (transitively, as Confluent's
+BACKWARD_TRANSITIVE does) and fails on any refusal; it also renders
+``migrations/NNNN.sql``, the DDL each release needs on the live tables, from
+the registry's images.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 
 from contracts.bigquery_schema import warehouse_tables
 from contracts.compatibility import (
@@ -23,8 +27,35 @@ from contracts.compatibility import (
 from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractDefinitionError
+from contracts.lineage import lineages
 from contracts.pubsub_schema import event_messages
 from contracts.registry import Registry
+from contracts.rules import compare_rules
+
+_PROBLEM = re.compile(r"^(?P<subject>\S+?)(?: \(source (?P<source>.+?)\))?: (?P<what>.*)$")
+"""A lineage problem: ``table.column (source '...'): what is wrong``."""
+
+
+def model_findings(new: ContractImage) -> list[Finding]:
+    """Refuse every column of ``new`` whose source does not hold (see :mod:`contracts.lineage`).
+
+    One finding per problem, about ``table.column``: a column without a source,
+    a source that is not in its event, a type that does not convert, a
+    REQUIRED column fed by a source that can be absent.
+    """
+    try:
+        tables = warehouse_tables(new)
+    except ContractDefinitionError as error:
+        return [Finding(REFUSED, "contracts", f"breaks a BigQuery or project rule: {error}")]
+    findings = []
+    for problem in lineages(new, tables)[1]:
+        match = _PROBLEM.match(problem)
+        if match is None:  # not of the documented shape: keep it whole
+            findings.append(Finding(REFUSED, "contracts", problem))
+            continue
+        source = f"source {match['source']}: " if match["source"] else ""
+        findings.append(Finding(REFUSED, match["subject"], f"{source}{match['what']}"))
+    return findings
 
 
 def check(old: ContractImage, new: ContractImage) -> list[Finding]:
@@ -51,12 +82,16 @@ def check(old: ContractImage, new: ContractImage) -> list[Finding]:
             findings.append(Finding(REFUSED, event.full_name, "event contract removed"))
             continue
         findings += compare_event_schemas(event, replacement)
-    return findings
+        findings += compare_rules(old, new, event, replacement)
+    return findings + model_findings(new)
 
 
 def check_against_registry(registry: Registry, new: ContractImage) -> list[Finding]:
-    """Check ``new`` against every released revision; return each distinct finding once."""
-    seen: dict[str, Finding] = {}
+    """Check ``new`` against every released revision; return each distinct finding once.
+
+    With no release yet, only the model of ``new`` is judged.
+    """
+    seen = {finding.line(): finding for finding in model_findings(new)}
     for release in registry.releases:
         for finding in check(registry.image(release), new):
             seen.setdefault(finding.line(), finding)
