@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from contracts.bigquery_schema import warehouse_tables
+from contracts.breaking import breaking
 from contracts.compatibility import (
     ALLOWED,
     REFUSED,
+    WARNING,
     Finding,
     compare_event_schemas,
     compare_tables,
@@ -98,6 +102,85 @@ def check_against_registry(registry: Registry, new: ContractImage) -> list[Findi
     return list(seen.values())
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier state of the contracts that the working tree is judged against."""
+
+    label: str
+    """What it is, for messages: ``registry release 1``, ``git:main``."""
+    path: Path
+    """Its descriptor image (what buf reads)."""
+    image: ContractImage
+    live: bool = True
+    """Its tables and Pub/Sub schemas are (or may be) live: the gate judges against it too.
+    False for the last commit before the first release, which only buf judges."""
+
+
+def judge(
+    repo: Path,
+    path: Path,
+    new: ContractImage,
+    baselines: list[Baseline],
+    *,
+    wire: bool = True,
+    compatibility: bool = True,
+) -> list[Finding]:
+    """Return every distinct finding about the contracts of ``new`` (image file ``path``).
+
+    buf breaking (``wire``, see :mod:`contracts.breaking`; ``repo`` holds
+    ``buf.yaml``) against every baseline, the gate (``compatibility``)
+    against every live baseline, and the model of ``new``.
+    """
+    found = model_findings(new) if compatibility else []
+    for baseline in baselines:
+        if wire:
+            found += breaking(repo, path, baseline.path)
+        if compatibility and baseline.live:
+            found += check(baseline.image, new)
+    return list({finding.line(): finding for finding in found}.values())
+
+
+_ORDER = {REFUSED: 0, WARNING: 1, ALLOWED: 2}
+
+
+def report(findings: list[Finding], image: ContractImage) -> list[str]:
+    """Return ``findings`` as lines grouped by contract (event family, table or file).
+
+    A contract's heading is followed by its findings, refusals first, each
+    indented on one line; buf's ``file:line`` findings go under the contract
+    of their file.
+    """
+    try:
+        contracts = {event.file.name: event.name for event in event_messages(image)}
+    except ContractDefinitionError:  # reported by the gate itself
+        contracts = {}
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        file, _, position = finding.subject.partition(".proto:")
+        if position:
+            contract = contracts.get(f"{file}.proto", f"{file}.proto")
+        else:
+            contract = finding.subject.split(".", 1)[0]
+        groups.setdefault(contract, []).append(finding)
+    lines = []
+    for contract, members in sorted(groups.items()):
+        lines.append(contract)
+        members.sort(key=lambda f: (_ORDER.get(f.verdict, 0), f.subject))
+        lines += [f"  {finding.line()}" for finding in members]
+    return lines
+
+
+def summary(findings: list[Finding]) -> str:
+    """Return the counts of ``findings`` by verdict, in one line."""
+    counts = dict.fromkeys(_ORDER, 0)
+    for finding in findings:
+        counts[finding.verdict] = counts.get(finding.verdict, 0) + 1
+    return (
+        f"{len(findings)} finding(s): {counts[REFUSED]} refused, {counts[WARNING]} warning(s), "
+        f"{counts[ALLOWED]} allowed"
+    )
+
+
 def render_migration(number: int, findings: list[Finding], title: str) -> str | None:
     """Return ``migrations/NNNN.sql`` for ``findings``, or None when nothing needs DDL."""
     statements = [f for f in findings if f.verdict == ALLOWED and f.migration]
@@ -143,10 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
     import tempfile
-    from pathlib import Path
 
     from contracts import toolchain
-    from contracts.generate import PROTO, REPO, image_at_ref
+    from contracts.generate import PROTO, REPO, baselines, image_at_ref
     from contracts.registry import REGISTRY
 
     parser = argparse.ArgumentParser(
@@ -159,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         default="registry",
-        help="registry (every release), git:REF, or a folder holding proto/",
+        help="registry (every release; the last commit before the first one), git:REF, or a "
+        "folder holding proto/",
     )
     parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
     args = parser.parse_args(argv)
@@ -169,11 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         current_path = toolchain.build_image(repo / PROTO, work / "current")
         current = ContractImage.load(current_path, toolchain.proto_sources(repo / PROTO))
         if args.against == "registry":
-            registry = Registry.load(repo / REGISTRY)
-            if not registry.releases:
-                print("no released revision in registry/ yet")
-                return 0
-            findings = check_against_registry(registry, current)
+            against = baselines(repo, Registry.load(repo / REGISTRY), work)
         else:
             if args.against.startswith("git:"):
                 baseline_path = image_at_ref(repo, args.against.removeprefix("git:"), work)
@@ -184,13 +263,14 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 baseline_root = Path(args.against) / PROTO
                 baseline_path = toolchain.build_image(baseline_root, work / "against")
-            baseline = ContractImage.load(baseline_path, toolchain.proto_sources(baseline_root))
-            findings = check(baseline, current)
-    for finding in findings:
-        print(finding.line())
-    refused = sum(1 for f in findings if f.verdict == REFUSED)
-    print(f"{len(findings)} finding(s), {refused} refused")
-    return 1 if refused else 0
+            image = ContractImage.load(baseline_path, toolchain.proto_sources(baseline_root))
+            against = [Baseline(args.against, baseline_path, image)]
+        findings = judge(repo, current_path, current, against)
+        lines = report(findings, current)
+    for line in lines:
+        print(line)
+    print(summary(findings))
+    return 1 if any(f.verdict == REFUSED for f in findings) else 0
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """``make proto`` and ``make check-generated``: regenerate every artifact from ``proto/``.
 
-Steps: buf format, compile an image with protoc, buf lint, buf breaking
-against the latest registry release (the last commit before the first
-release), the compatibility gate against every release, then render Python
+Steps: buf format, compile an image with protoc, buf lint, then buf breaking
+(events, shared types, dead letters) and the compatibility gate against every
+registry release (buf: the last commit before the first release), reporting
+every finding of both grouped by contract, then render Python
 classes, BigQuery JSON schemas, DDL, Pub/Sub schemas, the reference, the
 registry revisions and the migrations into a staging tree, and either write
 them into the repository or (``--check``) compare them with it.
@@ -22,7 +23,8 @@ from pathlib import Path
 from contracts import toolchain
 from contracts.artifacts import render_artifacts_module
 from contracts.bigquery_schema import warehouse_tables
-from contracts.compatibility import ALLOWED, REFUSED
+from contracts.breaking import WIRE_PATHS
+from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.ddl import render_ddl, render_view
 from contracts.descriptors import ContractImage
 from contracts.errors import (
@@ -32,7 +34,7 @@ from contracts.errors import (
     GateRefusedError,
     ToolchainError,
 )
-from contracts.gate import check_against_registry, migrations
+from contracts.gate import Baseline, check_against_registry, judge, migrations, report, summary
 from contracts.lineage import lineages, required_fields
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
 from contracts.raw_landing import raw_tables, render_raw_ddl
@@ -164,52 +166,83 @@ def image_at_ref(repo: Path, ref: str, work: Path) -> Path | None:
     return toolchain.build_image(baseline / PROTO, baseline / "build")
 
 
-def buf_breaking(repo: Path, image: Path, work: Path, registry: Registry) -> str:
-    """Check wire and JSON compatibility against the latest release, else the last commit.
+def baselines(repo: Path, registry: Registry, work: Path) -> list[Baseline]:
+    """Return what the working tree is judged against: every release, oldest first.
 
-    Returns what was done; skips (saying so) when there is neither a release
-    nor a commit with a ``proto/`` folder yet.
+    Before the first release, the last commit with a ``proto/`` folder, for buf
+    only (no table is live yet); none when there is no such commit either.
     """
     if registry.releases:
-        latest = registry.releases[-1]
-        against: Path | None = registry.root / latest.image
-        baseline = f"registry release {latest.number}"
-    else:
-        against = image_at_ref(repo, "HEAD", work)
-        baseline = "HEAD (no release in registry/ yet)"
-    if against is None:
-        return "buf breaking: skipped (no release and no commit with proto/ to compare against)"
-    toolchain.buf(
-        [
-            "breaking",
-            str(image),
-            "--against",
-            str(against),
-            "--config",
-            "buf.yaml",
-            "--path",
-            "ecom",
-        ],
-        cwd=repo,
-    )
-    return f"buf breaking: no wire or JSON breaking change against {baseline}"
+        return [
+            Baseline(
+                f"registry release {release.number}",
+                registry.root / release.image,
+                registry.image(release),
+            )
+            for release in registry.releases
+        ]
+    head = image_at_ref(repo, "HEAD", work)
+    if head is None:
+        return []
+    image = ContractImage.load(head, toolchain.proto_sources(work / "baseline" / PROTO))
+    return [Baseline("HEAD (no release in registry/ yet)", head, image, live=False)]
+
+
+def judge_change(
+    repo: Path,
+    path: Path,
+    image: ContractImage,
+    against: list[Baseline],
+    *,
+    wire: bool,
+    compatibility: bool,
+) -> list[Finding]:
+    """Run buf breaking and the gate (see :func:`contracts.gate.judge`) and say what they found.
+
+    Prints what was checked, then every finding grouped by contract; raises
+    GateRefusedError, carrying every finding, when anything is refused.
+    """
+    findings = judge(repo, path, image, against, wire=wire, compatibility=compatibility)
+    lines = report(findings, image)
+    if any(f.verdict == REFUSED for f in findings):
+        raise GateRefusedError(
+            f"the change is refused ({summary(findings)}); every finding, by contract:\n"
+            + "\n".join(lines)
+        )
+    labels = ", ".join(baseline.label for baseline in against)
+    if wire:
+        _say(
+            f"buf breaking ({', '.join(WIRE_PATHS)}): no wire or JSON breaking change against "
+            f"{labels}"
+            if against
+            else "buf breaking: skipped (no release and no commit with proto/ to compare against)"
+        )
+    if compatibility:
+        live = sum(1 for baseline in against if baseline.live)
+        allowed = sum(1 for f in findings if f.verdict == ALLOWED)
+        warnings = sum(1 for f in findings if f.verdict == WARNING)
+        _say(
+            f"compatibility gate: passed against {live} release(s); {allowed} allowed "
+            f"change(s), {warnings} warning(s)"
+            if live
+            else "compatibility gate: the model holds; no released revision yet "
+            "(`make release-contracts` records one)"
+        )
+    for line in lines:
+        _say(line)
+    return findings
 
 
 def gate(registry: Registry, image: ContractImage) -> str:
     """Run the compatibility gate against every release; raise GateRefusedError on a refusal."""
-    if not registry.releases:
-        return "compatibility gate: no released revision yet (`make release-contracts` records one)"
     findings = check_against_registry(registry, image)
-    refused = [f.line() for f in findings if f.verdict == REFUSED]
-    if refused:
+    if any(f.verdict == REFUSED for f in findings):
         raise GateRefusedError(
             "the change is not compatible with the released contracts and live tables:\n"
-            + "\n".join(refused)
+            + "\n".join(report(findings, image))
         )
-    allowed = sum(1 for f in findings if f.verdict == ALLOWED)
-    return (
-        f"compatibility gate: passed against {len(registry.releases)} release(s); "
-        f"{allowed} allowed change(s)"
+    return f"compatibility gate: passed against {len(registry.releases)} release(s); " + summary(
+        findings
     )
 
 
@@ -295,11 +328,13 @@ def main(argv: list[str] | None = None) -> int:
             buf_lint(repo, image)
             _say("buf lint: ok (STANDARD, COMMENTS)")
             registry = Registry.load(repo / REGISTRY)
-            if not (args.check or args.skip_breaking):
-                _say(buf_breaking(repo, image, work, registry))
             current = ContractImage.load(image, toolchain.proto_sources(repo / PROTO))
-            if not args.skip_gate:
-                _say(gate(registry, current))
+            wire = not (args.check or args.skip_breaking)
+            if wire or not args.skip_gate:
+                against = baselines(repo, registry, work)
+                judge_change(
+                    repo, image, current, against, wire=wire, compatibility=not args.skip_gate
+                )
             rendered = render_all(repo, current, work / "render")
             if args.check:
                 report = drift(repo, rendered)
@@ -312,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 written, removed = sync(repo, rendered)
                 _say(f"{len(rendered)} files generated: {written} written, {removed} removed")
+                pending = f"migrations/{len(registry.releases) + 1:04d}.sql"
+                if registry.releases and pending in rendered:
+                    _say(f"migration: {pending} (pending until `make release-contracts`)")
     except ContractError as error:
         print(f"make proto: error: {error}", file=sys.stderr)
         return 1

@@ -104,9 +104,9 @@ def _refuse_unsatisfiable(
     empty = message_factory.GetMessageClass(image.pool.FindMessageTypeByName(message.full_name))()
     broken: dict[int, list[str]] = {}
     for violation in validator.collect_violations(empty):
-        elements = violation.proto.field.elements
-        if elements:
-            broken.setdefault(elements[0].field_number, []).append(violation.proto.rule_id)
+        found = violation.proto
+        if found.field is not None and found.field.elements:
+            broken.setdefault(found.field.elements[0].field_number, []).append(found.rule_id)
     findings = []
     for field in added:
         rule_ids = broken.get(field.number)
