@@ -109,7 +109,8 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     )
     resolved, problems = lineages(image, tables)
     if problems:
-        raise ContractDefinitionError("column sources do not hold:\n" + "\n".join(problems))
+        lines = [problem.line() for problem in problems]
+        raise ContractDefinitionError("column sources do not hold:\n" + "\n".join(lines))
     files["docs/contracts.md"] = render_reference(image, tables, events, raw, resolved)
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))

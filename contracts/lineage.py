@@ -9,8 +9,8 @@ line) or one derivation of :data:`DERIVATIONS`. Columns BigQuery fills with a
 default value expression have none.
 
 :func:`resolve` checks every declaration against the event and the one type
-mapping of :mod:`contracts.bigquery_schema`, and returns the problems one line
-each, naming table, column and source: a missing or unknown source, a type
+mapping of :mod:`contracts.bigquery_schema`, and returns the problems, each
+naming table, column and source: a missing or unknown source, a type
 that does not convert, a REQUIRED column fed by a source that can be absent.
 The row builders (:mod:`contracts.row_builders`) and the lineage in
 ``docs/contracts.md`` are rendered from what it resolves.
@@ -116,6 +116,20 @@ class Lineage:
     only_when: tuple[descriptor.FieldDescriptor, descriptor.EnumValueDescriptor] | None
     sources: tuple[Source, ...]
     """One per column the pipeline writes, in column order."""
+
+
+@dataclass(frozen=True)
+class SourceProblem:
+    """A declaration that does not hold: about a table or a column, and what is wrong."""
+
+    subject: str
+    """``table`` or ``table.column``."""
+    what: str
+    """What is wrong, naming the declared source when there is one."""
+
+    def line(self) -> str:
+        """Return the one-line message: ``table.column: source '...': what is wrong``."""
+        return f"{self.subject}: {self.what}"
 
 
 class _SourceProblemError(Exception):
@@ -316,26 +330,28 @@ def _check_derivation(
 
 def resolve(
     image: ContractImage, table: Table, message: descriptor.Descriptor
-) -> tuple[Lineage | None, list[str]]:
+) -> tuple[Lineage | None, list[SourceProblem]]:
     """Resolve ``table`` (declared by warehouse message ``message``) against its event.
 
-    Returns the lineage (None when a problem prevents it) and every problem,
-    one line each: ``table.column: source ...: what is wrong``.
+    Returns the lineage (None when a problem prevents it) and every problem.
     """
-    problems: list[str] = []
+    problems: list[SourceProblem] = []
+    name = table.name
     if not table.source_event:
-        return None, [f"{table.name}: declares no source_event (the event its rows come from)"]
+        return None, [SourceProblem(name, "declares no source_event (the event of its rows)")]
     try:
         event = image.pool.FindMessageTypeByName(table.source_event)
     except KeyError:
-        return None, [f"{table.name}: source_event {table.source_event} is not a message"]
+        return None, [SourceProblem(name, f"source_event {table.source_event} is not a message")]
     lines = None
     if table.lines:
         lines = event.fields_by_name.get(table.lines)
         if lines is None or not lines.is_repeated or lines.message_type is None:
             return None, [
-                f"{table.name}: lines {table.lines!r} is not a repeated message field of "
-                f"{event.full_name}"
+                SourceProblem(
+                    name,
+                    f"lines {table.lines!r} is not a repeated message field of {event.full_name}",
+                )
             ]
     order: list[tuple[FieldPath, bool]] = []
     for entry in table.line_order:
@@ -350,7 +366,7 @@ def resolve(
                 )
             order.append((path, descending))
         except _SourceProblemError as problem:
-            problems.append(f"{table.name}: line_order {entry}: {problem}")
+            problems.append(SourceProblem(name, f"line_order {entry}: {problem}"))
     only_when = None
     if table.only_when:
         field_name, _, value_name = (part.strip() for part in table.only_when.partition("="))
@@ -360,8 +376,11 @@ def resolve(
         )
         if found is None or value is None:
             problems.append(
-                f"{table.name}: only_when {table.only_when!r} is not `enum field = VALUE_NAME` "
-                f"of {event.full_name}"
+                SourceProblem(
+                    name,
+                    f"only_when {table.only_when!r} is not `enum field = VALUE_NAME` of "
+                    f"{event.full_name}",
+                )
             )
         else:
             only_when = (found, value)
@@ -373,14 +392,17 @@ def resolve(
         try:
             source = _source(image, table, event, lines, column, column_fields[column.name])
         except _SourceProblemError as problem:
-            declared = f" (source {column.source!r})" if column.source else ""
-            problems.append(f"{table.name}.{column.name}{declared}: {problem}")
+            declared = f"source {column.source!r}: " if column.source else ""
+            problems.append(SourceProblem(f"{name}.{column.name}", f"{declared}{problem}"))
             continue
         if source.nullable and column.mode == "REQUIRED":
             problems.append(
-                f"{table.name}.{column.name} (source {column.source!r}): REQUIRED, but the "
-                "source can be absent (a field with presence that no protovalidate `required` "
-                "guarantees); make the column NULLABLE or require the field"
+                SourceProblem(
+                    f"{name}.{column.name}",
+                    f"source {column.source!r}: REQUIRED, but the source can be absent (a "
+                    "field with presence that no protovalidate `required` guarantees); make "
+                    "the column NULLABLE or require the field",
+                )
             )
             continue
         sources.append(source)
@@ -389,9 +411,12 @@ def resolve(
     return Lineage(table, event, lines, tuple(order), only_when, tuple(sources)), []
 
 
-def lineages(image: ContractImage, tables: list[Table]) -> tuple[list[Lineage], list[str]]:
+def lineages(
+    image: ContractImage, tables: list[Table]
+) -> tuple[list[Lineage], list[SourceProblem]]:
     """Resolve every table; return the lineages and every problem of every table."""
-    resolved, problems = [], []
+    resolved: list[Lineage] = []
+    problems: list[SourceProblem] = []
     for table in tables:
         lineage, found = resolve(image, table, image.pool.FindMessageTypeByName(table.message))
         problems += found
