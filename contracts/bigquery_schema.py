@@ -147,6 +147,8 @@ class Column:
     fields: tuple[Column, ...] = ()
     number: int = 0
     """Field number in the warehouse contract (not part of BigQuery's schema)."""
+    source: str = ""
+    """Where the value comes from, as declared (see :mod:`contracts.lineage`); not in BigQuery."""
 
     def to_api_repr(self) -> dict[str, Any]:
         """Return the column as the BigQuery API (and ``SchemaField.from_api_repr``) has it."""
@@ -182,6 +184,14 @@ class Table:
     """The row key: one fact per key (idempotent writes, the deduplicated view)."""
     ingestion_time_column: str = ""
     """The TIMESTAMP column BigQuery fills on insert; orders a key's rows by arrival."""
+    source_event: str = ""
+    """Full name of the event contract the rows come from."""
+    lines: str = ""
+    """Repeated field of the event giving one row per element; empty for one row per event."""
+    line_order: tuple[str, ...] = ()
+    """Paths under ``lines`` that order (and number) the lines; ``-`` for descending."""
+    only_when: str = ""
+    """``field = VALUE_NAME``: rows only for events with that enum value; empty for all."""
 
     @property
     def view_name(self) -> str:
@@ -264,6 +274,10 @@ def _table(image: ContractImage, message: descriptor.Descriptor, declared: Any) 
         columns=columns,
         key_column=getattr(declared, "key_column", ""),
         ingestion_time_column=getattr(declared, "ingestion_time_column", ""),
+        source_event=getattr(declared, "source_event", ""),
+        lines=getattr(declared, "lines", ""),
+        line_order=tuple(getattr(declared, "line_order", ())),
+        only_when=getattr(declared, "only_when", ""),
     )
     # Released images older than the row-key options declare no key: judged without it.
     _check_table(table, keyed="key_column" in declared.DESCRIPTOR.fields_by_name)
@@ -311,19 +325,25 @@ def _column(image: ContractImage, field: descriptor.FieldDescriptor, depth: int)
         default_value_expression=default,
         fields=fields,
         number=field.number,
+        source=getattr(declared, "source", "") if declared is not None else "",
     )
+
+
+def type_mapping(field: descriptor.FieldDescriptor) -> TypeMapping:
+    """Return how ``field`` (an element of it, when repeated) maps to a BigQuery type."""
+    if field.enum_type is not None:
+        return ENUM_TYPE
+    if field.message_type is None:
+        return SCALAR_TYPES[field.type]
+    return MESSAGE_TYPES.get(field.message_type.full_name, MESSAGE_TYPE)
 
 
 def _type(
     image: ContractImage, field: descriptor.FieldDescriptor, depth: int
 ) -> tuple[TypeMapping, tuple[Column, ...]]:
-    if field.enum_type is not None:
-        return ENUM_TYPE, ()
-    if field.message_type is None:
-        return SCALAR_TYPES[field.type], ()
-    known = MESSAGE_TYPES.get(field.message_type.full_name)
-    if known is not None:
-        return known, ()
+    mapping = type_mapping(field)
+    if mapping is not MESSAGE_TYPE or field.message_type is None:
+        return mapping, ()
     fields = tuple(_column(image, nested, depth + 1) for nested in field.message_type.fields)
     if not fields:
         raise ContractDefinitionError(f"{field.full_name}: a RECORD column needs fields")

@@ -3,8 +3,9 @@
 buf's breaking-change check guards the wire format; this guards the
 warehouse and the Pub/Sub revision rules. A change from an older revision of
 a contract to the working tree yields findings, each ``allowed`` (with the
-migration DDL it needs, if any) or ``refused`` (with a one-line reason
-naming table, column and rule).
+migration DDL it needs, if any), ``warning`` (allowed, but some messages
+may now be dead-lettered; see :mod:`contracts.rules`) or ``refused`` (with a
+one-line reason naming table, column and rule).
 
 Allowed: adding a NULLABLE or REPEATED column or RECORD field, relaxing
 REQUIRED to NULLABLE, widening BigQuery performs in place (INT64 to NUMERIC,
@@ -25,6 +26,8 @@ from contracts.bigquery_schema import Column, Table
 from contracts.ddl import column_type, quote
 
 ALLOWED: Final = "allowed"
+WARNING: Final = "warning"
+"""Allowed, but worth a reader's attention (printed by ``make proto``, never refusing)."""
 REFUSED: Final = "refused"
 
 WIDENINGS: Final = frozenset(

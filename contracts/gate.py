@@ -1,21 +1,28 @@
 """The gate over whole images, and the migrations it writes.
 
 :func:`check` compares an older image of the contracts with a newer one: every
-warehouse table (see :mod:`contracts.compatibility`) and every event contract
-(Pub/Sub revision rules). ``make proto`` runs it against every released
-revision in ``registry/`` (transitively, as Confluent's BACKWARD_TRANSITIVE
-does) and fails on any refusal; it also renders ``migrations/NNNN.sql``, the
-DDL each release needs on the live tables, from the registry's images.
+warehouse table (see :mod:`contracts.compatibility`), every event contract
+(Pub/Sub revision rules) and its validation rules (:mod:`contracts.rules`),
+and the model of the newer one (:func:`model_findings`: every column's
+source resolves against its event). ``make proto`` runs it against every
+released revision in ``registry/`` (transitively, as Confluent's
+BACKWARD_TRANSITIVE does) and fails on any refusal; it also renders
+``migrations/NNNN.sql``, the DDL each release needs on the live tables, from
+the registry's images.
 """
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from pathlib import Path
 
 from contracts.bigquery_schema import warehouse_tables
+from contracts.breaking import breaking
 from contracts.compatibility import (
     ALLOWED,
     REFUSED,
+    WARNING,
     Finding,
     compare_event_schemas,
     compare_tables,
@@ -23,8 +30,24 @@ from contracts.compatibility import (
 from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractDefinitionError
+from contracts.lineage import lineages
 from contracts.pubsub_schema import event_messages
 from contracts.registry import Registry
+from contracts.rules import compare_rules
+
+
+def model_findings(new: ContractImage) -> list[Finding]:
+    """Refuse every column of ``new`` whose source does not hold (see :mod:`contracts.lineage`).
+
+    One finding per problem, about ``table.column``: a column without a source,
+    a source that is not in its event, a type that does not convert, a
+    REQUIRED column fed by a source that can be absent.
+    """
+    try:
+        tables = warehouse_tables(new)
+    except ContractDefinitionError as error:
+        return [Finding(REFUSED, "contracts", f"breaks a BigQuery or project rule: {error}")]
+    return [Finding(REFUSED, problem.subject, problem.what) for problem in lineages(new, tables)[1]]
 
 
 def check(old: ContractImage, new: ContractImage) -> list[Finding]:
@@ -51,16 +74,99 @@ def check(old: ContractImage, new: ContractImage) -> list[Finding]:
             findings.append(Finding(REFUSED, event.full_name, "event contract removed"))
             continue
         findings += compare_event_schemas(event, replacement)
-    return findings
+        findings += compare_rules(old, new, event, replacement)
+    return findings + model_findings(new)
 
 
 def check_against_registry(registry: Registry, new: ContractImage) -> list[Finding]:
-    """Check ``new`` against every released revision; return each distinct finding once."""
-    seen: dict[str, Finding] = {}
+    """Check ``new`` against every released revision; return each distinct finding once.
+
+    With no release yet, only the model of ``new`` is judged.
+    """
+    seen = {finding.line(): finding for finding in model_findings(new)}
     for release in registry.releases:
         for finding in check(registry.image(release), new):
             seen.setdefault(finding.line(), finding)
     return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """An earlier state of the contracts that the working tree is judged against."""
+
+    label: str
+    """What it is, for messages: ``registry release 1``, ``git:main``."""
+    path: Path
+    """Its descriptor image (what buf reads)."""
+    image: ContractImage
+    live: bool = True
+    """Its tables and Pub/Sub schemas are (or may be) live: the gate judges against it too.
+    False for the last commit before the first release, which only buf judges."""
+
+
+def judge(
+    repo: Path,
+    path: Path,
+    new: ContractImage,
+    baselines: list[Baseline],
+    *,
+    wire: bool = True,
+    compatibility: bool = True,
+) -> list[Finding]:
+    """Return every distinct finding about the contracts of ``new`` (image file ``path``).
+
+    buf breaking (``wire``, see :mod:`contracts.breaking`; ``repo`` holds
+    ``buf.yaml``) against every baseline, the gate (``compatibility``)
+    against every live baseline, and the model of ``new``.
+    """
+    found = model_findings(new) if compatibility else []
+    for baseline in baselines:
+        if wire:
+            found += breaking(repo, path, baseline.path)
+        if compatibility and baseline.live:
+            found += check(baseline.image, new)
+    return list({finding.line(): finding for finding in found}.values())
+
+
+_ORDER = {REFUSED: 0, WARNING: 1, ALLOWED: 2}
+
+
+def report(findings: list[Finding], image: ContractImage) -> list[str]:
+    """Return ``findings`` as lines grouped by contract (event family, table or file).
+
+    A contract's heading is followed by its findings, refusals first, each
+    indented on one line; buf's ``file:line`` findings go under the contract
+    of their file.
+    """
+    try:
+        contracts = {event.file.name: event.name for event in event_messages(image)}
+    except ContractDefinitionError:  # reported by the gate itself
+        contracts = {}
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        file, _, position = finding.subject.partition(".proto:")
+        if position:
+            contract = contracts.get(f"{file}.proto", f"{file}.proto")
+        else:
+            contract = finding.subject.split(".", 1)[0]
+        groups.setdefault(contract, []).append(finding)
+    lines = []
+    for contract, members in sorted(groups.items()):
+        lines.append(contract)
+        members.sort(key=lambda f: (_ORDER.get(f.verdict, 0), f.subject))
+        lines += [f"  {finding.line()}" for finding in members]
+    return lines
+
+
+def summary(findings: list[Finding]) -> str:
+    """Return the counts of ``findings`` by verdict, in one line."""
+    counts = dict.fromkeys(_ORDER, 0)
+    for finding in findings:
+        counts[finding.verdict] = counts.get(finding.verdict, 0) + 1
+    return (
+        f"{len(findings)} finding(s): {counts[REFUSED]} refused, {counts[WARNING]} warning(s), "
+        f"{counts[ALLOWED]} allowed"
+    )
 
 
 def render_migration(number: int, findings: list[Finding], title: str) -> str | None:
@@ -108,10 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
     import tempfile
-    from pathlib import Path
 
     from contracts import toolchain
-    from contracts.generate import PROTO, REPO, image_at_ref
+    from contracts.generate import PROTO, REPO, baselines, image_at_ref
     from contracts.registry import REGISTRY
 
     parser = argparse.ArgumentParser(
@@ -124,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against",
         default="registry",
-        help="registry (every release), git:REF, or a folder holding proto/",
+        help="registry (every release; the last commit before the first one), git:REF, or a "
+        "folder holding proto/",
     )
     parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
     args = parser.parse_args(argv)
@@ -134,11 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         current_path = toolchain.build_image(repo / PROTO, work / "current")
         current = ContractImage.load(current_path, toolchain.proto_sources(repo / PROTO))
         if args.against == "registry":
-            registry = Registry.load(repo / REGISTRY)
-            if not registry.releases:
-                print("no released revision in registry/ yet")
-                return 0
-            findings = check_against_registry(registry, current)
+            against = baselines(repo, Registry.load(repo / REGISTRY), work)
         else:
             if args.against.startswith("git:"):
                 baseline_path = image_at_ref(repo, args.against.removeprefix("git:"), work)
@@ -149,13 +251,14 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 baseline_root = Path(args.against) / PROTO
                 baseline_path = toolchain.build_image(baseline_root, work / "against")
-            baseline = ContractImage.load(baseline_path, toolchain.proto_sources(baseline_root))
-            findings = check(baseline, current)
-    for finding in findings:
-        print(finding.line())
-    refused = sum(1 for f in findings if f.verdict == REFUSED)
-    print(f"{len(findings)} finding(s), {refused} refused")
-    return 1 if refused else 0
+            image = ContractImage.load(baseline_path, toolchain.proto_sources(baseline_root))
+            against = [Baseline(args.against, baseline_path, image)]
+        findings = judge(repo, current_path, current, against)
+        lines = report(findings, current)
+    for line in lines:
+        print(line)
+    print(summary(findings))
+    return 1 if any(f.verdict == REFUSED for f in findings) else 0
 
 
 if __name__ == "__main__":

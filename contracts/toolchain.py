@@ -111,11 +111,16 @@ def buf_executable() -> str:
     return found
 
 
-def buf(args: Sequence[str], *, cwd: Path) -> str:
-    """Run buf with ``args`` in ``cwd``; return its output or raise ToolchainError with it."""
-    result = subprocess.run(
+def run_buf(args: Sequence[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run buf with ``args`` in ``cwd`` and return the finished process, whatever its status."""
+    return subprocess.run(
         [buf_executable(), *args], cwd=cwd, capture_output=True, text=True, check=False
     )
+
+
+def buf(args: Sequence[str], *, cwd: Path) -> str:
+    """Run buf with ``args`` in ``cwd``; return its output or raise ToolchainError with it."""
+    result = run_buf(args, cwd=cwd)
     output = (result.stdout + result.stderr).strip()
     if result.returncode != 0:
         raise ToolchainError(f"buf {args[0]} failed:\n{output}")

@@ -9,12 +9,14 @@ is exactly the pipeline's (stage 3, ``pipeline/decode.py`` calls it).
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
+import json
+from typing import Any, Final, NamedTuple
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
+from ecom.registry_revisions import REMOVED_FIELDS
 from ecom_contracts._catalog import Contract, contract_of
 from ecom_contracts._errors import DecodeError, EncodingError
 from ecom_contracts._validation import validate as validate_event
@@ -75,7 +77,9 @@ def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message
 
     BINARY is parsed by the upb runtime; fields a newer contract revision added
     are kept as unknown fields. JSON is strict: unknown fields, wrong types,
-    bad UTF-8 and truncated text are refused. Raises DecodeError.
+    bad UTF-8 and truncated text are refused, except fields a released revision
+    had and this one removed (``ecom.registry_revisions.REMOVED_FIELDS``), which
+    older producers may still send and are dropped. Raises DecodeError.
     """
     if encoding == "BINARY":
         try:
@@ -88,6 +92,9 @@ def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DecodeError(f"JSON payload is not UTF-8: {error}") from None
+    removed = REMOVED_FIELDS.get(contract.name)
+    if removed:
+        text = _without_removed_fields(text, removed)
     try:
         shaped = json_format.Parse(text, contract.pubsub_message(), ignore_unknown_fields=False)
     except (json_format.ParseError, RecursionError) as error:
@@ -99,3 +106,39 @@ def first_line(error: BaseException) -> str:
     """Return the first line of ``error``'s text (at most 300 characters), or its type's name."""
     text = str(error) or type(error).__name__
     return text.splitlines()[0][:300]
+
+
+def _without_removed_fields(text: str, removed: list[list[list[str]]]) -> str:
+    """Return JSON ``text`` without the keys of removed fields (paths of ``REMOVED_FIELDS``).
+
+    Text that is not JSON, or repeats a key, is returned as it is: the strict
+    parse reports it.
+    """
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_keys)
+        for path in removed:
+            _drop(document, path)
+        return json.dumps(document)
+    except (ValueError, RecursionError):
+        return text
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("duplicate key")
+    return document
+
+
+def _drop(node: Any, path: list[list[str]]) -> None:
+    """Drop the keys at the end of ``path`` from ``node``, through lists element by element."""
+    if isinstance(node, list):
+        for item in node:
+            _drop(item, path)
+    elif isinstance(node, dict):
+        keys, rest = path[0], path[1:]
+        for key in keys:
+            if not rest:
+                node.pop(key, None)
+            elif key in node:
+                _drop(node[key], rest)

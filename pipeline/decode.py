@@ -17,7 +17,9 @@ def decode(data: bytes, route: Route) -> Message:
     upb runtime; fields a newer contract revision added are kept as unknown
     fields. JSON follows the topic's Pub/Sub schema (an inlined ``Timestamp`` is
     ``{"seconds", "nanos"}``) and is strict: unknown fields, wrong types, bad
-    UTF-8 and truncated text are decode errors. Raises DecodeError.
+    UTF-8 and truncated text are decode errors, except fields a released
+    revision had and this one removed (``REMOVED_FIELDS``), which older
+    producers may still send and are dropped. Raises DecodeError.
     """
     try:
         return decode_payload(data, route.contract, route.encoding)

@@ -44,18 +44,18 @@ def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
         routed = route(record, default_contract)
         event = decode(record.data, routed)
         unknown = len(unknown_fields.UnknownFieldSet(event))
-        event_time = event.event_timestamp  # type: ignore[attr-defined]
-        seconds = event_time.seconds + event_time.nanos / 1e9
         violations = collect_violations(event)
         if violations:
             raise InvalidEventError(violations)
+        event_time = event.event_timestamp  # type: ignore[attr-defined]
         return Outcome(
-            contract=routed.contract.name,
-            rows=model(event),
-            unknown_fields=unknown,
-            event_seconds=seconds,
-            revision=routed.revision,
-            published_as=routed.published_as,
+            routed.contract.name,
+            model(event),
+            None,
+            unknown,
+            event_time.seconds + event_time.nanos / 1e9,
+            routed.revision,
+            routed.published_as,
         )
     except DataError as error:
         return Outcome(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,20 +42,44 @@ class Route:
     ``r1``, ``r2+dev``..., ``other`` for a value of another form, empty when absent."""
 
 
+_ROUTES: dict[tuple[str | None, ...], Route] = {}
+_ROUTES_HELD: Final = 10_000
+"""At most this many distinct attribute combinations keep their route (producers set them)."""
+
+
 def route(record: PubsubRecord, default_contract: str = "") -> Route:
-    """Return the route of ``record``, in order of authority.
+    """Return the route of ``record`` (see :func:`route_of`), remembered per attribute values."""
+    attributes = record.attributes
+    key = (
+        attributes.get(SCHEMA_NAME),
+        attributes.get(SCHEMA_ENCODING),
+        attributes.get(SCHEMA_REVISION),
+        attributes.get(CONTRACT),
+        attributes.get(ENCODING),
+        attributes.get(REVISION),
+        record.default_contract or default_contract,
+    )
+    found = _ROUTES.get(key)
+    if found is None:
+        found = route_of(attributes, record.default_contract or default_contract)
+        if len(_ROUTES) < _ROUTES_HELD:
+            _ROUTES[key] = found
+    return found
+
+
+def route_of(attributes: Mapping[str, str], default_contract: str = "") -> Route:
+    """Return the route of a message with ``attributes``, in order of authority.
 
     1. Pub/Sub's schema attributes (``googclient_schemaname`` ends in the schema id);
     2. the publisher's ``ecom_contract`` attribute (a contract's full name);
-    3. the contract of the subscription the message was read from
-       (``record.default_contract``), else ``default_contract`` (``--default_contract``).
+    3. ``default_contract``: the contract of the subscription the message was
+       read from (``record.default_contract``), else ``--default_contract``.
 
     The encoding comes from ``googclient_schemaencoding`` or ``ecom_encoding``
     (default BINARY). The producer's ``ecom_revision`` attribute is reported as
     ``published_as`` (counted per revision: who still sends old revisions). Raises
     UnknownEventError naming what was looked for.
     """
-    attributes = record.attributes
     schema_name = attributes.get(SCHEMA_NAME)
     if schema_name is not None:
         schema_id = schema_name.rsplit("/", 1)[-1]
@@ -69,7 +94,7 @@ def route(record: PubsubRecord, default_contract: str = "") -> Route:
             if pubsub_revision:
                 revision += f" (Pub/Sub revision {pubsub_revision})"
     else:
-        named = attributes.get(CONTRACT) or record.default_contract or default_contract
+        named = attributes.get(CONTRACT) or default_contract
         if not named:
             raise UnknownEventError(
                 f"no {SCHEMA_NAME} or {CONTRACT} attribute and no default contract configured"

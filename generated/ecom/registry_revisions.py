@@ -17,3 +17,8 @@ CONTRACT_REVISIONS: dict[str, str] = {
 
 PUBSUB_REVISIONS: dict[str, dict[str, str]] = {}
 """Per Pub/Sub schema id: registry revision of each Pub/Sub revision id."""
+
+REMOVED_FIELDS: dict[str, list[list[list[str]]]] = {}
+"""Per event contract: JSON key paths of the fields removed since a released revision
+(each step: the field's proto name and JSON name). The JSON decoder drops them, so
+messages of older revisions that still carry them decode."""

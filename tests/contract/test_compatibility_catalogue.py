@@ -1,11 +1,19 @@
 """The compatibility gate's catalogue: one committed fixture per kind of contract change.
 
-A fixture in ``mutations/`` states the expected verdict, a part of the finding
-it must produce (``expect``) and, for allowed changes, of the migration DDL
-(``migration``), then the edits to ``proto/``: ``file``, ``replace`` and
-``with`` lines (``\\n`` for new lines). ``--- release`` separates edits that
-are released first (the history the final state is checked against, every
-release transitively).
+A fixture in ``mutations/`` states the expected verdict (``allowed``,
+``warning``: allowed with warnings, or ``refused``), a part of the finding it
+must produce (``expect``), a part of each warning it must produce
+(``warning``, one line each; every warning found must be expected) and, for
+allowed changes, of the migration DDL (``migration``), then the edits to
+``proto/``: ``file``, ``replace`` and ``with`` lines (``\\n`` for new lines).
+``--- release`` separates edits that are released first (the history the
+final state is checked against, every release transitively).
+
+Every fixture is judged as ``make proto`` judges it: buf breaking on the
+serialized contracts and the gate, against every release. A fixture with
+``scratch: true`` also runs the user's path on a scratch copy of the
+repository: ``make proto`` (``python -m contracts.generate``) and
+``python -m contracts.gate``, which must agree.
 """
 
 from __future__ import annotations
@@ -17,11 +25,12 @@ from pathlib import Path
 import pytest
 
 from contracts import toolchain
-from contracts.compatibility import ALLOWED, REFUSED, Finding
+from contracts.breaking import breaking
+from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.descriptors import ContractImage
-from contracts.gate import check
+from contracts.gate import check, model_findings
+from tests.contract.scratch import ROOT, edit, run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = sorted((Path(__file__).parent / "mutations").glob("*.txt"))
 
 
@@ -30,6 +39,8 @@ class Mutation:
     verdict: str
     expect: str = ""
     migration: str = ""
+    warnings: list[str] = field(default_factory=list)
+    scratch: bool = False
     steps: list[list[tuple[str, str, str]]] = field(default_factory=lambda: [[]])
 
 
@@ -47,6 +58,10 @@ def parse(path: Path) -> Mutation:
         value = value.replace("\\n", "\n")
         if key in ("verdict", "expect", "migration"):
             setattr(mutation, key, value)
+        elif key == "warning":
+            mutation.warnings.append(value)
+        elif key == "scratch":
+            mutation.scratch = value == "true"
         elif key == "file":
             current_file = value
         elif key == "replace":
@@ -58,56 +73,99 @@ def parse(path: Path) -> Mutation:
     return mutation
 
 
-def _image(root: Path, work: Path) -> ContractImage:
-    return ContractImage.load(toolchain.build_image(root, work), toolchain.proto_sources(root))
+def _apply(root: Path, step: list[tuple[str, str, str]]) -> None:
+    for file, old, new in step:
+        edit(root / file, old, new)
+
+
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    image: ContractImage
+
+
+def _build(root: Path, work: Path) -> Built:
+    path = toolchain.build_image(root, work)
+    return Built(path, ContractImage.load(path, toolchain.proto_sources(root)))
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory) -> ContractImage:
-    return _image(ROOT / "proto", tmp_path_factory.mktemp("baseline"))
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return _build(ROOT / "proto", tmp_path_factory.mktemp("baseline"))
 
 
-def test_catalogue_covers_at_least_twenty_kinds_of_change():
-    assert len(FIXTURES) >= 20
-    verdicts = {parse(path).verdict for path in FIXTURES}
-    assert verdicts == {ALLOWED, REFUSED}
+def assert_verdict(mutation: Mutation, lines: list[str], migrations: str = "") -> None:
+    """Check finding lines (``verdict: subject: rule``) against the fixture's expectations."""
+    refused = [line for line in lines if line.startswith(f"{REFUSED}: ")]
+    warnings = [line for line in lines if line.startswith(f"{WARNING}: ")]
+    if mutation.verdict == REFUSED:
+        assert any(mutation.expect in line for line in refused), lines
+        return
+    assert not refused, lines
+    for expected in mutation.warnings:
+        assert any(expected in line for line in warnings), (expected, lines)
+    unexpected = [w for w in warnings if not any(e in w for e in mutation.warnings)]
+    assert not unexpected, unexpected
+    assert (mutation.verdict == WARNING) == bool(warnings), lines
+    if mutation.expect:
+        assert any(mutation.expect in line for line in lines), lines
+    if mutation.migration:
+        assert mutation.migration in migrations, migrations
+
+
+def test_catalogue_covers_every_kind_of_verdict():
+    assert len(FIXTURES) >= 40
+    mutations = [parse(path) for path in FIXTURES]
+    assert {m.verdict for m in mutations} == {ALLOWED, WARNING, REFUSED}
+    assert {m.verdict for m in mutations if m.scratch} == {ALLOWED, WARNING, REFUSED}
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=lambda p: p.stem)
-def test_gate_verdict(fixture: Path, baseline: ContractImage, tmp_path: Path):
+def test_gate_verdict(fixture: Path, baseline: Built, tmp_path: Path):
     mutation = parse(fixture)
     root = tmp_path / "proto"
     shutil.copytree(ROOT / "proto", root)
     history = [baseline]
     findings: list[Finding] = []
     for number, step in enumerate(mutation.steps):
-        for file, old, new in step:
-            target = root / file
-            text = target.read_text()
-            assert old in text, f"{fixture.name}: {old!r} not found in {file}"
-            target.write_text(text.replace(old, new, 1))
-        image = _image(root, tmp_path / f"step{number}")
+        _apply(root, step)
+        built = _build(root, tmp_path / f"step{number}")
         if number < len(mutation.steps) - 1:
-            history.append(image)  # released as it is: the history to check against
+            history.append(built)  # released as it is: the history to check against
             continue
         for release in history:
-            findings += check(release, image)
-    lines = [f.line() for f in findings]
-    refused = [f for f in findings if f.verdict == REFUSED]
-    if mutation.verdict == REFUSED:
-        assert any(mutation.expect in f.line() for f in refused), lines
-    else:
-        assert not refused, lines
-        if mutation.expect:
-            matching = [f for f in findings if mutation.expect in f.line()]
-            assert matching, lines
-            if mutation.migration:
-                assert any(mutation.migration in f.migration for f in matching), [
-                    f.migration for f in matching
-                ]
-        else:
-            assert all(not f.migration for f in findings), lines
+            findings += breaking(ROOT, built.path, release.path)
+            findings += check(release.image, built.image)
+    migrations = "\n".join(f.migration for f in findings if f.verdict == ALLOWED)
+    assert_verdict(mutation, [f.line() for f in findings], migrations)
+    if mutation.verdict != REFUSED and not mutation.migration:
+        assert not migrations, migrations
 
 
-def test_unchanged_contracts_have_no_findings(baseline: ContractImage):
-    assert check(baseline, baseline) == []
+SCRATCH = [path for path in FIXTURES if parse(path).scratch]
+
+
+@pytest.mark.parametrize("fixture", SCRATCH, ids=lambda p: p.stem)
+def test_make_proto_and_the_gate_agree(fixture: Path, scratch: Path):
+    """The user's path: ``make proto`` and ``python -m contracts.gate`` on a scratch copy."""
+    mutation = parse(fixture)
+    assert len(mutation.steps) == 1, "a scratch fixture has no release steps"
+    _apply(scratch / "proto", mutation.steps[0])
+    generated = run_module("contracts.generate", scratch)
+    gate = run_module("contracts.gate", scratch)
+    expected_status = 1 if mutation.verdict == REFUSED else 0
+    assert generated.returncode == expected_status, generated.stdout + generated.stderr
+    assert gate.returncode == expected_status, gate.stdout + gate.stderr
+    pending = scratch / "migrations/0002.sql"
+    migration = pending.read_text() if pending.exists() else ""
+    for output in (generated.stdout + generated.stderr, gate.stdout):
+        lines = [line.removeprefix("make proto: ").strip() for line in output.splitlines()]
+        assert_verdict(mutation, lines, migration)
+    if mutation.migration:
+        assert "migration: migrations/0002.sql" in generated.stdout
+
+
+def test_unchanged_contracts_have_no_findings(baseline: Built):
+    assert check(baseline.image, baseline.image) == []
+    assert model_findings(baseline.image) == []
+    assert breaking(ROOT, baseline.path, baseline.path) == []

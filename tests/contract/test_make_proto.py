@@ -2,63 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-OUTPUTS = ("generated", "bq_schemas", "sql", "pubsub_schemas", "docs")
-RECORDS = ("registry",)
-
-
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-    )
+from tests.contract.scratch import OUTPUTS, ROOT, edit, run_module
 
 
 def _generate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "contracts.generate", "--repo", str(repo), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return run_module("contracts.generate", repo, *args)
 
 
-def _edit(path: Path, old: str, new: str) -> None:
-    """Replace ``old`` (which must be there) by ``new`` in ``path``."""
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
+def _gate(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_module("contracts.gate", repo, *args)
 
 
-@pytest.fixture(scope="module")
-def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A committed copy of proto/, buf.yaml and the generated outputs."""
-    repo = tmp_path_factory.mktemp("repo")
-    shutil.copytree(ROOT / "proto", repo / "proto")
-    shutil.copy(ROOT / "buf.yaml", repo / "buf.yaml")
-    for output in (*OUTPUTS, *RECORDS):
-        shutil.copytree(ROOT / output, repo / output, ignore=shutil.ignore_patterns("__pycache__"))
-    _git(repo, "init", "-q")
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "baseline")
-    return repo
-
-
-@pytest.fixture
-def scratch(repo: Path, tmp_path: Path) -> Path:
-    clone = tmp_path / "clone"
-    _git(repo, "clone", "-q", str(repo), str(clone))
-    return clone
+_edit = edit
 
 
 def _changed(repo: Path) -> set[str]:
@@ -127,11 +86,21 @@ def test_removed_field_without_reserved_fails_with_bufs_message(scratch: Path):
     target.write_text(text[:start] + "}\n")
     result = _generate(scratch)
     assert result.returncode == 1
-    assert "buf breaking failed" in result.stderr
+    assert "buf FIELD_NO_DELETE" in result.stderr
     assert (
         'Previously present field "7" with name "order_id" on message "InventoryEvent" was deleted'
         in (result.stderr)
     )
+    # One run reports everything: the column fed by the removed field, under its table.
+    assert "\nfact_inventory\n" in result.stderr
+    assert (
+        "refused: fact_inventory.order_id: source 'order_id': order_id is not a field of "
+        "ecom.events.v1.InventoryEvent" in result.stderr
+    )
+    gate = _gate(scratch)
+    assert gate.returncode == 1
+    assert "buf FIELD_NO_DELETE" in gate.stdout
+    assert "refused: fact_inventory.order_id: source 'order_id'" in gate.stdout
 
 
 def test_lint_failure_names_the_rule(scratch: Path):
@@ -159,12 +128,13 @@ def test_gate_refuses_what_buf_accepts(scratch: Path):
     target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
     _edit(
         target,
-        "  optional string order_id = 8;",
-        "  string order_id = 8 [(ecom.warehouse.v1.column).required = true];",
+        '  optional string order_id = 8 [(ecom.warehouse.v1.column).source = "order_id"];',
+        "  string order_id = 8 [(ecom.warehouse.v1.column) = {\n    required: true\n"
+        '    source: "warehouse_id"\n  }];',
     )
     result = _generate(scratch)
     assert result.returncode == 1
-    assert "the change is not compatible with the released contracts" in result.stderr
+    assert "the change is refused" in result.stderr
     assert (
         "refused: fact_inventory.order_id: mode changed from NULLABLE to REQUIRED" in result.stderr
     )
@@ -176,12 +146,20 @@ def test_allowed_change_writes_a_migration_and_releases(scratch: Path):
     target = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
     _edit(
         target,
-        "  string warehouse_id = 5 [(ecom.warehouse.v1.column).required = true];",
-        "  string warehouse_id = 5;",
+        "  string warehouse_id = 5 [(ecom.warehouse.v1.column) = {\n    required: true\n"
+        '    source: "warehouse_id"\n  }];',
+        '  string warehouse_id = 5 [(ecom.warehouse.v1.column).source = "warehouse_id"];',
     )
     result = _generate(scratch)
     assert result.returncode == 0, result.stderr
-    assert "passed against 1 release(s); 1 allowed change(s)" in result.stdout
+    assert "passed against 1 release(s); 1 allowed change(s), 0 warning(s)" in result.stdout
+    assert (
+        "allowed: fact_inventory.warehouse_id: mode relaxed from REQUIRED to NULLABLE"
+        in result.stdout
+    )
+    assert "migration: migrations/0002.sql (pending until `make release-contracts`)" in (
+        result.stdout
+    )
     pending = (scratch / "migrations/0002.sql").read_text()
     assert "pending until `make release-contracts`" in pending
     assert "ALTER TABLE `events.fact_inventory` ALTER COLUMN warehouse_id DROP NOT NULL;" in pending
@@ -195,3 +173,23 @@ def test_allowed_change_writes_a_migration_and_releases(scratch: Path):
     again = _release(scratch)
     assert "nothing to release" in again.stdout
     assert _generate(scratch, "--check").returncode == 0
+
+
+def test_model_is_judged_before_the_first_release(scratch: Path):
+    """With no release in the registry, make proto's gate step still refuses a column without
+    a source, and so does ``python -m contracts.gate``; buf judges against the last commit."""
+    for path in (scratch / "registry").iterdir():
+        path.unlink()
+    _edit(
+        scratch / "proto/ecom/warehouse/v1/fact_inventory.proto",
+        "  // When BigQuery stored the row",
+        "  // Coupon applied, if any.\n  optional string coupon = 10;\n"
+        "  // When BigQuery stored the row",
+    )
+    line = "refused: fact_inventory.coupon: has no source"
+    result = _generate(scratch)
+    assert result.returncode == 1
+    assert line in result.stderr
+    gate = _gate(scratch)
+    assert gate.returncode == 1, gate.stdout
+    assert line in gate.stdout

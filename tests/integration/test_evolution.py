@@ -1,12 +1,13 @@
 """A contract change end to end: a field added to an event and a table, gated, migrated, mixed.
 
-On a scratch copy of the repository: add ``batch_id`` to InventoryEvent and a
-NULLABLE ``batch_id`` column to fact_inventory; ``make proto``'s gate passes
-and writes the migration; a warehouse created by the released revision is
-migrated by the new pipeline (run from the scratch copy, in a child process),
-which then takes old-revision messages (NULL in the new column), new-revision
-ones, and ones from a revision newer than it knows (unknown fields counted,
-nothing dead-lettered).
+On a scratch copy of the repository: a NULLABLE ``coupon`` column added to
+fact_inventory alone is refused by ``make proto`` (no event field feeds it, so
+every inventory event would fail to model); added to InventoryEvent too, with
+its source declared, the gate passes and writes the migration; a warehouse
+created by the released revision is migrated by the new pipeline (run from the
+scratch copy, in a child process), which then takes old-revision messages (NULL
+in the new column), new-revision ones, and ones from a revision newer than it
+knows (unknown fields counted, nothing dead-lettered).
 """
 
 from __future__ import annotations
@@ -55,42 +56,60 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def _generate(scratch: Path) -> subprocess.CompletedProcess[str]:
+    """``make proto`` on the scratch copy."""
+    return subprocess.run(
+        [sys.executable, "-m", "contracts.generate", "--repo", str(scratch)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
 def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     scratch = tmp_path / "repo"
     for name in COPIED:
         shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
+    table = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
+    _edit(
+        table,
+        "  // When BigQuery stored the row",
+        "  // Coupon redeemed with the movement; NULL when none.\n  optional string coupon = 10;\n"
+        "  // When BigQuery stored the row",
+    )
+    refused = _generate(scratch)
+    assert refused.returncode == 1
+    assert "fact_inventory.coupon" in refused.stderr
+    assert "has no source" in refused.stderr
+    assert not (scratch / "migrations/0002.sql").exists()
+
     _edit(
         scratch / "proto/ecom/events/v1/inventory_event.proto",
         "  // The order that caused the movement, for sales and returns; absent otherwise.",
-        "  // Supplier batch of the goods, when known.\n  optional string batch_id = 8;\n"
+        "  // Coupon code redeemed with the movement, when any.\n  optional string coupon = 8;\n"
         "  // The order that caused the movement, for sales and returns; absent otherwise.",
     )
     _edit(
-        scratch / "proto/ecom/warehouse/v1/fact_inventory.proto",
-        "  // When BigQuery stored the row",
-        "  // Supplier batch of the goods; NULL when unknown.\n  optional string batch_id = 10;\n"
-        "  // When BigQuery stored the row",
+        table,
+        "optional string coupon = 10;",
+        'optional string coupon = 10 [(ecom.warehouse.v1.column).source = "coupon"];',
     )
-    generated = subprocess.run(
-        [sys.executable, "-m", "contracts.generate", "--repo", str(scratch)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+    generated = _generate(scratch)
     assert generated.returncode == 0, generated.stderr
     assert "compatibility gate: passed against 1 release(s)" in generated.stdout
     migration = (scratch / "migrations/0002.sql").read_text()
-    assert "ADD COLUMN IF NOT EXISTS batch_id STRING" in migration
+    assert "ADD COLUMN IF NOT EXISTS coupon STRING" in migration
+    assert "'coupon': " in (scratch / "generated/ecom_warehouse/rows.py").read_text()
 
     # The live warehouse, as the released revision created it.
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
         create_tables(connection, migrations={})
         columns = [r[0] for r in connection.execute("DESCRIBE events.fact_inventory").fetchall()]
-    assert "batch_id" not in columns
+    assert "coupon" not in columns
 
     contract = {"ecom_contract": "ecom.events.v1.InventoryEvent"}
     old = _event("old-1")
-    new = _event("new-1") + b"\x42\x05B-001"  # field 8: batch_id = "B-001"
+    new = _event("new-1") + b"\x42\x05B-001"  # field 8: coupon = "B-001"
     newer = _event("newer-1") + b"\x42\x05B-002" + b"\x98\x06\x01"  # and field 99, unknown
     source = tmp_path / "input.ndjson"
     source.write_text(
@@ -108,7 +127,7 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     assert replay.returncode == 0, replay.stderr[-3000:]
     with duckdb.connect(str(warehouse)) as connection:
         rows = dict(
-            connection.execute("SELECT event_id, batch_id FROM events.fact_inventory").fetchall()
+            connection.execute("SELECT event_id, coupon FROM events.fact_inventory").fetchall()
         )
         migrated = connection.execute("SELECT number FROM events._migrations").fetchall()
     assert rows == {"old-1": None, "new-1": "B-001", "newer-1": "B-002"}

@@ -28,7 +28,7 @@ from ecom.warehouse.v1 import options_pb2 as ecom_dot_warehouse_dot_v1_dot_optio
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&ecom/warehouse/v1/fact_inventory.proto\x12\x11\x65\x63om.warehouse.v1\x1a$ecom/events/v1/inventory_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf8\x03\n\rFactInventory\x12\x18\n\x08\x65vent_id\x18\x01 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12/\n\nevent_date\x18\x02 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x06\x8a\xe7\x18\x02\x08\x01\x12;\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1a\n\nproduct_id\x18\x04 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1c\n\x0cwarehouse_id\x18\x05 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1f\n\x0fquantity_change\x18\x06 \x01(\x05\x42\x06\x8a\xe7\x18\x02\x08\x01\x12\x37\n\x06reason\x18\x07 \x01(\x0e\x32\x1f.ecom.events.v1.InventoryReasonB\x06\x8a\xe7\x18\x02\x08\x01\x12\x15\n\x08order_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x12R\n\x13ingestion_timestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():S\x8a\xe7\x18O\n\x0e\x66\x61\x63t_inventory\x12\nevent_date\x1a\nproduct_id\x1a\x06reason\"\x08\x65vent_id*\x13ingestion_timestampB\x0b\n\t_order_idb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&ecom/warehouse/v1/fact_inventory.proto\x12\x11\x65\x63om.warehouse.v1\x1a$ecom/events/v1/inventory_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x05\n\rFactInventory\x12\"\n\x08\x65vent_id\x18\x01 \x01(\tB\x10\x8a\xe7\x18\x0c\x08\x01\"\x08\x65vent_id\x12\x46\n\nevent_date\x18\x02 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x1d\x8a\xe7\x18\x19\x08\x01\"\x15\x64\x61te(event_timestamp)\x12L\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x17\x8a\xe7\x18\x13\x08\x01\"\x0f\x65vent_timestamp\x12&\n\nproduct_id\x18\x04 \x01(\tB\x12\x8a\xe7\x18\x0e\x08\x01\"\nproduct_id\x12*\n\x0cwarehouse_id\x18\x05 \x01(\tB\x14\x8a\xe7\x18\x10\x08\x01\"\x0cwarehouse_id\x12\x30\n\x0fquantity_change\x18\x06 \x01(\x05\x42\x17\x8a\xe7\x18\x13\x08\x01\"\x0fquantity_change\x12?\n\x06reason\x18\x07 \x01(\x0e\x32\x1f.ecom.events.v1.InventoryReasonB\x0e\x8a\xe7\x18\n\x08\x01\"\x06reason\x12%\n\x08order_id\x18\x08 \x01(\tB\x0e\x8a\xe7\x18\n\"\x08order_idH\x00\x88\x01\x01\x12R\n\x13ingestion_timestamp\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():r\x8a\xe7\x18n\n\x0e\x66\x61\x63t_inventory\x12\nevent_date\x1a\nproduct_id\x1a\x06reason\"\x08\x65vent_id*\x13ingestion_timestamp2\x1d\x65\x63om.events.v1.InventoryEventB\x0b\n\t_order_idb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,23 +36,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ecom.warehouse.v1.fact_inve
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FACTINVENTORY'].fields_by_name['event_id']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['event_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['event_id']._serialized_options = b'\212\347\030\014\010\001\"\010event_id'
   _globals['_FACTINVENTORY'].fields_by_name['event_date']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['event_date']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['event_date']._serialized_options = b'\212\347\030\031\010\001\"\025date(event_timestamp)'
   _globals['_FACTINVENTORY'].fields_by_name['event_timestamp']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\023\010\001\"\017event_timestamp'
   _globals['_FACTINVENTORY'].fields_by_name['product_id']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['product_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['product_id']._serialized_options = b'\212\347\030\016\010\001\"\nproduct_id'
   _globals['_FACTINVENTORY'].fields_by_name['warehouse_id']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['warehouse_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['warehouse_id']._serialized_options = b'\212\347\030\020\010\001\"\014warehouse_id'
   _globals['_FACTINVENTORY'].fields_by_name['quantity_change']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['quantity_change']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['quantity_change']._serialized_options = b'\212\347\030\023\010\001\"\017quantity_change'
   _globals['_FACTINVENTORY'].fields_by_name['reason']._loaded_options = None
-  _globals['_FACTINVENTORY'].fields_by_name['reason']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTINVENTORY'].fields_by_name['reason']._serialized_options = b'\212\347\030\n\010\001\"\006reason'
+  _globals['_FACTINVENTORY'].fields_by_name['order_id']._loaded_options = None
+  _globals['_FACTINVENTORY'].fields_by_name['order_id']._serialized_options = b'\212\347\030\n\"\010order_id'
   _globals['_FACTINVENTORY'].fields_by_name['ingestion_timestamp']._loaded_options = None
   _globals['_FACTINVENTORY'].fields_by_name['ingestion_timestamp']._serialized_options = b'\212\347\030\025\032\023CURRENT_TIMESTAMP()'
   _globals['_FACTINVENTORY']._loaded_options = None
-  _globals['_FACTINVENTORY']._serialized_options = b'\212\347\030O\n\016fact_inventory\022\nevent_date\032\nproduct_id\032\006reason\"\010event_id*\023ingestion_timestamp'
+  _globals['_FACTINVENTORY']._serialized_options = b'\212\347\030n\n\016fact_inventory\022\nevent_date\032\nproduct_id\032\006reason\"\010event_id*\023ingestion_timestamp2\035ecom.events.v1.InventoryEvent'
   _globals['_FACTINVENTORY']._serialized_start=193
-  _globals['_FACTINVENTORY']._serialized_end=697
+  _globals['_FACTINVENTORY']._serialized_end=845
 # @@protoc_insertion_point(module_scope)

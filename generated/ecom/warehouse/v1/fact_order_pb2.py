@@ -28,7 +28,7 @@ from ecom.warehouse.v1 import options_pb2 as ecom_dot_warehouse_dot_v1_dot_optio
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"ecom/warehouse/v1/fact_order.proto\x12\x11\x65\x63om.warehouse.v1\x1a ecom/events/v1/order_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x08\n\tFactOrder\x12\x18\n\x08line_key\x18\x01 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x18\n\x08order_id\x18\x02 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x17\n\x07item_id\x18\x03 \x01(\x05\x42\x06\x8a\xe7\x18\x02\x08\x01\x12\x18\n\x08\x65vent_id\x18\x04 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x33\n\x06status\x18\x05 \x01(\x0e\x32\x1b.ecom.events.v1.OrderStatusB\x06\x8a\xe7\x18\x02\x08\x01\x12/\n\norder_date\x18\x06 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x06\x8a\xe7\x18\x02\x08\x01\x12;\n\x0f\x65vent_timestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1b\n\x0b\x63ustomer_id\x18\x08 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1f\n\rcustomer_name\x18\t \x01(\tB\x08\x8a\xe7\x18\x04\x08\x01\x10\x01\x12 \n\x0e\x63ustomer_email\x18\n \x01(\tB\x08\x8a\xe7\x18\x04\x08\x01\x10\x01\x12\x18\n\x08\x63urrency\x18\x0b \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12)\n\x17shipping_address_street\x18\x0c \x01(\tB\x08\x8a\xe7\x18\x04\x08\x01\x10\x01\x12%\n\x15shipping_address_city\x18\r \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12#\n\x16shipping_address_state\x18\x0e \x01(\tH\x00\x88\x01\x01\x12.\n\x1cshipping_address_postal_code\x18\x0f \x01(\tB\x08\x8a\xe7\x18\x04\x08\x01\x10\x01\x12(\n\x18shipping_address_country\x18\x10 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12=\n\x0epayment_method\x18\x11 \x01(\x0e\x32\x1d.ecom.events.v1.PaymentMethodB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1a\n\nproduct_id\x18\x12 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1c\n\x0cproduct_name\x18\x13 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x18\n\x08quantity\x18\x14 \x01(\x05\x42\x06\x8a\xe7\x18\x02\x08\x01\x12\x30\n\nunit_price\x18\x15 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB\x06\x8a\xe7\x18\x02\x08\x01\x12\x32\n\x0ctotal_amount\x18\x16 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB\x06\x8a\xe7\x18\x02\x08\x01\x12R\n\x13ingestion_timestamp\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():R\x8a\xe7\x18N\n\nfact_order\x12\norder_date\x1a\x0b\x63ustomer_id\x1a\x08order_id\"\x08line_key*\x13ingestion_timestampB\x19\n\x17_shipping_address_stateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"ecom/warehouse/v1/fact_order.proto\x12\x11\x65\x63om.warehouse.v1\x1a ecom/events/v1/order_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\x0c\n\tFactOrder\x12,\n\x08line_key\x18\x01 \x01(\tB\x1a\x8a\xe7\x18\x16\x08\x01\"\x12line_key(order_id)\x12\"\n\x08order_id\x18\x02 \x01(\tB\x10\x8a\xe7\x18\x0c\x08\x01\"\x08order_id\x12&\n\x07item_id\x18\x03 \x01(\x05\x42\x15\x8a\xe7\x18\x11\x08\x01\"\rline_number()\x12\"\n\x08\x65vent_id\x18\x04 \x01(\tB\x10\x8a\xe7\x18\x0c\x08\x01\"\x08\x65vent_id\x12;\n\x06status\x18\x05 \x01(\x0e\x32\x1b.ecom.events.v1.OrderStatusB\x0e\x8a\xe7\x18\n\x08\x01\"\x06status\x12\x46\n\norder_date\x18\x06 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x1d\x8a\xe7\x18\x19\x08\x01\"\x15\x64\x61te(event_timestamp)\x12L\n\x0f\x65vent_timestamp\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x17\x8a\xe7\x18\x13\x08\x01\"\x0f\x65vent_timestamp\x12\x31\n\x0b\x63ustomer_id\x18\x08 \x01(\tB\x1c\x8a\xe7\x18\x18\x08\x01\"\x14\x63ustomer.customer_id\x12.\n\rcustomer_name\x18\t \x01(\tB\x17\x8a\xe7\x18\x13\x08\x01\x10\x01\"\rcustomer.name\x12\x30\n\x0e\x63ustomer_email\x18\n \x01(\tB\x18\x8a\xe7\x18\x14\x08\x01\x10\x01\"\x0e\x63ustomer.email\x12\"\n\x08\x63urrency\x18\x0b \x01(\tB\x10\x8a\xe7\x18\x0c\x08\x01\"\x08\x63urrency\x12\x42\n\x17shipping_address_street\x18\x0c \x01(\tB!\x8a\xe7\x18\x1d\x08\x01\x10\x01\"\x17shipping_address.street\x12<\n\x15shipping_address_city\x18\r \x01(\tB\x1d\x8a\xe7\x18\x19\x08\x01\"\x15shipping_address.city\x12O\n\x16shipping_address_state\x18\x0e \x01(\tB*\x8a\xe7\x18&\"$nullif_empty(shipping_address.state)H\x00\x88\x01\x01\x12L\n\x1cshipping_address_postal_code\x18\x0f \x01(\tB&\x8a\xe7\x18\"\x08\x01\x10\x01\"\x1cshipping_address.postal_code\x12\x42\n\x18shipping_address_country\x18\x10 \x01(\tB \x8a\xe7\x18\x1c\x08\x01\"\x18shipping_address.country\x12M\n\x0epayment_method\x18\x11 \x01(\x0e\x32\x1d.ecom.events.v1.PaymentMethodB\x16\x8a\xe7\x18\x12\x08\x01\"\x0epayment_method\x12,\n\nproduct_id\x18\x12 \x01(\tB\x18\x8a\xe7\x18\x14\x08\x01\"\x10items.product_id\x12\x30\n\x0cproduct_name\x18\x13 \x01(\tB\x1a\x8a\xe7\x18\x16\x08\x01\"\x12items.product_name\x12(\n\x08quantity\x18\x14 \x01(\x05\x42\x16\x8a\xe7\x18\x12\x08\x01\"\x0eitems.quantity\x12\x42\n\nunit_price\x18\x15 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB\x18\x8a\xe7\x18\x14\x08\x01\"\x10items.unit_price\x12`\n\x0ctotal_amount\x18\x16 \x01(\x0b\x32\x14.ecom.types.v1.MoneyB4\x8a\xe7\x18\x30\x08\x01\",line_total(items.quantity, items.unit_price)\x12R\n\x13ingestion_timestamp\x18\x17 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():\xdc\x01\x8a\xe7\x18\xd7\x01\n\nfact_order\x12\norder_date\x1a\x0b\x63ustomer_id\x1a\x08order_id\"\x08line_key*\x13ingestion_timestamp2\x19\x65\x63om.events.v1.OrderEvent:\x05itemsB\x11-items.unit_priceB\x10items.product_idB\x12items.product_nameB\x0eitems.quantityJ\x1cstatus = ORDER_STATUS_PLACEDB\x19\n\x17_shipping_address_stateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,51 +36,53 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ecom.warehouse.v1.fact_orde
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FACTORDER'].fields_by_name['line_key']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['line_key']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['line_key']._serialized_options = b'\212\347\030\026\010\001\"\022line_key(order_id)'
   _globals['_FACTORDER'].fields_by_name['order_id']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['order_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['order_id']._serialized_options = b'\212\347\030\014\010\001\"\010order_id'
   _globals['_FACTORDER'].fields_by_name['item_id']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['item_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['item_id']._serialized_options = b'\212\347\030\021\010\001\"\rline_number()'
   _globals['_FACTORDER'].fields_by_name['event_id']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['event_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['event_id']._serialized_options = b'\212\347\030\014\010\001\"\010event_id'
   _globals['_FACTORDER'].fields_by_name['status']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['status']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['status']._serialized_options = b'\212\347\030\n\010\001\"\006status'
   _globals['_FACTORDER'].fields_by_name['order_date']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['order_date']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['order_date']._serialized_options = b'\212\347\030\031\010\001\"\025date(event_timestamp)'
   _globals['_FACTORDER'].fields_by_name['event_timestamp']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\023\010\001\"\017event_timestamp'
   _globals['_FACTORDER'].fields_by_name['customer_id']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['customer_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['customer_id']._serialized_options = b'\212\347\030\030\010\001\"\024customer.customer_id'
   _globals['_FACTORDER'].fields_by_name['customer_name']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['customer_name']._serialized_options = b'\212\347\030\004\010\001\020\001'
+  _globals['_FACTORDER'].fields_by_name['customer_name']._serialized_options = b'\212\347\030\023\010\001\020\001\"\rcustomer.name'
   _globals['_FACTORDER'].fields_by_name['customer_email']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['customer_email']._serialized_options = b'\212\347\030\004\010\001\020\001'
+  _globals['_FACTORDER'].fields_by_name['customer_email']._serialized_options = b'\212\347\030\024\010\001\020\001\"\016customer.email'
   _globals['_FACTORDER'].fields_by_name['currency']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['currency']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['currency']._serialized_options = b'\212\347\030\014\010\001\"\010currency'
   _globals['_FACTORDER'].fields_by_name['shipping_address_street']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['shipping_address_street']._serialized_options = b'\212\347\030\004\010\001\020\001'
+  _globals['_FACTORDER'].fields_by_name['shipping_address_street']._serialized_options = b'\212\347\030\035\010\001\020\001\"\027shipping_address.street'
   _globals['_FACTORDER'].fields_by_name['shipping_address_city']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['shipping_address_city']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['shipping_address_city']._serialized_options = b'\212\347\030\031\010\001\"\025shipping_address.city'
+  _globals['_FACTORDER'].fields_by_name['shipping_address_state']._loaded_options = None
+  _globals['_FACTORDER'].fields_by_name['shipping_address_state']._serialized_options = b'\212\347\030&\"$nullif_empty(shipping_address.state)'
   _globals['_FACTORDER'].fields_by_name['shipping_address_postal_code']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['shipping_address_postal_code']._serialized_options = b'\212\347\030\004\010\001\020\001'
+  _globals['_FACTORDER'].fields_by_name['shipping_address_postal_code']._serialized_options = b'\212\347\030\"\010\001\020\001\"\034shipping_address.postal_code'
   _globals['_FACTORDER'].fields_by_name['shipping_address_country']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['shipping_address_country']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['shipping_address_country']._serialized_options = b'\212\347\030\034\010\001\"\030shipping_address.country'
   _globals['_FACTORDER'].fields_by_name['payment_method']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['payment_method']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['payment_method']._serialized_options = b'\212\347\030\022\010\001\"\016payment_method'
   _globals['_FACTORDER'].fields_by_name['product_id']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['product_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['product_id']._serialized_options = b'\212\347\030\024\010\001\"\020items.product_id'
   _globals['_FACTORDER'].fields_by_name['product_name']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['product_name']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['product_name']._serialized_options = b'\212\347\030\026\010\001\"\022items.product_name'
   _globals['_FACTORDER'].fields_by_name['quantity']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['quantity']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['quantity']._serialized_options = b'\212\347\030\022\010\001\"\016items.quantity'
   _globals['_FACTORDER'].fields_by_name['unit_price']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['unit_price']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['unit_price']._serialized_options = b'\212\347\030\024\010\001\"\020items.unit_price'
   _globals['_FACTORDER'].fields_by_name['total_amount']._loaded_options = None
-  _globals['_FACTORDER'].fields_by_name['total_amount']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTORDER'].fields_by_name['total_amount']._serialized_options = b'\212\347\0300\010\001\",line_total(items.quantity, items.unit_price)'
   _globals['_FACTORDER'].fields_by_name['ingestion_timestamp']._loaded_options = None
   _globals['_FACTORDER'].fields_by_name['ingestion_timestamp']._serialized_options = b'\212\347\030\025\032\023CURRENT_TIMESTAMP()'
   _globals['_FACTORDER']._loaded_options = None
-  _globals['_FACTORDER']._serialized_options = b'\212\347\030N\n\nfact_order\022\norder_date\032\013customer_id\032\010order_id\"\010line_key*\023ingestion_timestamp'
+  _globals['_FACTORDER']._serialized_options = b'\212\347\030\327\001\n\nfact_order\022\norder_date\032\013customer_id\032\010order_id\"\010line_key*\023ingestion_timestamp2\031ecom.events.v1.OrderEvent:\005itemsB\021-items.unit_priceB\020items.product_idB\022items.product_nameB\016items.quantityJ\034status = ORDER_STATUS_PLACED'
   _globals['_FACTORDER']._serialized_start=185
-  _globals['_FACTORDER']._serialized_end=1237
+  _globals['_FACTORDER']._serialized_end=1824
 # @@protoc_insertion_point(module_scope)

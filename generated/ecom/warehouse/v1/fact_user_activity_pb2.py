@@ -28,7 +28,7 @@ from ecom.warehouse.v1 import options_pb2 as ecom_dot_warehouse_dot_v1_dot_optio
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*ecom/warehouse/v1/fact_user_activity.proto\x12\x11\x65\x63om.warehouse.v1\x1a(ecom/events/v1/user_activity_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xec\x04\n\x10\x46\x61\x63tUserActivity\x12\x18\n\x08\x65vent_id\x18\x01 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12/\n\nevent_date\x18\x02 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x06\x8a\xe7\x18\x02\x08\x01\x12;\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x06\x8a\xe7\x18\x02\x08\x01\x12\x17\n\x07user_id\x18\x04 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x1a\n\nsession_id\x18\x05 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12;\n\ractivity_type\x18\x06 \x01(\x0e\x32\x1c.ecom.events.v1.ActivityTypeB\x06\x8a\xe7\x18\x02\x08\x01\x12\x14\n\x04page\x18\x07 \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x17\n\nproduct_id\x18\x08 \x01(\tH\x00\x88\x01\x01\x12!\n\x0csearch_query\x18\t \x01(\tB\x06\x8a\xe7\x18\x02\x10\x01H\x01\x88\x01\x01\x12\x1a\n\nuser_agent\x18\n \x01(\tB\x06\x8a\xe7\x18\x02\x08\x01\x12\x15\n\x08referrer\x18\x0b \x01(\tH\x02\x88\x01\x01\x12R\n\x13ingestion_timestamp\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():X\x8a\xe7\x18T\n\x12\x66\x61\x63t_user_activity\x12\nevent_date\x1a\x07user_id\x1a\nsession_id\"\x08\x65vent_id*\x13ingestion_timestampB\r\n\x0b_product_idB\x0f\n\r_search_queryB\x0b\n\t_referrerb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*ecom/warehouse/v1/fact_user_activity.proto\x12\x11\x65\x63om.warehouse.v1\x1a(ecom/events/v1/user_activity_event.proto\x1a\x19\x65\x63om/types/v1/types.proto\x1a\x1f\x65\x63om/warehouse/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa6\x06\n\x10\x46\x61\x63tUserActivity\x12\"\n\x08\x65vent_id\x18\x01 \x01(\tB\x10\x8a\xe7\x18\x0c\x08\x01\"\x08\x65vent_id\x12\x46\n\nevent_date\x18\x02 \x01(\x0b\x32\x13.ecom.types.v1.DateB\x1d\x8a\xe7\x18\x19\x08\x01\"\x15\x64\x61te(event_timestamp)\x12L\n\x0f\x65vent_timestamp\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x17\x8a\xe7\x18\x13\x08\x01\"\x0f\x65vent_timestamp\x12 \n\x07user_id\x18\x04 \x01(\tB\x0f\x8a\xe7\x18\x0b\x08\x01\"\x07user_id\x12&\n\nsession_id\x18\x05 \x01(\tB\x12\x8a\xe7\x18\x0e\x08\x01\"\nsession_id\x12J\n\ractivity_type\x18\x06 \x01(\x0e\x32\x1c.ecom.events.v1.ActivityTypeB\x15\x8a\xe7\x18\x11\x08\x01\"\ractivity_type\x12\x1a\n\x04page\x18\x07 \x01(\tB\x0c\x8a\xe7\x18\x08\x08\x01\"\x04page\x12)\n\nproduct_id\x18\x08 \x01(\tB\x10\x8a\xe7\x18\x0c\"\nproduct_idH\x00\x88\x01\x01\x12/\n\x0csearch_query\x18\t \x01(\tB\x14\x8a\xe7\x18\x10\x10\x01\"\x0csearch_queryH\x01\x88\x01\x01\x12&\n\nuser_agent\x18\n \x01(\tB\x12\x8a\xe7\x18\x0e\x08\x01\"\nuser_agent\x12%\n\x08referrer\x18\x0b \x01(\tB\x0e\x8a\xe7\x18\n\"\x08referrerH\x02\x88\x01\x01\x12R\n\x13ingestion_timestamp\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x19\x8a\xe7\x18\x15\x1a\x13\x43URRENT_TIMESTAMP():z\x8a\xe7\x18v\n\x12\x66\x61\x63t_user_activity\x12\nevent_date\x1a\x07user_id\x1a\nsession_id\"\x08\x65vent_id*\x13ingestion_timestamp2 ecom.events.v1.UserActivityEventB\r\n\x0b_product_idB\x0f\n\r_search_queryB\x0b\n\t_referrerb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,27 +36,31 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ecom.warehouse.v1.fact_user
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_FACTUSERACTIVITY'].fields_by_name['event_id']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['event_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['event_id']._serialized_options = b'\212\347\030\014\010\001\"\010event_id'
   _globals['_FACTUSERACTIVITY'].fields_by_name['event_date']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['event_date']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['event_date']._serialized_options = b'\212\347\030\031\010\001\"\025date(event_timestamp)'
   _globals['_FACTUSERACTIVITY'].fields_by_name['event_timestamp']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['event_timestamp']._serialized_options = b'\212\347\030\023\010\001\"\017event_timestamp'
   _globals['_FACTUSERACTIVITY'].fields_by_name['user_id']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['user_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['user_id']._serialized_options = b'\212\347\030\013\010\001\"\007user_id'
   _globals['_FACTUSERACTIVITY'].fields_by_name['session_id']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['session_id']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['session_id']._serialized_options = b'\212\347\030\016\010\001\"\nsession_id'
   _globals['_FACTUSERACTIVITY'].fields_by_name['activity_type']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['activity_type']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['activity_type']._serialized_options = b'\212\347\030\021\010\001\"\ractivity_type'
   _globals['_FACTUSERACTIVITY'].fields_by_name['page']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['page']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['page']._serialized_options = b'\212\347\030\010\010\001\"\004page'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['product_id']._loaded_options = None
+  _globals['_FACTUSERACTIVITY'].fields_by_name['product_id']._serialized_options = b'\212\347\030\014\"\nproduct_id'
   _globals['_FACTUSERACTIVITY'].fields_by_name['search_query']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['search_query']._serialized_options = b'\212\347\030\002\020\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['search_query']._serialized_options = b'\212\347\030\020\020\001\"\014search_query'
   _globals['_FACTUSERACTIVITY'].fields_by_name['user_agent']._loaded_options = None
-  _globals['_FACTUSERACTIVITY'].fields_by_name['user_agent']._serialized_options = b'\212\347\030\002\010\001'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['user_agent']._serialized_options = b'\212\347\030\016\010\001\"\nuser_agent'
+  _globals['_FACTUSERACTIVITY'].fields_by_name['referrer']._loaded_options = None
+  _globals['_FACTUSERACTIVITY'].fields_by_name['referrer']._serialized_options = b'\212\347\030\n\"\010referrer'
   _globals['_FACTUSERACTIVITY'].fields_by_name['ingestion_timestamp']._loaded_options = None
   _globals['_FACTUSERACTIVITY'].fields_by_name['ingestion_timestamp']._serialized_options = b'\212\347\030\025\032\023CURRENT_TIMESTAMP()'
   _globals['_FACTUSERACTIVITY']._loaded_options = None
-  _globals['_FACTUSERACTIVITY']._serialized_options = b'\212\347\030T\n\022fact_user_activity\022\nevent_date\032\007user_id\032\nsession_id\"\010event_id*\023ingestion_timestamp'
+  _globals['_FACTUSERACTIVITY']._serialized_options = b'\212\347\030v\n\022fact_user_activity\022\nevent_date\032\007user_id\032\nsession_id\"\010event_id*\023ingestion_timestamp2 ecom.events.v1.UserActivityEvent'
   _globals['_FACTUSERACTIVITY']._serialized_start=201
-  _globals['_FACTUSERACTIVITY']._serialized_end=821
+  _globals['_FACTUSERACTIVITY']._serialized_end=1007
 # @@protoc_insertion_point(module_scope)

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65\x63om/warehouse/v1/options.proto\x12\x11\x65\x63om.warehouse.v1\x1a google/protobuf/descriptor.proto\"~\n\x05Table\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x18\n\x10partition_column\x18\x02 \x01(\t\x12\x1a\n\x12\x63lustering_columns\x18\x03 \x03(\t\x12\x12\n\nkey_column\x18\x04 \x01(\t\x12\x1d\n\x15ingestion_time_column\x18\x05 \x01(\t\"I\n\x06\x43olumn\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0b\n\x03pii\x18\x02 \x01(\x08\x12 \n\x18\x64\x65\x66\x61ult_value_expression\x18\x03 \x01(\t:J\n\x05table\x12\x1f.google.protobuf.MessageOptions\x18\xf1\x8c\x03 \x01(\x0b\x32\x18.ecom.warehouse.v1.Table:J\n\x06\x63olumn\x12\x1d.google.protobuf.FieldOptions\x18\xf1\x8c\x03 \x01(\x0b\x32\x19.ecom.warehouse.v1.Columnb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65\x63om/warehouse/v1/options.proto\x12\x11\x65\x63om.warehouse.v1\x1a google/protobuf/descriptor.proto\"\xca\x01\n\x05Table\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x18\n\x10partition_column\x18\x02 \x01(\t\x12\x1a\n\x12\x63lustering_columns\x18\x03 \x03(\t\x12\x12\n\nkey_column\x18\x04 \x01(\t\x12\x1d\n\x15ingestion_time_column\x18\x05 \x01(\t\x12\x14\n\x0csource_event\x18\x06 \x01(\t\x12\r\n\x05lines\x18\x07 \x01(\t\x12\x12\n\nline_order\x18\x08 \x03(\t\x12\x11\n\tonly_when\x18\t \x01(\t\"Y\n\x06\x43olumn\x12\x10\n\x08required\x18\x01 \x01(\x08\x12\x0b\n\x03pii\x18\x02 \x01(\x08\x12 \n\x18\x64\x65\x66\x61ult_value_expression\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t:J\n\x05table\x12\x1f.google.protobuf.MessageOptions\x18\xf1\x8c\x03 \x01(\x0b\x32\x18.ecom.warehouse.v1.Table:J\n\x06\x63olumn\x12\x1d.google.protobuf.FieldOptions\x18\xf1\x8c\x03 \x01(\x0b\x32\x19.ecom.warehouse.v1.Columnb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ecom.warehouse.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TABLE']._serialized_start=88
-  _globals['_TABLE']._serialized_end=214
-  _globals['_COLUMN']._serialized_start=216
-  _globals['_COLUMN']._serialized_end=289
+  _globals['_TABLE']._serialized_start=89
+  _globals['_TABLE']._serialized_end=291
+  _globals['_COLUMN']._serialized_start=293
+  _globals['_COLUMN']._serialized_end=382
 # @@protoc_insertion_point(module_scope)
