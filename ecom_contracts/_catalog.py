@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from typing import Final
 
@@ -13,6 +12,7 @@ from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_e
 from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
 from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
 from ecom.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
+from ecom.registry_revisions import SCHEMA_IDS
 from ecom_contracts._errors import UnknownContractError
 from ecom_contracts._release import revision
 
@@ -33,12 +33,8 @@ class Contract:
 
     @functools.cached_property
     def schema_id(self) -> str:
-        """Id of its Pub/Sub schema resource, for example ``order-event``.
-
-        The rule of ``contracts.pubsub_schema.schema_id``, which names the
-        schemas (a test holds the two to the same answer).
-        """
-        return re.sub(r"(?<!^)(?=[A-Z])", "-", self.message.DESCRIPTOR.name).lower()
+        """Id of its Pub/Sub schema resource, for example ``order-event`` (as generated)."""
+        return SCHEMA_IDS[self.name]
 
     @property
     def topic_id(self) -> str:

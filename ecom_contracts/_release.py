@@ -13,12 +13,13 @@ from importlib import metadata
 from typing import Final
 
 from ecom.registry_revisions import CONTRACT_REVISIONS
+from ecom.registry_revisions import RELEASE as _GENERATED_RELEASE
 
 DISTRIBUTION: Final = "ecom-contracts"
 VERSION: Final = metadata.version(DISTRIBUTION)
 """This distribution's version, for example ``1.0.0``."""
-RELEASE: Final = int(VERSION.split(".", 1)[0])
-"""The registry release the package was built from, for example ``1``."""
+RELEASE: Final = _GENERATED_RELEASE
+"""The registry release the package was built from, for example ``1`` (the version's ``R``)."""
 
 
 def revision(contract: str) -> str:
