@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from google.protobuf import text_format
+from packaging.requirements import Requirement
 
 import ecom_contracts
 import pipeline.catalog
@@ -54,16 +55,19 @@ def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
     assert latest == ecom_contracts.RELEASE
 
 
-def test_the_producers_dependencies_are_the_pipelines_pins_without_beam():
+def test_the_producers_dependencies_are_ranges_holding_the_pipelines_pins_without_beam():
     producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
     pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pinned = set(pipeline["dependencies"]) | set(pipeline["optional-dependencies"]["ops"])
-    assert set(producer["dependencies"]) <= pinned
-    assert {d.split("==")[0] for d in producer["dependencies"]} == {
-        "protobuf",
-        "protovalidate",
-        "google-cloud-pubsub",
+    pins = {
+        Requirement(pin).name: Requirement(pin).specifier
+        for pin in [*pipeline["dependencies"], *pipeline["optional-dependencies"]["ops"]]
     }
+    required = {Requirement(d).name: Requirement(d).specifier for d in producer["dependencies"]}
+    assert set(required) == {"protobuf", "protovalidate", "google-cloud-pubsub"}
+    for name, allowed in required.items():
+        (pinned,) = (spec.version for spec in pins[name])
+        assert allowed.contains(pinned), f"{name}: {allowed} excludes the tested {pinned}"
+        assert not allowed.contains(f"{int(pinned.split('.')[0]) + 1}.0.0"), name
 
 
 def test_each_contract_answers_to_all_its_names():
