@@ -154,13 +154,13 @@ class _Renderer:
     def base(self, path: FieldPath) -> str:
         return "line" if path.in_line else "event"
 
-    def value(self, source: Source, event_scope: _Scope, line_scope: _Scope | None) -> str:
+    def value(self, source: Source, line_scope: _Scope | None) -> str:
         """Return a local holding one column's value, computed once in its scope."""
         paths = source.paths
         per_line = source.derivation in ("line_number", "line_key") or (
             source.derivation != "order_total" and any(p.in_line for p in paths)
         )
-        scope = line_scope if per_line and line_scope is not None else event_scope
+        scope = line_scope if per_line and line_scope is not None else self.event_scope
         if source.derivation == "line_number":
             return "number"
         expression = self.expression(source, scope, "line_value_" if per_line else "value_")
@@ -282,7 +282,7 @@ def _event_function(
             )
             grouped.setdefault(group, []).append(lineage)
     for lineage in plain:
-        columns = [(s.column.name, renderer.value(s, event_scope, None)) for s in lineage.sources]
+        columns = [(s.column.name, renderer.value(s, None)) for s in lineage.sources]
         indent = "    "
         condition = _when(lineage)
         if condition:
@@ -300,9 +300,7 @@ def _event_function(
         line_scope = _Scope(indent + "    ")
         rendered = []
         for lineage in line_tables:
-            columns = [
-                (s.column.name, renderer.value(s, event_scope, line_scope)) for s in lineage.sources
-            ]
+            columns = [(s.column.name, renderer.value(s, line_scope)) for s in lineage.sources]
             rendered.append((lineage, columns))
         body += [
             f"{indent}lines = event.{first.lines.name}",

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from tests.integration.wheels import build_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -46,14 +47,8 @@ else:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the python of a fresh environment holding the built wheel and its dependencies."""
     work = tmp_path_factory.mktemp("installed")
-    for project in (ROOT / "producer", ROOT):  # ecom-contracts, then ecom-ingest (needs it)
-        subprocess.run(
-            [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-             str(work / "dist"), str(project)],
-            check=True, capture_output=True, cwd=work,
-        )  # fmt: skip
-    (contracts,) = (work / "dist").glob("ecom_contracts-*.whl")
-    (wheel,) = (work / "dist").glob("ecom_ingest-*.whl")
+    contracts = build_wheel(ROOT / "producer", work / "dist")
+    wheel = build_wheel(ROOT, work / "dist")
     venv.EnvBuilder(with_pip=True).create(work / "env")
     python = work / "env" / "bin" / "python"
     installing = subprocess.run(

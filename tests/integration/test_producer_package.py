@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -27,6 +26,7 @@ from google.protobuf import json_format
 from ecom.events.v1 import inventory_event_pb2
 from ops.emulator import PubsubEmulator
 from tests.integration.test_installed_package import GUARD
+from tests.integration.wheels import build_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "ecom-producers"
@@ -36,13 +36,7 @@ PROJECT = "ecom-producers"
 def producer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
     work = tmp_path_factory.mktemp("producer")
-    shutil.rmtree(ROOT / "producer" / "build", ignore_errors=True)  # no stale module in the wheel
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
-         str(work / "dist"), str(ROOT / "producer")],
-        check=True, capture_output=True, cwd=work,
-    )  # fmt: skip
-    (wheel,) = (work / "dist").glob("ecom_contracts-*.whl")
+    wheel = build_wheel(ROOT / "producer", work / "dist")
     venv.EnvBuilder(with_pip=True).create(work / "env")
     installing = subprocess.run(
         [str(work / "env" / "bin" / "python"), "-m", "pip", "install", "--quiet",
