@@ -3,8 +3,9 @@
 Reads dead-letter files from a folder, a ``gs://`` prefix or one file, line by
 line, and groups the records by reason, contract, revision, and (for rule
 violations) field path and rule. Per group: the number of records and of
-distinct messages, the first and last failure time, and one example: its
-message id, detail and attributes. Payloads stay hidden unless
+distinct messages, the first and last failure time, the revisions the
+producers say they built against (their ``ecom_revision`` attribute: who still
+sends what), and one example: its message id, detail and attributes. Payloads stay hidden unless
 ``--payloads`` asks for them, and then the fields that land in a PII column
 of the warehouse (``customer.email``, ``search_query``...) are masked; a
 payload that does not decode is shown by its size only.
@@ -19,6 +20,7 @@ import argparse
 import base64
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -27,6 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 
+from ecom_contracts import REVISION_ATTRIBUTE
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.catalog import BY_NAME, Contract
 
@@ -119,10 +122,14 @@ class Group:
     first: str = ""
     last: str = ""
     example: dict[str, Any] = field(default_factory=dict)
+    published_as: Counter[str] = field(default_factory=Counter)
+    """Records per revision the producers say they built against (``ecom_revision``)."""
 
     def add(self, letter: dict[str, Any]) -> None:
         """Count ``letter``; keep the first one as the example."""
         self.records += 1
+        attributes = letter.get("attributes") or {}
+        self.published_as[attributes.get(REVISION_ATTRIBUTE, "") or "(not said)"] += 1
         self.messages.add(letter.get("messageId", ""))
         failed = letter.get("failedAt", "")
         if failed and (not self.first or failed < self.first):
@@ -197,6 +204,7 @@ def report(groups: dict[GroupKey, Group], payloads: bool) -> list[dict[str, Any]
                 "messages": len(group.messages),
                 "first_failure": group.first,
                 "last_failure": group.last,
+                "published_as": dict(sorted(group.published_as.items())),
                 "example": _example(group, payloads, columns),
             }
         )
@@ -215,6 +223,8 @@ def _print(rows: list[dict[str, Any]], source: str, others: int) -> None:
         )
         if row["first_failure"]:
             print(f"{'':>10}failed from {row['first_failure']} to {row['last_failure']}")
+        producers = ", ".join(f"{name} {count:,}" for name, count in row["published_as"].items())
+        print(f"{'':>10}published as {producers}")
         example = row["example"]
         print(f"{'':>10}example {example['messageId']}: {example['detail'][:200]}")
         if "payload" in example:

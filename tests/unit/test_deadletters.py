@@ -23,20 +23,22 @@ CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
 ORDER = {"ecom_contract": "ecom.events.v1.OrderEvent"}
 
 
-def _invalid_order(message_id: str) -> tuple[PubsubRecord, InvalidEventError]:
+def _invalid_order(message_id: str, revision: str = "") -> tuple[PubsubRecord, InvalidEventError]:
     event = text_format.Parse(
         (CASES / "valid_three_items.textproto").read_text(), order_event_pb2.OrderEvent()
     )
     event.customer.email = "not-an-address"
-    record = PubsubRecord(event.SerializeToString(), ORDER, message_id)
+    attributes = {**ORDER, "ecom_revision": revision} if revision else ORDER
+    record = PubsubRecord(event.SerializeToString(), attributes, message_id)
     return record, InvalidEventError(collect_violations(event))
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     lines = []
-    for minute, message_id in enumerate(["m1", "m2", "m2"]):  # m2 failed twice
-        record, error = _invalid_order(message_id)
+    sent = [("m1", "r1"), ("m2", ""), ("m2", "")]  # m2 failed twice, from an older producer
+    for minute, (message_id, revision) in enumerate(sent):
+        record, error = _invalid_order(message_id, revision)
         at = dt.datetime(2025, 12, 1, 10, minute, tzinfo=dt.UTC)
         lines.append(to_json_line(dead_letter(record, error, route(record), failed_at=at)))
     garbage = PubsubRecord(b"\xff\xff", ORDER, "m3")
@@ -75,6 +77,7 @@ def test_groups_by_reason_contract_revision_field_and_rule(
     assert (invalid["records"], invalid["messages"]) == (3, 2)
     assert invalid["first_failure"] == "2025-12-01T10:00:00Z"
     assert invalid["last_failure"] == "2025-12-01T10:02:00Z"
+    assert invalid["published_as"] == {"(not said)": 2, "r1": 1}
     assert (decode["reason"], decode["records"]) == ("decode_error", 1)
     assert "payload" not in invalid["example"]  # payloads only when asked
 
