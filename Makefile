@@ -41,12 +41,12 @@ PROTO_ARGS ?=
 proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)
 	$(PY) -m contracts.generate $(PROTO_ARGS)
 
-release-contracts: $(STAMP) ## Record proto/ as a new registry release (after the compatibility gate), then regenerate and version ecom-contracts after it
+release-contracts: $(STAMP) ## Record proto/ as a new registry release (after buf breaking and the compatibility gate), then regenerate and version ecom-contracts after it
 	$(PY) -m contracts.release
 	$(PY) -m contracts.generate --skip-breaking
 	$(PY) producer/release.py stamp
 
-check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint or the compatibility gate, or generated files drift
+check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, buf breaking or the compatibility gate, or generated files drift
 	$(PY) -m contracts.generate --check
 
 lint: $(STAMP) ## Ruff lint and format check

@@ -34,7 +34,7 @@ from contracts.errors import (
     GateRefusedError,
     ToolchainError,
 )
-from contracts.gate import Baseline, check_against_registry, judge, migrations, report, summary
+from contracts.gate import Baseline, judge, migrations, report, summary
 from contracts.lineage import lineages, required_fields
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
 from contracts.raw_landing import raw_tables, render_raw_ddl
@@ -234,19 +234,6 @@ def judge_change(
     return findings
 
 
-def gate(registry: Registry, image: ContractImage) -> str:
-    """Run the compatibility gate against every release; raise GateRefusedError on a refusal."""
-    findings = check_against_registry(registry, image)
-    if any(f.verdict == REFUSED for f in findings):
-        raise GateRefusedError(
-            "the change is not compatible with the released contracts and live tables:\n"
-            + "\n".join(report(findings, image))
-        )
-    return f"compatibility gate: passed against {len(registry.releases)} release(s); " + summary(
-        findings
-    )
-
-
 def sync(repo: Path, rendered: dict[str, bytes]) -> tuple[int, int]:
     """Write ``rendered`` into ``repo`` and delete stale generated files; return the counts."""
     existing = managed_files(repo)
@@ -304,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--skip-breaking",
         action="store_true",
-        help="skip buf's breaking-change check (against the latest release, else the last commit)",
+        help="skip buf's breaking-change check (against every release, else the last commit)",
     )
     parser.add_argument(
         "--skip-gate",
@@ -330,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
             _say("buf lint: ok (STANDARD, COMMENTS)")
             registry = Registry.load(repo / REGISTRY)
             current = ContractImage.load(image, toolchain.proto_sources(repo / PROTO))
-            wire = not (args.check or args.skip_breaking)
+            wire = not args.skip_breaking
             if wire or not args.skip_gate:
                 against = baselines(repo, registry, work)
                 judge_change(

@@ -1,9 +1,9 @@
 """``make release-contracts``: record the working tree's contracts as a new registry release.
 
-Runs the compatibility gate against every earlier release first and records
-nothing if it refuses. Only contracts whose content changed get a new
-revision number. ``make release-contracts`` then regenerates, so the pending
-migration becomes the new release's migration.
+Runs buf breaking and the compatibility gate against every earlier release
+first and records nothing if either refuses. Only contracts whose content
+changed get a new revision number. ``make release-contracts`` then
+regenerates, so the pending migration becomes the new release's migration.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from contracts import toolchain
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractError
-from contracts.generate import PROTO, REPO, gate
+from contracts.generate import PROTO, REPO, baselines, judge_change
 from contracts.registry import REGISTRY, Registry
 
 
@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     registry = Registry.load(repo / REGISTRY)
     try:
         with tempfile.TemporaryDirectory(prefix="release-") as temp:
-            image_path = toolchain.build_image(repo / PROTO, Path(temp))
+            work = Path(temp)
+            image_path = toolchain.build_image(repo / PROTO, work / "image")
             current = ContractImage.load(image_path, toolchain.proto_sources(repo / PROTO))
-            print(gate(registry, current))
+            against = baselines(repo, registry, work)
+            judge_change(repo, image_path, current, against, wire=True, compatibility=True)
             release = registry.release(image_path.read_bytes(), current, args.date)
     except ContractError as error:
         print(f"release-contracts: error: {error}", file=sys.stderr)
