@@ -2,13 +2,13 @@
 
 :func:`check` compares an older image of the contracts with a newer one: every
 warehouse table (see :mod:`contracts.compatibility`), every event contract
-(Pub/Sub revision rules) and its validation rules (:mod:`contracts.rules`),
-and the model of the newer one (:func:`model_findings`: every column's
-source resolves against its event). ``make proto`` runs it against every
-released revision in ``registry/`` (transitively, as Confluent's
-BACKWARD_TRANSITIVE does) and fails on any refusal; it also renders
-``migrations/NNNN.sql``, the DDL each release needs on the live tables, from
-the registry's images.
+(Pub/Sub revision rules) and its validation rules (:mod:`contracts.rules`).
+:func:`model_findings` judges the newer image alone: every column's source
+resolves against its event. :func:`judge` runs both, with buf, as ``make
+proto`` does: against every released revision in ``registry/``
+(transitively, as Confluent's BACKWARD_TRANSITIVE does), failing on any
+refusal. :func:`migrations` renders ``migrations/NNNN.sql``, the DDL each
+release needs on the live tables, from the registry's images.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def check(old: ContractImage, new: ContractImage) -> list[Finding]:
             continue
         findings += compare_event_schemas(event, replacement)
         findings += compare_rules(old, new, event, replacement)
-    return findings + model_findings(new)
+    return findings
 
 
 def check_against_registry(registry: Registry, new: ContractImage) -> list[Finding]:

@@ -28,7 +28,7 @@ from contracts import toolchain
 from contracts.breaking import breaking
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.descriptors import ContractImage
-from contracts.gate import check, model_findings
+from contracts.gate import Baseline, check, judge, model_findings
 from tests.contract.scratch import ROOT, edit, run_module
 
 FIXTURES = sorted((Path(__file__).parent / "mutations").glob("*.txt"))
@@ -133,9 +133,8 @@ def test_gate_verdict(fixture: Path, baseline: Built, tmp_path: Path):
         if number < len(mutation.steps) - 1:
             history.append(built)  # released as it is: the history to check against
             continue
-        for release in history:
-            findings += breaking(ROOT, built.path, release.path)
-            findings += check(release.image, built.image)
+        releases = [Baseline(f"step {n}", r.path, r.image) for n, r in enumerate(history)]
+        findings = judge(ROOT, built.path, built.image, releases)
     migrations = "\n".join(f.migration for f in findings if f.verdict == ALLOWED)
     assert_verdict(mutation, [f.line() for f in findings], migrations)
     if mutation.verdict != REFUSED and not mutation.migration:
