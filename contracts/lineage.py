@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from google.protobuf import descriptor
 
 from contracts.bigquery_schema import MESSAGE_TYPE, Column, Table, type_mapping
 from contracts.compatibility import WIDENINGS
 from contracts.descriptors import ContractImage
-
-FIELD_RULES: Final = "buf.validate.field"
+from contracts.rules import field_rules
 
 DERIVATIONS: Final = {
     "date": ("date(ts)", "the UTC date of Timestamp `ts`", "DATE"),
@@ -134,11 +133,6 @@ class SourceProblem:
 
 class _SourceProblemError(Exception):
     """A declaration that does not hold; the text names the column and source."""
-
-
-def field_rules(image: ContractImage, field: descriptor.FieldDescriptor) -> Any | None:
-    """Return the protovalidate rules declared on ``field`` (``buf.validate.FieldRules``)."""
-    return image.option(field.GetOptions(), "google.protobuf.FieldOptions", FIELD_RULES)
 
 
 def _required_by_rules(image: ContractImage, field: descriptor.FieldDescriptor) -> bool:

@@ -138,9 +138,13 @@ def _compare(subject: str, old: dict[str, str], new: dict[str, str], kind: str) 
     return findings
 
 
+def field_rules(image: ContractImage, field: descriptor.FieldDescriptor) -> Any | None:
+    """Return the protovalidate rules declared on ``field`` (``buf.validate.FieldRules``)."""
+    return image.option(field.GetOptions(), "google.protobuf.FieldOptions", "buf.validate.field")
+
+
 def _field_rules(image: ContractImage, field: descriptor.FieldDescriptor) -> dict[str, str]:
-    rules = image.option(field.GetOptions(), "google.protobuf.FieldOptions", "buf.validate.field")
-    return _flatten(rules)
+    return _flatten(field_rules(image, field))
 
 
 def _message_rules(image: ContractImage, message: descriptor.Descriptor) -> dict[str, str]:

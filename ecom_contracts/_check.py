@@ -38,6 +38,9 @@ from ecom_contracts._catalog import BY_SCHEMA_ID, CONTRACTS, Contract
 from ecom_contracts._encoding import (
     CONTRACT_ATTRIBUTE,
     ENCODING_ATTRIBUTE,
+    ENCODINGS,
+    SCHEMA_ENCODING_ATTRIBUTE,
+    SCHEMA_NAME_ATTRIBUTE,
     decode,
     first_line,
 )
@@ -45,10 +48,6 @@ from ecom_contracts._errors import DecodeError
 from ecom_contracts._validation import Violation, collect_violations
 
 FORMATS: Final = ("auto", "json", "pubsub-json", "replay")
-
-# Attributes Pub/Sub adds on a topic with a schema (they outrank the publisher's own).
-SCHEMA_NAME_ATTRIBUTE: Final = "googclient_schemaname"
-SCHEMA_ENCODING_ATTRIBUTE: Final = "googclient_schemaencoding"
 
 # Kinds of refusal, as the check prints them.
 INVALID: Final = "invalid"
@@ -254,7 +253,7 @@ def _parse_replay(text: str, contract: Contract) -> Message:
     # As the pipeline routes it: Pub/Sub's attributes when the topic has a schema.
     named_encoding = SCHEMA_ENCODING_ATTRIBUTE if schema else ENCODING_ATTRIBUTE
     encoding = attributes.get(named_encoding, "BINARY").upper()
-    if encoding not in ("BINARY", "JSON"):
+    if encoding not in ENCODINGS:
         raise _RefusedLineError(MALFORMED, f"encoding {encoding!r} is neither BINARY nor JSON")
     try:
         return decode(data, contract, encoding)

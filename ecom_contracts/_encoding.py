@@ -31,6 +31,14 @@ ENCODING_ATTRIBUTE: Final = "ecom_encoding"
 REVISION_ATTRIBUTE: Final = "ecom_revision"
 """The registry revision of the contract the producer was built against, for example ``r1``."""
 
+# Attributes Pub/Sub adds when the topic has a schema; they outrank the publisher's own.
+SCHEMA_NAME_ATTRIBUTE: Final = "googclient_schemaname"
+"""The schema's resource name, ending in its id (``.../schemas/order-event``)."""
+SCHEMA_ENCODING_ATTRIBUTE: Final = "googclient_schemaencoding"
+"""``BINARY`` or ``JSON``, as the topic's schema settings require."""
+SCHEMA_REVISION_ATTRIBUTE: Final = "googclient_schemarevisionid"
+"""The id of the schema revision the message was checked against."""
+
 
 class Encoded(NamedTuple):
     """One message ready to publish: its payload and the attributes the pipeline reads."""

@@ -8,22 +8,28 @@ from dataclasses import dataclass
 from typing import Final
 
 from ecom.registry_revisions import CONTRACT_REVISIONS, PUBSUB_REVISIONS
-from ecom_contracts import CONTRACT_ATTRIBUTE, ENCODING_ATTRIBUTE, REVISION_ATTRIBUTE
+from ecom_contracts import (
+    CONTRACT_ATTRIBUTE,
+    ENCODING_ATTRIBUTE,
+    ENCODINGS,
+    REVISION_ATTRIBUTE,
+    SCHEMA_ENCODING_ATTRIBUTE,
+    SCHEMA_NAME_ATTRIBUTE,
+    SCHEMA_REVISION_ATTRIBUTE,
+)
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
 from pipeline.errors import UnknownEventError
 from pipeline.record import PubsubRecord
 
-# Attributes Pub/Sub adds when the topic has a schema.
-SCHEMA_NAME: Final = "googclient_schemaname"
-SCHEMA_ENCODING: Final = "googclient_schemaencoding"
-SCHEMA_REVISION: Final = "googclient_schemarevisionid"
-# Attributes the producers' publisher (ecom_contracts) sets on every message.
+# The attributes a message is routed by, as the producers' package names them: Pub/Sub's
+# (when the topic has a schema) first, else those its publisher sets on every message.
+SCHEMA_NAME: Final = SCHEMA_NAME_ATTRIBUTE
+SCHEMA_ENCODING: Final = SCHEMA_ENCODING_ATTRIBUTE
+SCHEMA_REVISION: Final = SCHEMA_REVISION_ATTRIBUTE
 CONTRACT: Final = CONTRACT_ATTRIBUTE
 ENCODING: Final = ENCODING_ATTRIBUTE
 REVISION: Final = REVISION_ATTRIBUTE
 _REVISION_LABEL: Final = re.compile(r"r[0-9]{1,6}(\+dev)?")
-
-ENCODINGS: Final = frozenset({"BINARY", "JSON"})
 
 
 @dataclass(frozen=True)
