@@ -58,15 +58,18 @@ DERIVATIONS: Final = {
 
 _CALL = re.compile(r"^(\w+)\((.*)\)$")
 _PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def _arguments(text: str) -> list[str]:
+    """Return the arguments of a call ``name(a, b)`` as written, stripped."""
+    return [argument.strip() for argument in text.split(",") if argument.strip()]
+
+
 _ARITY: Final = {
-    "date": 1,
-    "count": 1,
-    "line_number": 0,
-    "line_key": 1,
-    "line_total": 2,
-    "order_total": 2,
-    "nullif_empty": 1,
+    name: len(_arguments(form[form.index("(") + 1 : -1]))
+    for name, (form, _, _) in DERIVATIONS.items()
 }
+"""Arguments each derivation takes, as its form in :data:`DERIVATIONS` shows them."""
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ def _source(
         path = _resolve_path(event, text, lines)
         _check_converts(path, column, column_field)
         return Source(column, text, "", (path,), _can_be_absent(image, path))
-    name, arguments = call.group(1), [a.strip() for a in call.group(2).split(",") if a.strip()]
+    name, arguments = call.group(1), _arguments(call.group(2))
     if name not in DERIVATIONS:
         raise _SourceProblemError(
             f"{name}() is not a derivation (known: {', '.join(sorted(DERIVATIONS))})"

@@ -14,8 +14,6 @@ never count a line twice.
 
 from __future__ import annotations
 
-from typing import Final
-
 from google.protobuf.message import Message
 
 from ecom_warehouse.rows import BUILDERS, KEY_COLUMNS, TABLES
@@ -33,12 +31,10 @@ __all__ = [
     "timestamp",
 ]
 
-_BUILDERS: Final = BUILDERS
-
 
 def model(event: Message) -> list[FactRow]:
     """Return the fact rows of a validated event. Raises ModelingError."""
-    builder = _BUILDERS.get(event.DESCRIPTOR.full_name)
+    builder = BUILDERS.get(event.DESCRIPTOR.full_name)
     if builder is None:
         raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
     return builder(event)
