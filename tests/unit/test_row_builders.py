@@ -1,6 +1,6 @@
 """Column sources and the generated row builders: every kind of the type mapping, and refusals.
 
-A contract in ``protos/row_builders.proto`` feeds one column of every kind
+The contract of ``protos/type_mapping.proto`` feeds one column of every kind
 from the same-named event field; its builder is rendered and run on a real
 message of the compiled image, so the row is checked value by value against
 the type mapping (Timestamp, Date, Money, enums, records, repeated fields,
@@ -25,7 +25,7 @@ from contracts.row_builders import render_rows_module
 from pipeline.errors import ModelingError
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = Path(__file__).parent / "protos" / "row_builders.proto"
+FIXTURE = Path(__file__).parent / "protos" / "type_mapping.proto"  # as test_bigquery_schema
 
 
 def _image(tmp_path: Path, edits: dict[str, tuple[str, str]], extra: str = "") -> ContractImage:
