@@ -23,6 +23,7 @@ import duckdb
 from ecom.events.v1 import inventory_event_pb2
 from pipeline.record import PubsubRecord
 from pipeline.warehouse import create_tables
+from tests.contract.scratch import edit
 
 ROOT = Path(__file__).resolve().parents[2]
 COPIED = (
@@ -38,7 +39,8 @@ COPIED = (
 )
 
 
-def _event(event_id: str) -> bytes:
+def inventory_event(event_id: str) -> bytes:
+    """A valid InventoryEvent of the released revision, serialized."""
     event = inventory_event_pb2.InventoryEvent(
         event_id=event_id,
         product_id="p-1",
@@ -48,12 +50,6 @@ def _event(event_id: str) -> bytes:
     )
     event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
     return event.SerializeToString()
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def _generate(scratch: Path) -> subprocess.CompletedProcess[str]:
@@ -70,7 +66,7 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
         shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
     table = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
-    _edit(
+    edit(
         table,
         "  // When BigQuery stored the row",
         "  // Coupon redeemed with the movement; NULL when none.\n  optional string coupon = 10;\n"
@@ -82,13 +78,13 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     assert "has no source" in refused.stderr
     assert not (scratch / "migrations/0002.sql").exists()
 
-    _edit(
+    edit(
         scratch / "proto/ecom/events/v1/inventory_event.proto",
         "  // The order that caused the movement, for sales and returns; absent otherwise.",
         "  // Coupon code redeemed with the movement, when any.\n  optional string coupon = 8;\n"
         "  // The order that caused the movement, for sales and returns; absent otherwise.",
     )
-    _edit(
+    edit(
         table,
         "optional string coupon = 10;",
         'optional string coupon = 10 [(ecom.warehouse.v1.column).source = "coupon"];',
@@ -108,9 +104,9 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     assert "coupon" not in columns
 
     contract = {"ecom_contract": "ecom.events.v1.InventoryEvent"}
-    old = _event("old-1")
-    new = _event("new-1") + b"\x42\x05B-001"  # field 8: coupon = "B-001"
-    newer = _event("newer-1") + b"\x42\x05B-002" + b"\x98\x06\x01"  # and field 99, unknown
+    old = inventory_event("old-1")
+    new = inventory_event("new-1") + b"\x42\x05B-001"  # field 8: coupon = "B-001"
+    newer = inventory_event("newer-1") + b"\x42\x05B-002" + b"\x98\x06\x01"  # and field 99, unknown
     source = tmp_path / "input.ndjson"
     source.write_text(
         "".join(

@@ -20,16 +20,10 @@ from pathlib import Path
 import duckdb
 from google.protobuf import json_format
 
-from ecom.events.v1 import inventory_event_pb2
 from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
 from pipeline.record import PubsubRecord
-from tests.integration.test_evolution import COPIED, ROOT
-
-
-def _edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
+from tests.contract.scratch import edit
+from tests.integration.test_evolution import COPIED, ROOT, inventory_event
 
 
 def _run(path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -39,18 +33,6 @@ def _run(path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
         cwd=cwd, capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONPATH": f"{path}{os.pathsep}{path / 'generated'}"},
     )  # fmt: skip
-
-
-def _event() -> bytes:
-    event = inventory_event_pb2.InventoryEvent(
-        event_id="x",
-        product_id="p-1",
-        warehouse_id="wh-1",
-        quantity_change=5,
-        reason=inventory_event_pb2.INVENTORY_REASON_RESTOCK,
-    )
-    event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
-    return event.SerializeToString()
 
 
 BATCH = "  // Supplier batch of the goods, when known.\n  optional string batch_id = 8;\n"
@@ -63,7 +45,7 @@ def test_removed_field_in_json_from_an_older_producer_still_lands(tmp_path: Path
         shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
     inventory = scratch / "proto/ecom/events/v1/inventory_event.proto"
-    _edit(inventory, ORDER_COMMENT, BATCH + ORDER_COMMENT)
+    edit(inventory, ORDER_COMMENT, BATCH + ORDER_COMMENT)
     for step in (
         ("contracts.generate", "--repo", str(scratch)),
         ("contracts.release", "--repo", str(scratch), "--date", "2026-01-02"),
@@ -72,7 +54,7 @@ def test_removed_field_in_json_from_an_older_producer_still_lands(tmp_path: Path
         done = _run(ROOT, *step)
         assert done.returncode == 0, done.stdout + done.stderr
     # Release 2 has batch_id; the working tree removes it, reserving name and number.
-    _edit(inventory, BATCH, '  reserved 8;\n  reserved "batch_id";\n')
+    edit(inventory, BATCH, '  reserved 8;\n  reserved "batch_id";\n')
     generated = _run(ROOT, "contracts.generate", "--repo", str(scratch))
     assert generated.returncode == 0, generated.stderr
     assert "allowed: InventoryEvent.batch_id: optional field removed" in generated.stdout
@@ -80,7 +62,7 @@ def test_removed_field_in_json_from_an_older_producer_still_lands(tmp_path: Path
     assert '"ecom.events.v1.InventoryEvent": [\n        [\n            [\n' in revisions
     assert '"batch_id",\n                "batchId"' in revisions
 
-    shaped = pubsub_inventory.InventoryEvent.FromString(_event())
+    shaped = pubsub_inventory.InventoryEvent.FromString(inventory_event("x"))
     payload = json.loads(json_format.MessageToJson(shaped))
     attributes = {"ecom_contract": "ecom.events.v1.InventoryEvent", "ecom_encoding": "JSON"}
     messages = {
