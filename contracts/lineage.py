@@ -422,6 +422,14 @@ def lineages(
     return resolved, problems
 
 
+def by_event(lineages: list[Lineage]) -> dict[str, list[Lineage]]:
+    """Group ``lineages`` by the full name of their event, in name order."""
+    grouped: dict[str, list[Lineage]] = {}
+    for lineage in lineages:
+        grouped.setdefault(lineage.event.full_name, []).append(lineage)
+    return dict(sorted(grouped.items()))
+
+
 def required_fields(image: ContractImage, lineages: list[Lineage]) -> set[str]:
     """Full names of the fields the lineages read that protovalidate requires (always set)."""
     required: set[str] = set()

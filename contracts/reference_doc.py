@@ -9,7 +9,7 @@ from google.protobuf import descriptor
 from contracts.bigquery_schema import MODE_RULES, TYPE_MAPPING, Table
 from contracts.ddl import column_type
 from contracts.descriptors import ContractImage
-from contracts.lineage import DERIVATIONS, Lineage
+from contracts.lineage import DERIVATIONS, Lineage, by_event
 from contracts.raw_landing import RawTable
 
 
@@ -159,10 +159,7 @@ def _lineage_section(lineages: list[Lineage]) -> list[str]:
         "the row builders (`generated/ecom_warehouse/rows.py`) from them.",
         "",
     ]
-    by_event: dict[str, list[Lineage]] = {}
-    for lineage in lineages:
-        by_event.setdefault(lineage.event.full_name, []).append(lineage)
-    for event_name, fed in sorted(by_event.items()):
+    for event_name, fed in by_event(lineages).items():
         lines += [f"### `{event_name}`", "", "| event field | columns |", "|---|---|"]
         fields: dict[str, list[str]] = {}
         for lineage in fed:
@@ -211,11 +208,8 @@ def _diagram(lineages: list[Lineage]) -> list[str]:
 
 def _relationships(lineages: list[Lineage]) -> list[str]:
     edges = []
-    by_event: dict[str, list[Lineage]] = {}
-    for lineage in lineages:
-        by_event.setdefault(lineage.event.full_name, []).append(lineage)
     representatives = {}
-    for event_name, fed in sorted(by_event.items()):
+    for event_name, fed in by_event(lineages).items():
         per_event = [t for t in fed if t.lines is None]
         per_line = [t for t in fed if t.lines is not None]
         for parent in per_event:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from google.protobuf import descriptor
 
 from contracts.bigquery_schema import MESSAGE_TYPE, Column, enum_labels, type_mapping
-from contracts.lineage import FieldPath, Lineage, Source
+from contracts.lineage import FieldPath, Lineage, Source, by_event
 
 _HEADER = '''"""Event-to-row builders of the warehouse contracts, from their column sources.
 
@@ -342,14 +342,10 @@ def _when(lineage: Lineage) -> list[str]:
 def render_rows_module(lineages: list[Lineage], guaranteed: set[str]) -> str:
     """Return the module's source. ``guaranteed``: fields protovalidate requires (always set)."""
     module = _Module()
-    by_event: dict[str, list[Lineage]] = {}
-    events: dict[str, descriptor.Descriptor] = {}
-    for lineage in lineages:
-        by_event.setdefault(lineage.event.full_name, []).append(lineage)
-        events[lineage.event.full_name] = lineage.event
+    grouped = by_event(lineages)
     functions: list[str] = []
-    for full_name in sorted(by_event):
-        functions += _event_function(events[full_name], by_event[full_name], module, guaranteed)
+    for fed in grouped.values():
+        functions += _event_function(fed[0].event, fed, module, guaranteed)
     lines = [_HEADER]
     for table, enum in sorted(module.labels.values(), key=lambda item: item[0]):
         lines.append(f"{table}: Final = {enum_labels(enum)!r}")
@@ -360,8 +356,8 @@ def render_rows_module(lineages: list[Lineage], guaranteed: set[str]) -> str:
     text += "\n" + "\n".join(module.record_lines) + "\n" if module.record_lines else ""
     text += "\n".join(functions) + "\n"
     text += "\n\nBUILDERS: Final[dict[str, Callable[[Any], list[FactRow]]]] = {\n"
-    for full_name in sorted(by_event):
-        text += f"    {full_name!r}: {_snake(events[full_name].name)}_rows,\n"
+    for full_name, fed in grouped.items():
+        text += f"    {full_name!r}: {_snake(fed[0].event.name)}_rows,\n"
     text += "}\n"
     text += '"""The row builder of each event contract, by full name."""\n'
     text += f"TABLES: Final = {tables!r}\n"
