@@ -12,7 +12,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv dist run proto release-contracts check-generated lint typecheck test unit bench fuzz clean
+.PHONY: help venv emulators dist run proto release-contracts check-generated lint typecheck test unit bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml producer/pyproject.toml
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
+
+emulators: $(STAMP) ## Install the pinned BigQuery emulator for Python 3.13 into .emulators/ (where there is none: say so)
+	$(PY) -m ops.emulators install
 
 dist: $(STAMP) ## Build into dist/ the wheels of ecom-contracts (producers) and ecom-ingest (pipeline), and the latest release's bundle for other languages
 	rm -rf dist build producer/build
@@ -56,7 +59,7 @@ lint: $(STAMP) ## Ruff lint and format check
 typecheck: $(STAMP) ## mypy, strict for the package
 	$(PY) -m mypy
 
-unit: $(STAMP) ## Run the tests only
+unit: $(STAMP) emulators ## Run the tests only
 	$(PY) -m pytest
 
 test: lint typecheck check-generated unit ## The whole suite: lint, types, generated-code drift, tests
@@ -71,4 +74,4 @@ fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with at
 	$(PY) -m tests.fuzz.fuzz_messages -max_total_time=$(FUZZ_SECONDS)
 
 clean: ## Remove the virtual environment and build outputs
-	rm -rf $(VENV) build dist producer/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .emulators build dist producer/build .pytest_cache .mypy_cache .ruff_cache

@@ -304,7 +304,7 @@ def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, A
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
-    from ops.emulator import EmulatorUnavailableError, PubsubEmulator
+    from ops.emulators import EmulatorUnavailableError, PubsubEmulator
     from ops.local_run import expectation, topic_of
     from ops.report import DeadLetterScan, landed_count
     from pipeline.catalog import CONTRACTS
@@ -398,7 +398,7 @@ def streaming_figures(count: int, seed: int) -> dict[str, Any]:
     """Streaming through the emulator: ``ops.local_run`` in a child process, at 1,000/s."""
     import subprocess
 
-    from ops.emulator import EmulatorUnavailableError, find_emulator_jar
+    from ops.emulators import EmulatorUnavailableError, find_emulator_jar
 
     try:
         find_emulator_jar()

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ecom_contracts import Publisher
-from ops.emulator import EmulatorUnavailableError, PubsubEmulator
+from ops.emulators import EmulatorUnavailableError, PubsubEmulator
 from ops.report import (
     DeadLetterScan,
     format_table,

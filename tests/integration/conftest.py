@@ -1,23 +1,37 @@
-"""The Pub/Sub emulator for the integration tests, and when its absence may skip them.
+"""The emulators for the integration tests, and when their absence may skip them.
 
 Some machines of this project's kind have no Google Cloud CLI, and nothing can
-install it there: on those, the emulator tests skip, each with the reason, and
-the session ends with one loud line counting them. Wherever ``gcloud`` is
-installed, an emulator that cannot start (no emulator component, no Java, a
-crash) fails the tests instead: a broken setup must not pass as a skip.
+install it there: on those, the Pub/Sub emulator tests skip, each with the
+reason, and the session ends with one loud line counting them. Wherever
+``gcloud`` is installed, an emulator that cannot start (no emulator component,
+no Java, a crash) fails the tests instead: a broken setup must not pass as a
+skip. The BigQuery emulator needs Python 3.13 in the same way: absent, its
+tests skip, counted; present, the emulator must be installed (``make
+emulators``, which ``make test`` runs) and must start. The Cloud Storage
+emulator is part of the dev install and never skips.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from ops.emulator import EmulatorUnavailableError, PubsubEmulator, find_emulator_jar
+from ops.emulators import (
+    BigQueryEmulator,
+    EmulatorUnavailableError,
+    PubsubEmulator,
+    StorageEmulator,
+    find_emulator_jar,
+)
+from ops.emulators import bigquery as bigquery_emulators
 
 NO_CLI_SKIP = "Pub/Sub emulator tests skipped: the Google Cloud CLI (gcloud) is not installed"
+NO_PYTHON_313_SKIP = "BigQuery emulator tests skipped: no Python 3.13 (local-bigquery needs it)"
 
 
 def google_cloud_cli_present() -> bool:
@@ -43,6 +57,56 @@ def emulator() -> Iterator[PubsubEmulator]:
         running.start()
     except EmulatorUnavailableError as failed:
         pytest.fail(f"gcloud is installed but the Pub/Sub emulator did not start: {failed}")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def require_bigquery_emulator() -> None:
+    """Skip where Python 3.13 is absent; fail where it is but the emulator is not installed."""
+    try:
+        bigquery_emulators.find_python()
+    except EmulatorUnavailableError:
+        pytest.skip(f"{NO_PYTHON_313_SKIP} on this machine")
+    if not bigquery_emulators.installed():
+        pytest.fail(
+            "Python 3.13 is here but the BigQuery emulator is not installed: make emulators "
+            "(make test runs it)"
+        )
+
+
+@pytest.fixture(scope="session")
+def bigquery_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BigQueryEmulator]:
+    """One local-bigquery for the session; tests keep apart by project (``bigquery_project``)."""
+    require_bigquery_emulator()
+    folder = tmp_path_factory.mktemp("bigquery-emulator")
+    running = BigQueryEmulator(folder / "data", "ecom-test", log_path=folder / "emulator.log")
+    try:
+        running.start()
+    except EmulatorUnavailableError as failed:
+        pytest.fail(f"the BigQuery emulator did not start: {failed}")
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def bigquery_project(bigquery_emulator: BigQueryEmulator) -> str:
+    """A project of its own on the session's BigQuery emulator, for one test."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="session")
+def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
+    """One Cloud Storage emulator for the session; tests keep apart by bucket."""
+    folder: Path = tmp_path_factory.mktemp("storage-emulator")
+    running = StorageEmulator(folder / "data", log_path=folder / "emulator.log")
+    try:
+        running.start()
+    except EmulatorUnavailableError as failed:
+        pytest.fail(f"the Cloud Storage emulator did not start: {failed}")
     try:
         yield running
     finally:

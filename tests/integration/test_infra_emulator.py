@@ -20,7 +20,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import types as pubsub
 
 from contracts.registry import Registry
-from ops.emulator import PubsubEmulator
+from ops.emulators import PubsubEmulator
 from ops.infra.apply import apply
 from ops.infra.context import Clients, Context, InfraError
 from ops.infra.ensure_pubsub import ensure_schema, ensure_topic

@@ -24,7 +24,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.protobuf import json_format
 
 from ecom.events.v1 import inventory_event_pb2
-from ops.emulator import PubsubEmulator
+from ops.emulators import PubsubEmulator
 from tests.integration.test_installed_package import GUARD
 from tests.integration.wheels import build_wheel
 

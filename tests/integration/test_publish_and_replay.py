@@ -30,7 +30,7 @@ from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_contracts import EncodingError, Publisher, encode
 from ecom_contracts._cli import main as ecom_contracts_main
 from ops import replay
-from ops.emulator import PubsubEmulator
+from ops.emulators import PubsubEmulator
 from pipeline.decode import decode
 from pipeline.record import PubsubRecord
 from pipeline.route import route

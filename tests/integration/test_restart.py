@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
-from ops.emulator import PubsubEmulator
+from ops.emulators import PubsubEmulator
 from ops.local_run import expectation
 from ops.report import landed_events
 from ops.traffic import TrafficGenerator
