@@ -145,10 +145,10 @@ def test_views_deduplicate_by_row_key_within_the_partition_date():
     views = {s.name: s.request for s in _steps("bigquery.view")}
     ddl = views["demo-project.events.fact_order_item_dedup"]
     assert "CREATE OR REPLACE VIEW `demo-project.events.fact_order_item_dedup`" in ddl
-    assert "FROM `demo-project.events.fact_order_item`" in ddl
+    assert "FROM `demo-project.events.fact_order_item` AS fact_row" in ddl
     assert (
         "QUALIFY ROW_NUMBER() OVER (PARTITION BY order_date, line_key "
-        "ORDER BY ingestion_timestamp) = 1" in ddl
+        "ORDER BY ingestion_timestamp, TO_JSON_STRING(fact_row)) = 1" in ddl
     )
     assert len(views) == len(WAREHOUSE_TABLES)
 
