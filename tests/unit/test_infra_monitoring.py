@@ -8,6 +8,7 @@ apply context's ``change``.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from ops.infra.ensure_monitoring import ensure_alert_policy, ensure_dashboard, h
 from ops.infra.settings import Settings, Step
 from pipeline.deadletter import REASON_NAMES
 
+ROOT = Path(__file__).resolve().parents[2]
 CHANNEL = "projects/demo-project/notificationChannels/42"
 SETTINGS = Settings("demo-project", "europe-west1", notification_channels=(CHANNEL,))
 Aligner = monitoring_v3.Aggregation.Aligner
@@ -287,6 +289,23 @@ def test_the_charted_distribution_is_the_one_the_pipeline_records():
     from pipeline.transforms import ProcessFn
 
     assert ProcessFn().lag.metric_name.name == alerts.EVENT_TIME_LAG
+
+
+def test_the_readme_promises_only_alerts_the_plan_creates():
+    readme = (ROOT / "README.md").read_text()
+    titles = {p.display_name.removeprefix(alerts.PREFIX) for p in alert_policies(SETTINGS)}
+    named = [
+        name
+        for phrase in re.finditer(r'((?:"[^"]+"(?:, | and | or ))*"[^"]+")\s+alerts?\b', readme)
+        for name in re.findall(r'"([^"]+)"', phrase.group(1))
+    ]
+    assert named, "the README names the alerts it relies on by their titles"
+    assert set(named) <= titles
+    # An alert the README once promised without a policy behind it: either it exists or the
+    # README does not claim it.
+    for claim in ("error rate",):
+        flat = " ".join(readme.lower().split())
+        assert claim not in flat or any(claim in title for title in titles), claim
 
 
 class FakeAlertPolicies:
