@@ -55,12 +55,15 @@ that would also draw ``_COUNT``, a number of elements, on a milliseconds axis.
 
 Late points
 -----------
-Cloud Monitoring samples these metrics every 60 seconds and a sample "is not
-visible for up to 240 seconds" ("Retention and latency of metric data",
-https://cloud.google.com/monitoring/api/v3/latency-n-retention; the Dataflow
-job metrics, user counters included, say so in the metrics list). A policy
-that reads the newest 60 seconds would see nothing, or half a window, and
-fire or clear on points that are merely late. So, per kind of policy:
+Google Cloud's metrics are typically "Sampled every 60 seconds. After sampling,
+data is not visible for up to 240 seconds" ("Retention and latency of metric
+data", https://cloud.google.com/monitoring/api/v3/latency-n-retention, which
+gives that statement as the usual one of the metrics list); Dataflow's job
+metrics, user counters included, are taken to be that late (the per-metric
+figures of the metrics list were not checked here: ``VISIBILITY_DELAY`` is the
+one number to change). A policy that reads the newest 60 seconds would see
+nothing, or half a window, and fire or clear on points that are merely late.
+So, per kind of policy:
 
 - Counter policies (PromQL) read a window that *ended* ``VISIBILITY_DELAY``
   ago: every selector carries ``offset 4m``. ``delta(C[10m] offset 4m)`` is
