@@ -13,11 +13,13 @@
 #     workers without public IPs; needs Private Google Access, and the container packaging)
 #   STREAMING_MODE (exactly_once | at_least_once: cheaper and lower latency, duplicates possible;
 #     the deduplicated views absorb them) DRY_RUN=1 (print the commands instead of running them).
+#   BUILD_SERVICE_ACCOUNT (the account Cloud Build runs as, given to ops.infra as
+#     --build-service-account; default: the project's default, Compute Engine's account)
 # The infrastructure must exist first: .venv/bin/python -m ops.infra --project ... --region ...
 # Exit status: 0 done, 1 a command failed, 2 a usage error.
 set -euo pipefail
 cd "$(dirname "$0")"
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then usage; exit 0; fi
 [[ -n "${PROJECT:-}" && -n "${REGION:-}" ]] || { echo "run.sh: set PROJECT and REGION" >&2; usage >&2; exit 2; }
 DATASET=${DATASET:-events} BUCKET=${BUCKET:-$PROJECT-ecom-ingest} JOB_NAME=${JOB_NAME:-ecom-ingest}
@@ -48,7 +50,25 @@ case "${1:-launch}" in
     run rm -rf dist build producer/build
     run "$PY" -m build --wheel --no-isolation --outdir dist producer
     run "$PY" -m build --wheel --no-isolation --outdir dist .
-    run gcloud builds submit --project "$PROJECT" --region "$REGION" --tag "$IMAGE" . ;;
+    # The build is what `--tag` would run, written out so that it logs to Cloud Logging only
+    # (the logging a build with a user-specified account must choose; ops.infra grants the build
+    # account roles/logging.logWriter) and uploads its context to the bucket ops.infra grants it.
+    config=$(mktemp "${TMPDIR:-/tmp}/ecom-ingest-build.XXXXXX")
+    trap 'rm -f "$config"' EXIT
+    {
+      echo "steps:"
+      echo "- name: gcr.io/cloud-builders/docker"
+      echo "  args: [build, --tag, '$IMAGE', .]"
+      echo "images: ['$IMAGE']"
+      if [[ -n "${BUILD_SERVICE_ACCOUNT:-}" ]]; then
+        echo "serviceAccount: projects/$PROJECT/serviceAccounts/$BUILD_SERVICE_ACCOUNT"
+      fi
+      echo "options:"
+      echo "  logging: CLOUD_LOGGING_ONLY"
+    } >"$config"
+    [[ -n "${DRY_RUN:-}" ]] && sed 's/^/# build config: /' "$config"
+    run gcloud builds submit --project "$PROJECT" --region "$REGION" --config "$config" \
+      --gcs-source-staging-dir "gs://${PROJECT}_cloudbuild/source" . ;;
   launch|update)
     read -r -a deployment <<<"$("$PY" -m ops.infra pipeline-args --project "$PROJECT" --region "$REGION" \
       --dataset "$DATASET" --bucket "$BUCKET")"

@@ -70,7 +70,8 @@ def render_reference(
             f"- Partitioned by `{table.partition_column}` (daily); clustered by "
             + ", ".join(f"`{c}`" for c in table.clustering_columns),
             f"- Row key `{table.key_column}`; queries read the view `{table.view_name}` "
-            f"(`sql/views/`): one row per key, the earliest by `{table.ingestion_time_column}`",
+            f"(`sql/views/`): one row per key, the earliest by `{table.ingestion_time_column}` "
+            "(a tie broken by the row's content as JSON, so the same row wins every time)",
             f"- Rows: {_grain(by_table[table.name]) if table.name in by_table else '(unresolved)'}",
             "",
             "| column | type | mode | source | description |",

@@ -8,6 +8,17 @@ of their wire fields) and Pub/Sub's metadata (``message_id``,
 field through the Pub/Sub schema's own class, which has the columns' shape;
 the event is then encoded as the topic requires and published with the
 original attributes (without Pub/Sub's own ``googclient_*`` ones).
+
+The ordering key has no column of its own. With ``write_metadata`` Pub/Sub
+writes ``subscription_name``, ``message_id`` and ``publish_time`` to their
+columns and "all other message properties (other than data)" into the JSON
+object of the ``attributes`` column: its documentation of the column says it
+"also contains additional fields that are part of the Pub/Sub message
+including the ordering key, if present" (``BigQueryConfig.write_metadata``
+names that property ``ordering_key``). So ``ordering_key`` is taken out of
+the landed attributes and becomes the message's ordering key again, never an
+attribute of the re-published message. A producer attribute of that very
+name cannot be told apart from it; the project's publishers set none.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from ecom_warehouse.artifacts import RAW_TABLES
 from pipeline.catalog import BY_NAME, Contract
 
 METADATA: Final = frozenset({"subscription_name", "message_id", "publish_time", "attributes"})
+ORDERING_KEY: Final = "ordering_key"
+"""The entry of the landed ``attributes`` JSON that holds the message's ordering key."""
 PAGE_ROWS: Final = 1000
 
 
@@ -42,6 +55,8 @@ class RawMessage:
     attributes: dict[str, str]
     message_id: str
     publish_time: dt.datetime | None
+    ordering_key: str = ""
+    """The message's ordering key as published; empty when it had none."""
 
 
 def contract_of_table(table: str) -> Contract:
@@ -82,8 +97,18 @@ def row_to_message(row: dict[str, Any], contract: Contract) -> RawMessage:
     attributes = row.get("attributes") or {}
     if isinstance(attributes, str):
         attributes = json.loads(attributes)
-    kept = {str(k): str(v) for k, v in attributes.items() if not str(k).startswith("googclient_")}
-    return RawMessage(event, kept, str(row.get("message_id") or ""), row.get("publish_time"))
+    kept = {
+        str(k): str(v)
+        for k, v in attributes.items()
+        if not str(k).startswith("googclient_") and k != ORDERING_KEY
+    }
+    return RawMessage(
+        event,
+        kept,
+        str(row.get("message_id") or ""),
+        row.get("publish_time"),
+        str(attributes.get(ORDERING_KEY) or ""),
+    )
 
 
 def read_raw_landing(

@@ -10,7 +10,9 @@ Raw landing: ``--source bq://PROJECT.DATASET.raw_order_events`` reads the
 messages a BigQuery subscription landed in a time range (``--since``/``--until``
 on the publish time), page by page, turns each row back into its event,
 encodes it as the topic requires and publishes it with its original
-attributes: the way back after a pipeline bug lost or mangled messages.
+attributes and, where it had one, its ordering key (as the message's
+ordering key, through an ordering-enabled publisher, in publish order): the
+way back after a pipeline bug lost or mangled messages.
 
 Pub/Sub's own ``googclient_*`` attributes are dropped (Pub/Sub adds them again
 on a topic with a schema, and refuses them from publishers). Times without a
@@ -94,15 +96,19 @@ class Republisher:
 
     A page is flushed at ``PAGE_ROWS`` messages or ``PAGE_BYTES`` of payload; in
     a dry run nothing is published and every message counts as would-be.
+    With ``ordering``, the publishers have message ordering enabled and each
+    message goes out with its ordering key (pages are published one after
+    the other, so a key's messages keep the order they were added in).
     """
 
     PAGE_BYTES = 32 * 1024 * 1024
 
-    def __init__(self, client: Any, dry_run: bool) -> None:
+    def __init__(self, client: Any, dry_run: bool, ordering: bool = False) -> None:
         self.client = client
         self.dry_run = dry_run
+        self.ordering = ordering
         self.publishers: dict[str, Publisher] = {}
-        self.pending: dict[str, list[tuple[bytes, dict[str, str]]]] = {}
+        self.pending: dict[str, list[tuple[bytes, dict[str, str], str]]] = {}
         self.sizes: Counter[str] = Counter()
         self.published: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
@@ -110,12 +116,16 @@ class Republisher:
     def publisher(self, topic: str) -> Publisher:
         """Return the publisher of ``topic`` (one per topic, reading its settings once)."""
         if topic not in self.publishers:
-            self.publishers[topic] = Publisher(topic, client=self.client)
+            self.publishers[topic] = Publisher(topic, ordering=self.ordering, client=self.client)
         return self.publishers[topic]
 
-    def add(self, topic: str, data: bytes, attributes: dict[str, str]) -> None:
+    def add(
+        self, topic: str, data: bytes, attributes: dict[str, str], ordering_key: str = ""
+    ) -> None:
         """Queue one message; publish the topic's page when it is full."""
-        self.pending.setdefault(topic, []).append((data, attributes))
+        if ordering_key and not self.ordering:
+            raise ValueError("an ordering key needs a Republisher with ordering enabled")
+        self.pending.setdefault(topic, []).append((data, attributes, ordering_key))
         self.sizes[topic] += len(data)
         if len(self.pending[topic]) >= PAGE_ROWS or self.sizes[topic] >= self.PAGE_BYTES:
             self.flush(topic)
@@ -127,7 +137,9 @@ class Republisher:
         if self.dry_run:
             self.published[topic] += len(page)
             return
-        for result in self.publisher(topic).publish_raw(page):
+        payloads = [(data, attributes) for data, attributes, _ in page]
+        keys = [key for _, _, key in page] if self.ordering else None
+        for result in self.publisher(topic).publish_raw(payloads, keys):
             if result.error:
                 self.failed[topic] += 1
                 print(f"{topic} message {result.index}: {result.error}", file=sys.stderr)
@@ -157,7 +169,7 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
 
         bigquery_client = bigquery.Client(project=table.split(".")[0])
     topic = f"projects/{args.project}/topics/{args.topic or contract.topic_id}"
-    republisher = Republisher(client, args.dry_run)
+    republisher = Republisher(client, args.dry_run, ordering=True)
     encoding = "BINARY" if args.dry_run else republisher.publisher(topic).encoding
     unreadable = 0
     for row in read_raw_landing(bigquery_client, table, args.since, args.until):
@@ -168,7 +180,7 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
             print(f"skipped: {error}", file=sys.stderr)
             continue
         data, routing = encode(message.event, encoding, validate=False)
-        republisher.add(topic, data, {**routing, **message.attributes})
+        republisher.add(topic, data, {**routing, **message.attributes}, message.ordering_key)
     published, failed = republisher.finish()
     verb = "would re-publish" if args.dry_run else "re-published"
     print(f"{verb} {published} to {topic}; failed {failed}; unreadable rows {unreadable}")

@@ -15,7 +15,13 @@ import argparse
 import json
 import sys
 
-from ops.infra.plan import PROJECT_ROLES, REQUIRED_APIS, build_plan, pipeline_arguments
+from ops.infra.plan import (
+    BUILD_ROLES,
+    PROJECT_ROLES,
+    REQUIRED_APIS,
+    build_plan,
+    pipeline_arguments,
+)
 from ops.infra.settings import Settings, request_json
 
 
@@ -46,8 +52,16 @@ def parser() -> argparse.ArgumentParser:
     parsing.add_argument(
         "--project-number",
         default="",
-        help="the project's number, for Pub/Sub's service agent (raw landing); required by "
-        "apply and diff",
+        help="the project's number, for Pub/Sub's service agent (raw landing) and the Compute "
+        "Engine default service account (builds); required by apply and diff",
+    )
+    parsing.add_argument(
+        "--build-service-account",
+        default="",
+        metavar="EMAIL",
+        help="the account Cloud Build runs ./run.sh image as (pass the same to run.sh as "
+        "BUILD_SERVICE_ACCOUNT); default: the Compute Engine default service account, "
+        "PROJECT_NUMBER-compute@developer.gserviceaccount.com",
     )
     parsing.add_argument("--job-name", default="ecom-ingest", help="Dataflow job the alerts watch")
     parsing.add_argument(
@@ -117,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         repository=args.repository,
         project_number=args.project_number or "{PROJECT_NUMBER}",
         notification_channels=tuple(args.notification_channel),
+        build_service_account=args.build_service_account,
     )
     if args.command == "pipeline-args":
         print(" ".join(pipeline_arguments(settings)))
@@ -127,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"service account {settings.service_account}, project roles:")
         for role, why in PROJECT_ROLES.items():
             print(f"  {role}: {why}")
+        print(f"Cloud Build runs as {settings.build_account}:")
+        for where, (role, why) in BUILD_ROLES.items():
+            print(f"  {role} on the {where}: {why}")
         print(f"plan ({len(steps)} steps, nothing is called with --dry-run):")
         for step in steps:
             print(f"  {step.describe()}")
@@ -137,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         parsing.error(
             "--project-number is needed for Pub/Sub's service agent, which writes the raw "
             "landing tables (or pass --no-raw-landing)"
+        )
+    if not args.project_number and not settings.build_service_account:
+        parsing.error(
+            "--project-number is needed for the Compute Engine default service account, which "
+            "Cloud Build runs ./run.sh image as (or pass --build-service-account)"
         )
     from ops.infra.apply import apply
     from ops.infra.context import Clients, Context, InfraError

@@ -18,8 +18,8 @@ function meant for gauges (``increase()`` and ``rate()`` read every decrease
 as a counter reset, which is the counter semantics, not a gauge's)::
 
     sum by (job_name) (
-        (delta(C[10m]) and C offset 10m)   # series that existed 10 minutes ago
-      or (C unless C offset 10m)           # series born since: their whole total is new
+        (delta(C[10m] offset 4m) and C offset 14m)  # series that existed at the window's start
+      or (C offset 4m unless C offset 14m)          # series born since: their whole total is new
     ) > 100
 
 A Beam counter reaches Monitoring only once it is first incremented, and
@@ -34,9 +34,55 @@ Label regexes in PromQL are anchored; ``[.]`` matches the dot without escapes.
 
 The other signals are real gauges (``job/system_lag``,
 ``job/data_watermark_age``, ``subscription/oldest_unacked_message_age``):
-plain threshold conditions on them, aligned with ``ALIGN_MAX`` (valid for
-GAUGE), the subscriptions selected with
+plain threshold conditions on them, aligned with ``ALIGN_MIN`` (valid for
+GAUGE; see below), the subscriptions selected with
 ``resource.labels.subscription_id = monitoring.regex.full_match("a|b")``.
+
+Distributions
+-------------
+A Beam distribution (``event_time_lag_ms``) is not one series: Dataflow
+presents it as scalar metrics named with a suffix per statistic, the
+distribution's name plus ``_MIN``, ``_MAX``, ``_MEAN`` and ``_COUNT`` (Beam's
+own Dataflow runner, ``apache_beam/runners/dataflow/dataflow_metrics.py``,
+skips exactly those names when it reads the job's metrics back, because
+"the Dataflow Service presents distribution metrics in two ways", one of
+them "four different scalar metrics labeled as _MIN, _MAX, _COUNT_, _MEAN";
+the job's metrics are queryable in Cloud Monitoring "under the same metric
+names", per ``JobMetrics`` in the Dataflow API). A chart or policy names the
+statistic it means, exactly: ``event_time_lag_ms_MEAN`` (aligned with
+``ALIGN_MEAN``) and ``event_time_lag_ms_MAX`` (``ALIGN_MAX``), never a pattern
+that would also draw ``_COUNT``, a number of elements, on a milliseconds axis.
+
+Late points
+-----------
+Google Cloud's metrics are typically "Sampled every 60 seconds. After sampling,
+data is not visible for up to 240 seconds" ("Retention and latency of metric
+data", https://cloud.google.com/monitoring/api/v3/latency-n-retention, which
+gives that statement as the usual one of the metrics list); Dataflow's job
+metrics, user counters included, are taken to be that late (the per-metric
+figures of the metrics list were not checked here: ``VISIBILITY_DELAY`` is the
+one number to change). A policy that reads the newest 60 seconds would see
+nothing, or half a window, and fire or clear on points that are merely late.
+So, per kind of policy:
+
+- Counter policies (PromQL) read a window that *ended* ``VISIBILITY_DELAY``
+  ago: every selector carries ``offset 4m``. ``delta(C[10m] offset 4m)`` is
+  the growth over ten complete minutes; the lookback is the delay plus the
+  policy's own window, and the "born since" test (``unless C offset 14m``)
+  looks at the window's start, so a late sample neither fakes growth nor
+  hides it. Paging is later by the delay, which it would be anyway.
+- Gauge policies (threshold conditions) align over ``GAUGE_ALIGNMENT``: the
+  delay plus two sampling intervals (360 s), so every aligned window holds at
+  least two visible samples however late the newest ones are, with
+  ``ALIGN_MIN``: a window is above the threshold only when every visible
+  sample in it is, so one stray sample does not page and a late one does not
+  clear an open incident (the older samples are still in the window).
+  Missing data leaves the condition as it was (``EVALUATION_MISSING_DATA_NO_OP``)
+  rather than reading as false (clearing) or true (firing).
+- There is no absence condition: a job's metrics go quiet both when it stops
+  and while its points are late, so "no data" is not paged on. A stopped job
+  is caught by the backlog policy, on Pub/Sub's own metric, which keeps
+  reporting the subscription's growing oldest message.
 
 Sources relied on: the ``Aggregation.Aligner`` reference of the Monitoring
 API (``google.monitoring.v3``, as shipped in google-cloud-monitoring's
@@ -76,17 +122,30 @@ SYSTEM_LAG: Final = "dataflow.googleapis.com/job/system_lag"
 DATA_FRESHNESS: Final = "dataflow.googleapis.com/job/data_watermark_age"
 BACKLOG_AGE: Final = "pubsub.googleapis.com/subscription/oldest_unacked_message_age"
 
+EVENT_TIME_LAG: Final = "event_time_lag_ms"
+"""The pipeline's distribution of event-time lag (``pipeline.transforms``)."""
+DISTRIBUTION_STATISTICS: Final = ("MIN", "MAX", "MEAN", "COUNT")
+"""The suffixes of the metrics Dataflow presents a distribution as (``name_MEAN``...)."""
+
 DEAD_LETTER_REASONS: Final = ("decode_error", "invalid", "unknown_event", "modeling_error")
 """Dead-letter reasons alerted per reason; ``sink_*`` have their own, stricter policies."""
 DEAD_LETTER_THRESHOLD: Final = 100
 """Dead letters of one reason (all events together) in the window before paging."""
-DEAD_LETTER_WINDOW: Final = "10m"
-SINK_WINDOW: Final = "5m"
+DEAD_LETTER_WINDOW: Final = 600
+"""Seconds of counter growth a dead-letter policy sums."""
+SINK_WINDOW: Final = 300
+"""Seconds of counter growth a sink policy sums."""
 PIPELINE_BACKLOG_SECONDS: Final = 600
 RAW_BACKLOG_SECONDS: Final = 1800
 SYSTEM_LAG_SECONDS: Final = 300
 FRESHNESS_SECONDS: Final = 600
-EVALUATION: Final = duration_pb2.Duration(seconds=60)
+SAMPLING_SECONDS: Final = 60
+"""How often Monitoring samples the Dataflow and Pub/Sub metrics alerted on."""
+VISIBILITY_DELAY: Final = 240
+"""Seconds after sampling before a Dataflow (or Pub/Sub) metric point is visible, at most."""
+EVALUATION: Final = duration_pb2.Duration(seconds=SAMPLING_SECONDS)
+GAUGE_ALIGNMENT: Final = duration_pb2.Duration(seconds=VISIBILITY_DELAY + 2 * SAMPLING_SECONDS)
+"""A gauge policy's alignment window: the delay, plus two samples that are surely visible."""
 
 _Policy = monitoring_v3.AlertPolicy
 _Condition = monitoring_v3.AlertPolicy.Condition
@@ -114,11 +173,21 @@ def _counters(settings: Settings, names: str) -> str:
     return "{" + ", ".join(matchers) + "}"
 
 
-def _growth(selector: str, window: str) -> str:
-    """Return PromQL for how much the running totals of ``selector`` grew over ``window``."""
+def _minutes(seconds: int) -> str:
+    """Return a whole number of minutes as a PromQL duration (``10m``)."""
+    return f"{seconds // 60}m"
+
+
+def _growth(selector: str, window: int) -> str:
+    """Return PromQL for how much the running totals of ``selector`` grew over ``window`` s.
+
+    The window ends ``VISIBILITY_DELAY`` ago, where every sample is visible.
+    """
+    end, start = _minutes(VISIBILITY_DELAY), _minutes(VISIBILITY_DELAY + window)
     return (
-        f"sum by (job_name) ((delta({selector}[{window}]) and {selector} offset {window})"
-        f" or ({selector} unless {selector} offset {window}))"
+        f"sum by (job_name) ((delta({selector}[{_minutes(window)}] offset {end})"
+        f" and {selector} offset {start})"
+        f" or ({selector} offset {end} unless {selector} offset {start}))"
     )
 
 
@@ -140,14 +209,15 @@ def _threshold_condition(
             filter=metric_filter,
             aggregations=[
                 monitoring_v3.Aggregation(
-                    alignment_period=EVALUATION,
-                    per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_MAX,
+                    alignment_period=GAUGE_ALIGNMENT,
+                    per_series_aligner=monitoring_v3.Aggregation.Aligner.ALIGN_MIN,
                 )
             ],
             comparison=monitoring_v3.ComparisonType.COMPARISON_GT,
             threshold_value=seconds,
             duration=EVALUATION,
             trigger=_Condition.Trigger(count=1),
+            evaluation_missing_data=_Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_NO_OP,
         ),
     )
 
@@ -156,6 +226,16 @@ def _job_filter(settings: Settings, metric_type: str) -> str:
     return (
         f'resource.type = "dataflow_job" AND metric.type = "{metric_type}"'
         f" AND resource.labels.job_name = {_quoted(settings.job_name)}"
+    )
+
+
+def _distribution_filter(settings: Settings, name: str, statistic: str) -> str:
+    """Return the filter of one statistic of a Beam distribution (``name_MEAN``, ``name_MAX``)."""
+    if statistic not in DISTRIBUTION_STATISTICS:
+        raise ValueError(f"{statistic!r} is not one of {DISTRIBUTION_STATISTICS}")
+    return (
+        _job_filter(settings, USER_COUNTER)
+        + f" AND metric.labels.metric_name = {_quoted(f'{name}_{statistic}')}"
     )
 
 
@@ -237,10 +317,12 @@ def _dead_letter_alert(settings: Settings, reason: str) -> _Alert:
     documentation = _documentation(
         settings,
         f"More than {DEAD_LETTER_THRESHOLD} messages were dead-lettered as `{reason}` in "
-        f"{DEAD_LETTER_WINDOW} (all events together): {cause}. The messages are safe in the "
-        "dead letters and were acknowledged. A count threshold rather than a share of the "
-        "traffic: Dataflow exports counters as running-total gauges, and a ratio of two "
-        "PromQL growths is noisy at low traffic.",
+        f"{_minutes(DEAD_LETTER_WINDOW)} (all events together; the window ends "
+        f"{_minutes(VISIBILITY_DELAY)} before the alert, as Dataflow's metrics become visible "
+        f"that late): {cause}. The messages are safe in the dead letters and were "
+        "acknowledged. A count threshold rather than a share of the traffic: Dataflow "
+        "exports counters as running-total gauges, and a ratio of two PromQL growths is "
+        "noisy at low traffic.",
         [
             "See what failed, since when, per contract, field and rule: `python -m "
             f"ops.deadletters --source gs://{settings.bucket_name}/dead_letters` (add "
@@ -254,12 +336,13 @@ def _dead_letter_alert(settings: Settings, reason: str) -> _Alert:
     )
     severity = _Severity.ERROR if bug else _Severity.WARNING
     condition = _promql_condition(
-        f"{reason} dead letters > {DEAD_LETTER_THRESHOLD} in {DEAD_LETTER_WINDOW}", query
+        f"{reason} dead letters > {DEAD_LETTER_THRESHOLD} in {_minutes(DEAD_LETTER_WINDOW)}", query
     )
     return _Alert(
         _policy(settings, f"{reason} dead letters", [condition], severity, documentation),
         f"pages when more than {DEAD_LETTER_THRESHOLD} `{reason}` dead letters in "
-        f"{DEAD_LETTER_WINDOW} (PromQL delta() of the counters' running totals)",
+        f"{_minutes(DEAD_LETTER_WINDOW)} (PromQL delta() of the counters' running totals, over "
+        f"a window ending {_minutes(VISIBILITY_DELAY)} ago: Dataflow's metric visibility delay)",
     )
 
 
@@ -294,10 +377,10 @@ def _sink_alert(settings: Settings, outcome: str) -> _Alert:
             "(`python -m ops.infra`).",
             f"Replay after the fix: {_replay(settings, outcome)}, then without `--dry-run`.",
         ]
-    condition = _promql_condition(f"any {outcome} in {SINK_WINDOW}", query)
+    condition = _promql_condition(f"any {outcome} in {_minutes(SINK_WINDOW)}", query)
     return _Alert(
         _policy(settings, title, [condition], severity, _documentation(settings, meaning, steps)),
-        f"pages on any `{outcome}` (any event or table) in {SINK_WINDOW}",
+        f"pages on any `{outcome}` (any event or table) in {_minutes(SINK_WINDOW)}",
     )
 
 
@@ -473,7 +556,6 @@ def dashboard(settings: Settings) -> monitoring_dashboard_v1.Dashboard:
         f'sum by (reason) (label_replace(delta({dead_letters}[5m]), "reason", "$1", '
         f'"metric_name", ".+[.](.+)"))'
     )
-    lag = 'metric.labels.metric_name = monitoring.regex.full_match("event_time_lag_ms.*")'
     subscriptions = _pipeline_subscriptions()
     if settings.raw_landing:
         subscriptions += _raw_subscriptions()
@@ -512,11 +594,16 @@ def dashboard(settings: Settings) -> monitoring_dashboard_v1.Dashboard:
             y_label="seconds",
         ),
         _chart(
-            "Event-time lag at processing (ms)",
+            "Event-time lag at processing (ms): mean and max",
             _gauge_data(
-                _job_filter(settings, USER_COUNTER) + f" AND {lag}",
+                _distribution_filter(settings, EVENT_TIME_LAG, "MEAN"),
                 "metric.label.metric_name",
                 monitoring_dashboard_v1.Aggregation.Aligner.ALIGN_MEAN,
+            ),
+            _gauge_data(
+                _distribution_filter(settings, EVENT_TIME_LAG, "MAX"),
+                "metric.label.metric_name",
+                monitoring_dashboard_v1.Aggregation.Aligner.ALIGN_MAX,
             ),
             y_label="ms",
         ),

@@ -56,6 +56,15 @@ PROJECT_ROLES: Final = {
 }
 """Project-level roles of the job's service account, and why each is needed."""
 
+BUILD_SOURCE_PREFIX: Final = "source/"
+"""Where run.sh uploads the image's build context in the build source bucket."""
+BUILD_ROLES: Final = {
+    "project": ("roles/logging.logWriter", "write the build's logs to Cloud Logging"),
+    "bucket": ("roles/storage.objectViewer", "read the uploaded build context, this bucket only"),
+    "repository": ("roles/artifactregistry.writer", "push the worker image, this repository only"),
+}
+"""What the account Cloud Build runs as needs for ``./run.sh image``, and where."""
+
 SUBSCRIPTION_ROLES: Final = {
     "roles/pubsub.subscriber": "pull and acknowledge this subscription only",
     "roles/pubsub.viewer": "Dataflow reads the subscription's metadata when the job starts",
@@ -437,10 +446,81 @@ def iam_steps(settings: Settings) -> list[Step]:
     return steps
 
 
+def build_source_bucket_step(settings: Settings) -> Step:
+    """Return the bucket ``./run.sh image`` uploads the build context to.
+
+    ``gcloud builds submit`` would create ``PROJECT_cloudbuild`` on first use;
+    it is made here instead, with the same name, so the build account can be
+    granted read access to it alone (not to the project's other buckets).
+    """
+    bucket = storage.Bucket(client=None, name=settings.build_source_bucket)
+    bucket.iam_configuration.uniform_bucket_level_access_enabled = True
+    bucket.iam_configuration.public_access_prevention = "enforced"
+    bucket.add_lifecycle_delete_rule(
+        age=settings.temp_retention_days, matches_prefix=[BUILD_SOURCE_PREFIX]
+    )
+    return Step(
+        "storage.bucket",
+        f"gs://{settings.build_source_bucket}",
+        bucket,
+        why=f"./run.sh image uploads the build context to {BUILD_SOURCE_PREFIX} (kept "
+        f"{settings.temp_retention_days} days); the build account reads it",
+        context={"location": settings.region},
+    )
+
+
+def build_steps(settings: Settings) -> list[Step]:
+    """Return the build source bucket and the grants of the account Cloud Build runs as.
+
+    The account is ``--build-service-account``, by default the Compute Engine
+    default service account, which new projects' builds run as since 2024
+    and which has none of the legacy Cloud Build account's rights. A build of
+    the worker image reads its uploaded context, writes its logs to Cloud
+    Logging (run.sh asks for ``CLOUD_LOGGING_ONLY``, the logging a build with
+    a user-specified account must choose) and pushes the image: those three
+    grants, each on the one resource it needs where IAM allows.
+    """
+    member = f"serviceAccount:{settings.build_account}"
+    bucket = build_source_bucket_step(settings)
+    project_role, project_why = BUILD_ROLES["project"]
+    bucket_role, bucket_why = BUILD_ROLES["bucket"]
+    repository_role, repository_why = BUILD_ROLES["repository"]
+    return [
+        bucket,
+        _binding(
+            "iam.project_binding",
+            f"projects/{settings.project}",
+            project_role,
+            member,
+            f"Cloud Build ({settings.build_account}): {project_why}",
+            label=f"projects/{settings.project} (builds)",
+        ),
+        _binding(
+            "iam.bucket_binding",
+            settings.build_source_bucket,
+            bucket_role,
+            member,
+            f"Cloud Build: {bucket_why}",
+            bucket.name,
+            label=bucket.name,
+        ),
+        _binding(
+            "iam.repository_binding",
+            settings.repository_name,
+            repository_role,
+            member,
+            f"Cloud Build: {repository_why}",
+            settings.repository_name,
+            label=f"{settings.repository_name} (builds)",
+        ),
+    ]
+
+
 def build_plan(settings: Settings) -> list[Step]:
     """Return every step, in an order where each step's dependencies come first."""
     steps: list[Step] = [service_account_step(settings), repository_step(settings)]
     steps.append(bucket_step(settings))
+    steps += build_steps(settings)
     steps += [schema_step(settings, contract) for contract in CONTRACTS]
     steps += bigquery_steps(settings)
     steps += [topic_step(settings, contract) for contract in CONTRACTS]

@@ -44,6 +44,8 @@ class Settings:
     """For Pub/Sub's service agent, which writes the raw landing tables."""
     notification_channels: tuple[str, ...] = ()
     """Cloud Monitoring notification channels the alerts page (full resource names)."""
+    build_service_account: str = ""
+    """E-mail of the account Cloud Build runs ``./run.sh image`` as (default: Compute Engine's)."""
 
     @property
     def bucket_name(self) -> str:
@@ -64,6 +66,25 @@ class Settings:
     def pubsub_service_agent(self) -> str:
         """E-mail of Pub/Sub's service agent, which BigQuery subscriptions write as."""
         return f"service-{self.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+
+    @property
+    def build_account(self) -> str:
+        """E-mail of the account builds run as: the given one, else Compute Engine's default.
+
+        Projects whose Cloud Build API was enabled after the 2024 change run
+        directly submitted builds as the Compute Engine default service account
+        (``PROJECT_NUMBER-compute@developer.gserviceaccount.com``), which holds
+        no Cloud Build role of its own.
+        """
+        return (
+            self.build_service_account
+            or f"{self.project_number}-compute@developer.gserviceaccount.com"
+        )
+
+    @property
+    def build_source_bucket(self) -> str:
+        """The bucket ``gcloud builds submit`` uploads the build's source to (run.sh names it)."""
+        return f"{self.project}_cloudbuild"
 
     @property
     def repository_name(self) -> str:

@@ -340,6 +340,52 @@ def test_replay_republishes_raw_landed_messages_for_a_time_range(
         assert message.attributes["source"] == "checkout"
 
 
+def test_replay_restores_the_ordering_key_landed_in_the_attributes_json(
+    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+):
+    # A BigQuery subscription with write_metadata has no ordering-key column: Pub/Sub puts the
+    # key into the attributes JSON beside the message's attributes. Replay must publish it as
+    # the message's ordering key again (in publish order), not as one more attribute.
+    topic = f"projects/{PROJECT}/topics/order-events"
+    with contextlib.suppress(exceptions.AlreadyExists):
+        pubsub_v1.PublisherClient().create_topic(name=topic)
+    subscription = f"projects/{PROJECT}/subscriptions/raw-ordered-{uuid.uuid4().hex[:6]}"
+    pubsub_v1.SubscriberClient().create_subscription(
+        request={"name": subscription, "topic": topic, "enable_message_ordering": True}
+    )
+    landed = [("e1", "o1"), ("e2", "o2"), ("e3", "o1"), ("e4", "")]
+    rows = []
+    for minute, (event_id, key) in enumerate(landed):
+        message = order_pubsub.OrderEvent.FromString(
+            _order(event_id, order_id=key or "o9").SerializeToString()
+        )
+        attributes = {"ecom_contract": "ecom.events.v1.OrderEvent", "source": "checkout"}
+        if key:
+            attributes["ordering_key"] = key
+        rows.append(
+            {
+                "subscription_name": "projects/p/subscriptions/order-events-raw",
+                "message_id": f"m{minute}",
+                "publish_time": dt.datetime(2025, 12, 1, 10, minute, tzinfo=dt.UTC),
+                "attributes": json.dumps(attributes),
+                **_bigquery_values(message),
+            }
+        )
+    code = replay.main(
+        ["--source", f"bq://{PROJECT}.events.raw_order_events", "--project", PROJECT],
+        bigquery_client=FakeRawLanding(rows),
+    )
+    assert code == 0, capsys.readouterr().err
+    received = _pull(subscription, len(landed))
+    by_event = {order_event_pb2.OrderEvent.FromString(m.data).event_id: m for m in received}
+    assert {event_id: m.ordering_key for event_id, m in by_event.items()} == dict(landed)
+    for message in received:
+        assert "ordering_key" not in message.attributes
+        assert message.attributes["source"] == "checkout"
+    pulled = [order_event_pb2.OrderEvent.FromString(m.data).event_id for m in received]
+    assert [e for e in pulled if e in ("e1", "e3")] == ["e1", "e3"]  # a key's order is kept
+
+
 def test_replay_time_filters_take_dates_and_zones(capsys: pytest.CaptureFixture[str]):
     assert replay._time("2025-12-01") == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
     assert replay._time("2025-12-01T10:00:00+01:00") == dt.datetime(2025, 12, 1, 9, tzinfo=dt.UTC)

@@ -145,10 +145,10 @@ def test_views_deduplicate_by_row_key_within_the_partition_date():
     views = {s.name: s.request for s in _steps("bigquery.view")}
     ddl = views["demo-project.events.fact_order_item_dedup"]
     assert "CREATE OR REPLACE VIEW `demo-project.events.fact_order_item_dedup`" in ddl
-    assert "FROM `demo-project.events.fact_order_item`" in ddl
+    assert "FROM `demo-project.events.fact_order_item` AS fact_row" in ddl
     assert (
         "QUALIFY ROW_NUMBER() OVER (PARTITION BY order_date, line_key "
-        "ORDER BY ingestion_timestamp) = 1" in ddl
+        "ORDER BY ingestion_timestamp, TO_JSON_STRING(fact_row)) = 1" in ddl
     )
     assert len(views) == len(WAREHOUSE_TABLES)
 
@@ -207,6 +207,58 @@ def test_pipeline_arguments_name_every_subscription():
     )
 
 
+def _granted_to(member: str, settings: Settings = SETTINGS) -> dict[str, set[str]]:
+    """Return, per IAM step kind, the roles the plan grants ``member``."""
+    granted: dict[str, set[str]] = {}
+    for step in build_plan(settings):
+        if isinstance(step.request, policy_pb2.Binding) and member in step.request.members:
+            granted.setdefault(step.kind, set()).add(step.request.role)
+    return granted
+
+
+def test_the_build_account_gets_what_run_sh_image_needs_and_no_more():
+    # New projects run directly submitted builds as the Compute Engine default service
+    # account, which has no Cloud Build role: it must read the uploaded context, write the
+    # build's logs and push the image.
+    member = "serviceAccount:123-compute@developer.gserviceaccount.com"
+    assert _granted_to(member) == {
+        "iam.project_binding": {"roles/logging.logWriter"},
+        "iam.bucket_binding": {"roles/storage.objectViewer"},
+        "iam.repository_binding": {"roles/artifactregistry.writer"},
+    }
+    bindings = {
+        s.kind: s for s in build_plan(SETTINGS) if member in getattr(s.request, "members", [])
+    }
+    assert bindings["iam.bucket_binding"].context["resource"] == "demo-project_cloudbuild"
+    assert bindings["iam.repository_binding"].context["resource"] == (
+        "projects/demo-project/locations/europe-west1/repositories/ecom-ingest"
+    )
+    assert bindings["iam.project_binding"].context["resource"] == "projects/demo-project"
+    buckets = {s.name: s.request for s in _steps("storage.bucket")}
+    source = buckets["gs://demo-project_cloudbuild"]
+    assert source.iam_configuration.uniform_bucket_level_access_enabled
+    assert [dict(rule) for rule in source.lifecycle_rules] == [
+        {"action": {"type": "Delete"}, "condition": {"age": 7, "matchesPrefix": ["source/"]}}
+    ]
+    # the job's account is not the build's: it keeps reading the repository only
+    job = "serviceAccount:ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com"
+    assert "roles/artifactregistry.writer" not in _granted_to(job)["iam.repository_binding"]
+
+
+def test_a_given_build_account_gets_the_grants_instead():
+    settings = Settings(
+        "demo-project", "europe-west1", project_number="123",
+        build_service_account="builder@demo-project.iam.gserviceaccount.com",
+    )  # fmt: skip
+    given = _granted_to("serviceAccount:builder@demo-project.iam.gserviceaccount.com", settings)
+    assert given == {
+        "iam.project_binding": {"roles/logging.logWriter"},
+        "iam.bucket_binding": {"roles/storage.objectViewer"},
+        "iam.repository_binding": {"roles/artifactregistry.writer"},
+    }
+    assert _granted_to("serviceAccount:123-compute@developer.gserviceaccount.com", settings) == {}
+
+
 # The command line ------------------------------------------------------------------------
 
 
@@ -248,6 +300,11 @@ def test_apply_needs_the_project_number(capsys: pytest.CaptureFixture[str]):
         infra_main(["diff", "--project", "demo-project", "--region", "europe-west1"])
     assert exit_info.value.code == 2
     assert "--project-number is needed" in capsys.readouterr().err
+    # without raw landing, still: the Compute Engine default account is named by the number
+    with pytest.raises(SystemExit) as exit_info:
+        infra_main(["diff", "--project", "demo-project", "--region", "r", "--no-raw-landing"])
+    assert exit_info.value.code == 2
+    assert "Compute Engine default service account" in capsys.readouterr().err
 
 
 # Cloud Storage: the real client, its HTTP methods recorded ---------------------------------
@@ -290,7 +347,7 @@ def _storage(existing: dict[str, Any] | None) -> tuple[storage.Client, Recording
 
 def test_a_new_bucket_is_created_with_prefix_lifecycle_rules():
     client, recording = _storage(None)
-    (step,) = _steps("storage.bucket")
+    step = _steps("storage.bucket")[0]  # the job's bucket (the build source bucket follows)
     assert ensure_storage.ensure_bucket(_context(storage=client), step) == [
         "create in europe-west1"
     ]
@@ -323,7 +380,7 @@ def test_a_bucket_with_a_prefixless_rule_is_patched_to_keep_dead_letters():
         },
     }
     client, recording = _storage(existing)
-    (step,) = _steps("storage.bucket")
+    step = _steps("storage.bucket")[0]  # the job's bucket (the build source bucket follows)
     assert ensure_storage.ensure_bucket(_context(storage=client), step) == ["set lifecycle rules"]
     ((method, path, body),) = recording.sent
     assert (method, path) == ("PATCH", "/b/demo-project-ecom-ingest")
@@ -557,7 +614,9 @@ def _conditional_policy() -> policy_pb2.Policy:
 
 
 def test_project_policies_are_read_as_version_3_and_conditions_survive():
-    step = _steps("iam.project_binding")[0]
+    step = next(
+        s for s in _steps("iam.project_binding") if s.request.role == "roles/dataflow.worker"
+    )
     fake = FakeIam([], _conditional_policy())
     actions = ensure_iam.ensure_project_binding(_context(projects=fake), step)
     assert actions == [
@@ -661,10 +720,34 @@ def test_run_sh_image_builds_the_wheel_then_the_image_with_cloud_build():
     lines = _run_sh("image").stdout.splitlines()
     assert "-m build --wheel --no-isolation --outdir dist producer" in lines[1]
     assert "-m build --wheel --no-isolation --outdir dist ." in lines[2]
-    assert lines[3] == (
-        "gcloud builds submit --project demo-project --region europe-west1 "
-        "--tag europe-west1-docker.pkg.dev/demo-project/ecom-ingest/worker:t1 ."
+    image = "europe-west1-docker.pkg.dev/demo-project/ecom-ingest/worker:t1"
+    config = [line.removeprefix("# build config: ") for line in lines[3:-1]]
+    assert config == [
+        "steps:",
+        "- name: gcr.io/cloud-builders/docker",
+        f"  args: [build, --tag, '{image}', .]",
+        f"images: ['{image}']",
+        "options:",
+        "  logging: CLOUD_LOGGING_ONLY",
+    ]
+    assert re.fullmatch(
+        "gcloud builds submit --project demo-project --region europe-west1 --config \\S+ "
+        "--gcs-source-staging-dir gs://demo-project_cloudbuild/source .",
+        lines[-1],
     )
+
+
+def test_run_sh_image_uses_the_bucket_and_account_the_plan_grants():
+    account = "builder@demo-project.iam.gserviceaccount.com"
+    lines = _run_sh("image", BUILD_SERVICE_ACCOUNT=account).stdout.splitlines()
+    assert f"# build config: serviceAccount: projects/demo-project/serviceAccounts/{account}" in (
+        lines
+    )
+    settings = Settings("demo-project", "europe-west1", build_service_account=account)
+    (bucket,) = [s for s in build_plan(settings) if s.name.endswith("_cloudbuild")]
+    (rule,) = bucket.request.lifecycle_rules
+    (prefix,) = rule["condition"]["matchesPrefix"]
+    assert f"--gcs-source-staging-dir {bucket.name}/{prefix.rstrip('/')} ." in lines[-1]
 
 
 def test_run_sh_usage_errors_exit_2():

@@ -7,11 +7,14 @@ apply context's ``change``.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.api_core import exceptions
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
+from google.protobuf import duration_pb2
 
 from ops.infra import alerts
 from ops.infra.alerts import alert_policies, dashboard, monitoring_steps
@@ -20,10 +23,12 @@ from ops.infra.ensure_monitoring import ensure_alert_policy, ensure_dashboard, h
 from ops.infra.settings import Settings, Step
 from pipeline.deadletter import REASON_NAMES
 
+ROOT = Path(__file__).resolve().parents[2]
 CHANNEL = "projects/demo-project/notificationChannels/42"
 SETTINGS = Settings("demo-project", "europe-west1", notification_channels=(CHANNEL,))
 Aligner = monitoring_v3.Aggregation.Aligner
 Severity = monitoring_v3.AlertPolicy.Severity
+Condition = monitoring_v3.AlertPolicy.Condition
 USER_COUNTER = '"dataflow.googleapis.com/job/user_counter"'
 
 
@@ -104,8 +109,8 @@ def test_dead_letter_policy_pages_on_the_growth_of_its_reason_over_ten_minutes(r
         f'metric_name=~".+[.]{reason}"' + "}"
     )
     assert query == (
-        f"sum by (job_name) ((delta({counters}[10m]) and {counters} offset 10m)"
-        f" or ({counters} unless {counters} offset 10m)) > 100"
+        f"sum by (job_name) ((delta({counters}[10m] offset 4m) and {counters} offset 14m)"
+        f" or ({counters} offset 4m unless {counters} offset 14m)) > 100"
     )
     assert str(policy.documentation.content).count(f"--reason {reason} --dry-run") == 1
     expected = Severity.ERROR if reason == "modeling_error" else Severity.WARNING
@@ -123,7 +128,7 @@ def test_counters_are_only_read_through_promql_since_delta_aligners_reject_gauge
             if "condition_threshold" in condition:
                 assert "user_counter" not in threshold.filter
                 aligners = {a.per_series_aligner for a in threshold.aggregations}
-                assert aligners == {Aligner.ALIGN_MAX}
+                assert aligners == {Aligner.ALIGN_MIN}
             else:
                 assert USER_COUNTER in condition.condition_prometheus_query_language.query
                 assert len(policy.conditions) == 1
@@ -138,8 +143,8 @@ def test_sink_policies_page_on_any_growth_in_five_minutes():
     for policy, outcome in ((unavailable, "sink_unavailable"), (rejected, "sink_rejected")):
         query = _query(policy)
         assert f'metric_name=~".+[.]{outcome}"' in query
-        assert "[5m]" in query
-        assert "offset 5m" in query
+        assert "[5m] offset 4m" in query
+        assert "offset 9m" in query
         assert query.endswith(" > 0")
 
 
@@ -160,8 +165,8 @@ def test_backlog_policy_watches_pipeline_and_raw_subscriptions():
     for threshold in (pipeline, raw):
         assert threshold.comparison == monitoring_v3.ComparisonType.COMPARISON_GT
         (aggregation,) = threshold.aggregations
-        assert aggregation.per_series_aligner == Aligner.ALIGN_MAX
-        assert _seconds(aggregation.alignment_period) == 60
+        assert aggregation.per_series_aligner == Aligner.ALIGN_MIN
+        assert _seconds(aggregation.alignment_period) == 360
 
 
 def test_backlog_policy_leaves_raw_subscriptions_out_without_raw_landing():
@@ -179,7 +184,7 @@ def test_backlog_policy_leaves_raw_subscriptions_out_without_raw_landing():
         ("data freshness", "dataflow.googleapis.com/job/data_watermark_age", 600),
     ],
 )
-def test_job_gauge_policies_threshold_the_job_with_max(title, metric, seconds):
+def test_job_gauge_policies_threshold_the_job_with_min(title, metric, seconds):
     settings = Settings("demo-project", "europe-west1", job_name="ingest-2")
     (condition,) = _policies(settings)[f"ecom-ingest: {title}"].conditions
     threshold = condition.condition_threshold
@@ -189,7 +194,7 @@ def test_job_gauge_policies_threshold_the_job_with_max(title, metric, seconds):
     )
     assert threshold.threshold_value == seconds
     assert _seconds(threshold.duration) == 60
-    assert [a.per_series_aligner for a in threshold.aggregations] == [Aligner.ALIGN_MAX]
+    assert [a.per_series_aligner for a in threshold.aggregations] == [Aligner.ALIGN_MIN]
 
 
 def test_dashboard_charts_every_signal():
@@ -204,25 +209,103 @@ def test_dashboard_charts_every_signal():
         "Oldest unacknowledged message per subscription",
         "System lag",
         "Data freshness (watermark age)",
-        "Event-time lag at processing (ms)",
+        "Event-time lag at processing (ms): mean and max",
     ]
     queries = [w.xy_chart.data_sets[0].time_series_query for w in widgets]
     assert 'metric_name=~".+[.]ok"' in queries[0].prometheus_query
     assert "label_replace(delta(" in queries[1].prometheus_query
     assert "sink_rejected|sink_unavailable" in queries[2].prometheus_query
-    filters = [q.time_series_filter for q in queries[3:]]
+    filters = [q.time_series_filter for q in queries[3:6]]
     assert "user-activity-events-raw" in filters[0].filter
     assert "job/system_lag" in filters[1].filter
     assert "job/data_watermark_age" in filters[2].filter
-    assert 'full_match("event_time_lag_ms.*")' in filters[3].filter
     gauge = monitoring_dashboard_v1.Aggregation.Aligner
     assert [f.aggregation.per_series_aligner for f in filters] == [
         gauge.ALIGN_MAX,
         gauge.ALIGN_MAX,
         gauge.ALIGN_MAX,
-        gauge.ALIGN_MEAN,
     ]
     assert [t.value for t in widgets[4].xy_chart.thresholds] == [300]
+
+
+def _offset_seconds(text: str) -> int:
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+
+
+def test_every_policy_allows_for_the_metrics_visibility_delay():
+    # Dataflow's (and Pub/Sub's) metric points are sampled every 60 s and visible up to 240 s
+    # later: no policy may read the newest 240 s as if they were complete.
+    delay = 240
+    assert delay == alerts.VISIBILITY_DELAY
+    for policy in alert_policies(SETTINGS):
+        for condition in policy.conditions:
+            assert "condition_absent" not in condition, policy.display_name
+            if "condition_prometheus_query_language" in condition:
+                query = condition.condition_prometheus_query_language.query
+                ranges = re.findall(r"\[(\d+[smh])\]( offset (\d+[smh]))?", query)
+                instants = re.findall(r"\}(?!\[)( offset (\d+[smh]))?", query)
+                assert ranges, query
+                assert instants, query
+                for window, shifted, offset in ranges:
+                    assert shifted, f"a range that ends now: {query}"
+                    assert _offset_seconds(offset) >= delay
+                    # the lookback is the delay plus the policy's own window
+                    starts = {_offset_seconds(o) for _, o in instants if o}
+                    assert _offset_seconds(offset) + _offset_seconds(window) in starts
+                for shifted, offset in instants:
+                    assert shifted, query
+                    assert _offset_seconds(offset) >= delay, query
+            else:
+                threshold = condition.condition_threshold
+                (aggregation,) = threshold.aggregations
+                # at least two samples visible in every aligned window, and the window is above
+                # the threshold only when all of them are: one late or stray point decides nothing
+                assert _seconds(aggregation.alignment_period) >= delay + 2 * 60
+                assert aggregation.per_series_aligner == Aligner.ALIGN_MIN
+                missing = threshold.evaluation_missing_data
+                assert missing == Condition.EvaluationMissingData.EVALUATION_MISSING_DATA_NO_OP
+
+
+def test_distributions_are_charted_by_their_mean_and_max_metrics():
+    # Dataflow presents a Beam distribution as one metric per statistic: name_MIN, name_MAX,
+    # name_MEAN, name_COUNT. A chart names the statistic it means, exactly.
+    (widget,) = [w for w in dashboard(SETTINGS).grid_layout.widgets if "Event-time lag" in w.title]
+    data = [d.time_series_query.time_series_filter for d in widget.xy_chart.data_sets]
+    gauge = monitoring_dashboard_v1.Aggregation.Aligner
+    assert [(f.filter.rsplit(" AND ", 1)[-1], f.aggregation.per_series_aligner) for f in data] == [
+        ('metric.labels.metric_name = "event_time_lag_ms_MEAN"', gauge.ALIGN_MEAN),
+        ('metric.labels.metric_name = "event_time_lag_ms_MAX"', gauge.ALIGN_MAX),
+    ]
+    everything = monitoring_dashboard_v1.Dashboard.to_json(dashboard(SETTINGS)) + "".join(
+        monitoring_v3.AlertPolicy.to_json(p) for p in alert_policies(SETTINGS)
+    )
+    mentions = re.findall(r"event_time_lag_ms\w*", everything)
+    assert sorted(set(mentions)) == ["event_time_lag_ms_MAX", "event_time_lag_ms_MEAN"]
+    with pytest.raises(ValueError, match="not one of"):
+        alerts._distribution_filter(SETTINGS, "event_time_lag_ms", "P99")
+
+
+def test_the_charted_distribution_is_the_one_the_pipeline_records():
+    from pipeline.transforms import ProcessFn
+
+    assert ProcessFn().lag.metric_name.name == alerts.EVENT_TIME_LAG
+
+
+def test_the_readme_promises_only_alerts_the_plan_creates():
+    readme = (ROOT / "README.md").read_text()
+    titles = {p.display_name.removeprefix(alerts.PREFIX) for p in alert_policies(SETTINGS)}
+    named = [
+        name
+        for phrase in re.finditer(r'((?:"[^"]+"(?:, | and | or ))*"[^"]+")\s+alerts?\b', readme)
+        for name in re.findall(r'"([^"]+)"', phrase.group(1))
+    ]
+    assert named, "the README names the alerts it relies on by their titles"
+    assert set(named) <= titles
+    # An alert the README once promised without a policy behind it: either it exists or the
+    # README does not claim it.
+    for claim in ("error rate",):
+        flat = " ".join(readme.lower().split())
+        assert claim not in flat or any(claim in title for title in titles), claim
 
 
 class FakeAlertPolicies:
@@ -408,9 +491,10 @@ def test_values_the_server_fills_in_are_not_differences():
     assert ensure_dashboard(ctx, step) == []  # a default the server added: no update
     policy_step = _step("monitoring.alert_policy", "ecom-ingest: system lag")
     served = _stored(policy_step.request)
-    served.conditions[
-        0
-    ].condition_threshold.evaluation_missing_data = "EVALUATION_MISSING_DATA_INACTIVE"  # type: ignore[assignment]
+    served.alert_strategy = monitoring_v3.AlertPolicy.AlertStrategy(
+        auto_close=duration_pb2.Duration(seconds=7 * 86400)
+    )
+    served.conditions[0].condition_threshold.denominator_filter = ""
     ctx = FakeContext(FakeAlertPolicies(served))
     assert ensure_alert_policy(ctx, policy_step) == []
     assert holds({"a": 1, "b": [{"c": 2, "d": 3}]}, {"b": [{"c": 2}]})
