@@ -1,16 +1,61 @@
-"""What the local run found: warehouse counts, dead letters, latency, and the seed's queries."""
+"""What the local run found: warehouse counts, dead letters, latency, and the seed's queries.
+
+Every question is asked once, in BigQuery's SQL, of a :class:`WarehouseReader`:
+DuckDB answers it translated by sqlglot (:class:`DuckDBReader`), the BigQuery
+emulator or BigQuery itself answers it as written (:class:`BigQueryReader`).
+Dead letters are read where the pipeline wrote them, a folder or ``gs://``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import statistics
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pipeline.model import TABLES
 from pipeline.warehouse import translate_query
+
+
+class WarehouseReader(Protocol):
+    """Answers a query written in BigQuery's SQL: column names and rows."""
+
+    def query(self, bigquery_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``bigquery_sql``; return its column names and rows."""
+
+
+@dataclass
+class DuckDBReader:
+    """A DuckDB connection (the local warehouse), queries translated by sqlglot."""
+
+    connection: Any
+
+    def query(self, bigquery_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``bigquery_sql`` translated to DuckDB."""
+        cursor = self.connection.execute(translate_query(bigquery_sql))
+        return [d[0] for d in cursor.description], [tuple(row) for row in cursor.fetchall()]
+
+
+@dataclass
+class BigQueryReader:
+    """A BigQuery client (the emulator or BigQuery), queries run as written."""
+
+    client: Any
+
+    def query(self, bigquery_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run ``bigquery_sql`` in the client's project."""
+        result = self.client.query(bigquery_sql).result()
+        return [f.name for f in result.schema], [tuple(row.values()) for row in result]
+
+
+def _reader(warehouse: Any) -> WarehouseReader:
+    """Return ``warehouse`` as a reader (a bare DuckDB connection is wrapped)."""
+    readers = (DuckDBReader, BigQueryReader)
+    return warehouse if isinstance(warehouse, readers) else DuckDBReader(warehouse)
+
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "sql" / "queries"
 SOURCE_TABLES = ("fact_order_header", "fact_inventory", "fact_user_activity")
@@ -25,16 +70,24 @@ class DeadLetterScan:
     """Reason of each dead-lettered message, by message id."""
     _seen_files: set[str] = field(default_factory=set)
 
-    def scan(self, folder: Path) -> None:
-        """Read the dead-letter files that appeared since the last scan."""
-        for path in sorted(folder.glob("*.ndjson")):
-            if path.name in self._seen_files:
+    def scan(self, prefix: Path | str) -> None:
+        """Read the dead-letter files under ``prefix`` (a folder or ``gs://``) new since the last.
+
+        A file is read once its final name exists (the writer renames it into place).
+        """
+        from apache_beam.io.filesystems import FileSystems
+
+        matched = FileSystems.match([f"{str(prefix).rstrip('/')}/*.ndjson"])[0].metadata_list
+        for path in sorted(m.path for m in matched):
+            if path in self._seen_files:
                 continue
-            for line in path.read_text().splitlines():
+            with FileSystems.open(path) as handle:
+                text = handle.read().decode()
+            for line in text.splitlines():
                 letter = json.loads(line)
                 reason = letter["reason"].removeprefix("REASON_").lower()
                 self.by_message[letter.get("messageId", "")] = reason
-            self._seen_files.add(path.name)
+            self._seen_files.add(path)
 
     def by_reason(self) -> dict[str, int]:
         """Return the number of dead-lettered messages per reason."""
@@ -44,34 +97,40 @@ class DeadLetterScan:
         return dict(sorted(counts.items()))
 
 
-def landed_events(connection: Any) -> set[str]:
-    """Return the ids of the source events that have rows in the warehouse."""
-    union = " UNION ".join(f"SELECT event_id FROM events.{table}" for table in SOURCE_TABLES)
-    return {row[0] for row in connection.execute(union).fetchall()}
+_LANDED = " UNION DISTINCT ".join(f"SELECT event_id FROM events.{t}" for t in SOURCE_TABLES)
 
 
-def landed_count(connection: Any) -> int:
+def landed_events(warehouse: Any) -> set[str]:
+    """Return the ids of the source events that have rows in the warehouse.
+
+    ``warehouse`` is a :class:`WarehouseReader` or a DuckDB connection.
+    """
+    return {row[0] for row in _reader(warehouse).query(_LANDED)[1]}
+
+
+def landed_count(warehouse: Any) -> int:
     """Return how many source events have rows in the warehouse (counted in the database)."""
-    union = " UNION ".join(f"SELECT event_id FROM events.{table}" for table in SOURCE_TABLES)
-    count: int = connection.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    count: int = _reader(warehouse).query(f"SELECT COUNT(*) FROM ({_LANDED})")[1][0][0]
     return count
 
 
-def row_counts(connection: Any) -> dict[str, int]:
-    """Return the number of rows per fact table."""
+def row_counts(warehouse: Any, view_suffix: str = "") -> dict[str, int]:
+    """Return the number of rows per fact table (of its view, with ``view_suffix="_dedup"``)."""
+    reader = _reader(warehouse)
     return {
-        table: connection.execute(f"SELECT count(*) FROM events.{table}").fetchall()[0][0]
+        table: int(reader.query(f"SELECT COUNT(*) FROM events.{table}{view_suffix}")[1][0][0])
         for table in TABLES
     }
 
 
-def ingestion_times(connection: Any) -> dict[str, float]:
-    """Return when each source event's row was stored (epoch seconds), by event id."""
+def ingestion_times(warehouse: Any) -> dict[str, float]:
+    """Return when each source event's row was first stored (epoch seconds), by event id."""
     union = " UNION ALL ".join(
-        f"SELECT event_id, epoch_ms(ingestion_timestamp) FROM events.{table}"
+        f"SELECT event_id, UNIX_MILLIS(ingestion_timestamp) AS ms FROM events.{table}"
         for table in SOURCE_TABLES
     )
-    return {row[0]: row[1] / 1000 for row in connection.execute(union).fetchall()}
+    rows = _reader(warehouse).query(f"SELECT event_id, MIN(ms) FROM ({union}) GROUP BY event_id")
+    return {row[0]: row[1] / 1000 for row in rows[1]}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -85,24 +144,56 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": round(cuts[49], 3), "p99": round(cuts[98], 3)}
 
 
-def run_queries(connection: Any) -> dict[str, dict[str, Any]]:
-    """Run every ``sql/queries/*.sql`` (BigQuery SQL, translated by sqlglot) on DuckDB."""
+def run_queries(warehouse: Any) -> dict[str, dict[str, Any]]:
+    """Run every ``sql/queries/*.sql`` (BigQuery SQL; translated by sqlglot for DuckDB)."""
+    reader = _reader(warehouse)
     results = {}
     for path in sorted(QUERIES_DIR.glob("*.sql")):
-        cursor = connection.execute(translate_query(path.read_text()))
-        columns = [description[0] for description in cursor.description]
-        rows = [[_plain(value) for value in row] for row in cursor.fetchall()]
-        results[path.stem] = {"columns": columns, "rows": rows}
+        columns, rows = reader.query(path.read_text())
+        results[path.stem] = {"columns": columns, "rows": [[_plain(v) for v in r] for r in rows]}
     return results
 
 
 def _plain(value: Any) -> Any:
-    """Return a JSON-friendly value: decimals as exact strings, timestamps as ISO text."""
+    """Return a JSON-friendly value the two engines agree on.
+
+    Decimals as exact strings; timestamps in UTC as ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``
+    (a naive one is UTC: the warehouse stores UTC); dates as ``YYYY-MM-DD``.
+    """
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value else "0"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return value
+
+
+def query_differences(
+    first: dict[str, dict[str, Any]], second: dict[str, dict[str, Any]]
+) -> dict[str, str]:
+    """Return, per query, how two engines' answers differ (no entry: the same answer)."""
+    differences = {}
+    for name in sorted(first.keys() | second.keys()):
+        one, other = first.get(name), second.get(name)
+        if one is None or other is None:
+            differences[name] = "answered by one engine only"
+        elif one["columns"] != other["columns"]:
+            differences[name] = f"columns {one['columns']} against {other['columns']}"
+        elif one["rows"] != other["rows"]:
+            counts = f"{len(one['rows'])} rows against {len(other['rows'])}"
+            pairs = zip(one["rows"], other["rows"], strict=False)
+            first_difference = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+            if first_difference is None:
+                differences[name] = counts
+            else:
+                differences[name] = (
+                    f"{counts}; row {first_difference + 1}: {one['rows'][first_difference]} "
+                    f"against {other['rows'][first_difference]}"
+                )
+    return differences
 
 
 def format_table(columns: list[str], rows: list[list[Any]], limit: int = 8) -> str:

@@ -5,6 +5,10 @@ Commands:
   diff           read the project and print what apply would change; change nothing
   pipeline-args  print the pipeline options of this deployment (used by run.sh)
 
+With PUBSUB_EMULATOR_HOST, STORAGE_EMULATOR_HOST and BIGQUERY_EMULATOR_HOST set,
+the plan goes to those local services and what they lack (IAM, Monitoring,
+Artifact Registry, Pub/Sub schemas, BigQuery subscriptions) is skipped, said.
+
 ``--dry-run`` prints the plan without calling any API. Exit status: 0 done,
 1 a step could not be applied (the message says what to do), 2 usage error.
 """
@@ -151,12 +155,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print("    " + json.dumps(request_json(step.request), sort_keys=True))
         return 0
-    if not args.project_number and settings.raw_landing:
+    from ops.infra.emulated import HalfLocalError, emulated
+
+    try:
+        local = emulated()
+    except HalfLocalError as error:
+        parsing.error(str(error))
+    if not args.project_number and settings.raw_landing and not local:
         parsing.error(
             "--project-number is needed for Pub/Sub's service agent, which writes the raw "
             "landing tables (or pass --no-raw-landing)"
         )
-    if not args.project_number and not settings.build_service_account:
+    if not args.project_number and not settings.build_service_account and not local:
         parsing.error(
             "--project-number is needed for the Compute Engine default service account, which "
             "Cloud Build runs ./run.sh image as (or pass --build-service-account)"
@@ -164,14 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     from ops.infra.apply import apply
     from ops.infra.context import Clients, Context, InfraError
 
-    context = Context(Clients.real(settings), settings, changes=args.command == "apply")
+    clients = Clients.local(settings) if local else Clients.real(settings)
+    context = Context(clients, settings, changes=args.command == "apply", local=local)
+    if local:
+        print("on the local services named by the emulator variables; what they lack is skipped")
     try:
         changed = apply(context, steps)
     except InfraError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     verb = "changed" if context.changes else "would change"
-    print(f"{changed} of {len(steps)} steps {verb}; {len(context.warnings)} warning(s)")
+    skipped = f"; {len(context.skipped)} skipped (no local service)" if local else ""
+    print(f"{changed} of {len(steps)} steps {verb}{skipped}; {len(context.warnings)} warning(s)")
     return 0
 
 

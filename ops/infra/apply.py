@@ -7,7 +7,8 @@ differ, and leave it alone otherwise. Every mutating call goes through
 diff``) it is recorded and not made, so a diff reads the project and changes
 nothing. What cannot be changed in place (a live column the contracts no
 longer have, a table partitioned differently) is collected as a warning and
-printed at the end.
+printed at the end. On the local services (:mod:`ops.infra.emulated`), a step
+no emulator answers is skipped and said so.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ops.infra import (
     ensure_storage,
 )
 from ops.infra.context import Context
+from ops.infra.emulated import ensure_topic_without_schema, local_step, skip_reason
 from ops.infra.settings import Step
 
 ENSURE: dict[str, Callable[[Context, Step], list[str]]] = {
@@ -46,6 +48,11 @@ ENSURE: dict[str, Callable[[Context, Step], list[str]]] = {
     "monitoring.dashboard": ensure_monitoring.ensure_dashboard,
 }
 """The ensure function of each kind of step."""
+ENSURE_LOCAL: dict[str, Callable[[Context, Step], list[str]]] = {
+    **ENSURE,
+    "pubsub.topic": ensure_topic_without_schema,
+}
+"""The same on the local services (:mod:`ops.infra.emulated`): topics have no schema there."""
 
 
 def apply(context: Context, steps: list[Step], say: Callable[[str], None] = print) -> int:
@@ -53,7 +60,14 @@ def apply(context: Context, steps: list[Step], say: Callable[[str], None] = prin
     verb = "" if context.changes else "would "
     changed = 0
     for step in steps:
-        actions = ENSURE[step.kind](context, step)
+        if context.local:
+            reason = skip_reason(step)
+            if reason:
+                context.skipped.append(step.name)
+                say(f"{step.kind:<26} {step.name}: skipped ({reason})")
+                continue
+            step = local_step(step)
+        actions = (ENSURE_LOCAL if context.local else ENSURE)[step.kind](context, step)
         changed += bool(actions)
         outcome = "; ".join(f"{verb}{action}" for action in actions) or "unchanged"
         say(f"{step.kind:<26} {step.name}: {outcome}")

@@ -37,28 +37,39 @@ class Clients:
     @classmethod
     def real(cls, settings: Settings) -> Clients:
         """Create the real clients (application default credentials)."""
-        from google.cloud import (  # type: ignore[attr-defined]
+        from google.cloud import (
             artifactregistry_v1,
-            bigquery,
             iam_admin_v1,
             monitoring_dashboard_v1,
             monitoring_v3,
-            pubsub_v1,
             resourcemanager_v3,
-            storage,
         )
 
         return cls(
-            schemas=pubsub_v1.SchemaServiceClient(),
-            publisher=pubsub_v1.PublisherClient(),
-            subscriber=pubsub_v1.SubscriberClient(),
-            bigquery=bigquery.Client(project=settings.project, location=settings.region),
-            storage=storage.Client(project=settings.project),
+            **vars(cls.local(settings)),
             iam=iam_admin_v1.IAMClient(),
             projects=resourcemanager_v3.ProjectsClient(),
             artifact_registry=artifactregistry_v1.ArtifactRegistryClient(),
             alert_policies=monitoring_v3.AlertPolicyServiceClient(),
             dashboards=monitoring_dashboard_v1.DashboardsServiceClient(),
+        )
+
+    @classmethod
+    def local(cls, settings: Settings) -> Clients:
+        """Create the clients of the services that have emulators (Pub/Sub, BigQuery, Storage).
+
+        Each goes where :mod:`pipeline.endpoints` says: its emulator when named.
+        """
+        from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+        from pipeline.endpoints import bigquery_client, storage_client
+
+        return cls(
+            schemas=pubsub_v1.SchemaServiceClient(),
+            publisher=pubsub_v1.PublisherClient(),
+            subscriber=pubsub_v1.SubscriberClient(),
+            bigquery=bigquery_client(settings.project, location=settings.region),
+            storage=storage_client(settings.project),
         )
 
 
@@ -75,6 +86,10 @@ class Context:
     attempts: int = 8
     """Bounded retries of IAM writes (etag conflicts, a service account not yet visible)."""
     warnings: list[str] = field(default_factory=list)
+    local: bool = False
+    """The clients are the local services' (:mod:`ops.infra.emulated`): skip what they lack."""
+    skipped: list[str] = field(default_factory=list)
+    """Steps no local service answers, skipped (local only)."""
     recorded: list[str] = field(default_factory=list)
     """Every mutating call made (or, in a diff, skipped), by what it does, in order."""
 
