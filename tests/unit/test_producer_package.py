@@ -164,4 +164,6 @@ def test_counters_say_who_still_sends_an_old_revision():
     }
     assert counters["InventoryEvent.published_as.r1"] == 1
     assert counters["InventoryEvent.published_as.r0"] == 1
-    assert counters["InventoryEvent.decoded_as.r1"] == 2
+    # The revision a message carries is the one it is reported as (pipeline.revisions).
+    assert counters["InventoryEvent.decoded_as.r1"] == 1
+    assert counters["InventoryEvent.decoded_as.r0"] == 1
