@@ -124,10 +124,9 @@ class RevisionResolver:
                 failures = failed[1] + 1 if failed is not None else 1
                 delay = min(self.first_retry * 2 ** (failures - 1), self.max_retry)
                 _LOG.warning(
-                    "schema revision %s could not be read (%s): its messages are reported as "
-                    "revision %s; read again in %.0f s (the job's service account needs "
-                    "pubsub.schemas.get on the schema)",
-                    schema_revision,
+                    "schema revision not read (%s): its messages are reported as revision %s; "
+                    "read again in %.0f s (the job's service account needs pubsub.schemas.get "
+                    "on the schema)",
                     error,
                     UNKNOWN,
                     delay,
