@@ -4,9 +4,13 @@ A release stores the descriptor image of all of ``proto/`` (with comments, so
 descriptions are kept) as ``registry/rNNNN.binpb``, and ``registry/index.json``
 records, per release, its number, date and image hash, and per contract
 (event family or fact table) its revision number and content hash. A
-contract's revision only moves when its content changes. The index also keeps
-the mapping from Pub/Sub schema revision ids to registry revisions, which the
-infrastructure command fills in when it commits a schema revision.
+contract's revision only moves when its content changes.
+
+The registry holds releases only, never deployment state: Pub/Sub revision
+ids differ per project, so the pipeline names a message's registry revision
+at run time, by matching the Pub/Sub schema revision's definition against the
+released definitions ``make proto`` renders into the package
+(:func:`pubsub_definitions`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from google.protobuf import descriptor, descriptor_pb2
 
 from contracts.bigquery_schema import warehouse_tables
 from contracts.descriptors import ContractImage
-from contracts.pubsub_schema import event_messages, schema_id
+from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_id
 
 REGISTRY: Final = "registry"
 INDEX: Final = "index.json"
@@ -42,12 +46,10 @@ class Release:
 
 @dataclass
 class Registry:
-    """The registry folder: its releases, oldest first, and the Pub/Sub revision mapping."""
+    """The registry folder: its releases, oldest first."""
 
     root: Path
     releases: list[Release] = field(default_factory=list)
-    pubsub_revisions: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Per Pub/Sub schema id: ``{pubsub revision id: registry revision}``."""
 
     @classmethod
     def load(cls, root: Path) -> Registry:
@@ -57,15 +59,12 @@ class Registry:
             return cls(root)
         data = json.loads(index.read_text())
         releases = [Release(**release) for release in data.get("releases", [])]
-        return cls(root, releases, data.get("pubsub_revisions", {}))
+        return cls(root, releases)
 
     def save(self) -> None:
         """Write ``index.json`` (stable formatting, so diffs stay small)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        data = {
-            "releases": [vars(release) for release in self.releases],
-            "pubsub_revisions": self.pubsub_revisions,
-        }
+        data = {"releases": [vars(release) for release in self.releases]}
         (self.root / INDEX).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def image(self, release: Release) -> ContractImage:
@@ -220,14 +219,36 @@ def _removed(
             _removed(before.message_type, after.message_type, (*prefix, step), paths)
 
 
+def pubsub_definitions(registry: Registry, image: ContractImage) -> dict[str, dict[str, str]]:
+    """Return, per event contract, the Pub/Sub schema definition of each of its revisions.
+
+    Every released revision (``r1``, ``r2``...: rendered from the first
+    release that holds it, as ``make proto`` rendered it then), oldest first,
+    and the working tree's own when it has unreleased changes (``r2+dev``). The
+    pipeline names the registry revision of a Pub/Sub schema revision by
+    matching its definition against these (``ecom_contracts.registry_revision_of``).
+    """
+    found: dict[str, dict[str, str]] = {}
+    for release in registry.releases:
+        released = registry.image(release)
+        for event in event_messages(released):
+            number = release.contracts.get(event.full_name, {}).get("revision")
+            revisions = found.setdefault(event.full_name, {})
+            if number is not None and f"r{number}" not in revisions:
+                revisions[f"r{number}"] = render_pubsub_schema(released, event)
+    labels = revision_labels(registry, image)
+    for event in event_messages(image):
+        label = labels[event.full_name]
+        if label.endswith("+dev"):
+            found.setdefault(event.full_name, {})[label] = render_pubsub_schema(image, event)
+    return {name: found[name] for name in sorted(found)}
+
+
 def render_revisions_module(registry: Registry, image: ContractImage) -> str:
     """Return ``generated/ecom/registry_revisions.py``: what the pipeline reports per message."""
-    pubsub = {
-        schema: {revision_id: f"r{number}" for revision_id, number in sorted(ids.items())}
-        for schema, ids in sorted(registry.pubsub_revisions.items())
-    }
     labels = json.dumps(revision_labels(registry, image), indent=4, sort_keys=True)
-    mapping = json.dumps(pubsub, indent=4, sort_keys=True)
+    # Not sort_keys: revisions stay oldest first (``r10`` after ``r9``).
+    definitions = json.dumps(pubsub_definitions(registry, image), indent=4)
     removed = json.dumps(removed_fields(registry, image), indent=4, sort_keys=True)
     schema_ids = json.dumps(
         {event.full_name: schema_id(event) for event in event_messages(image)},
@@ -237,7 +258,7 @@ def render_revisions_module(registry: Registry, image: ContractImage) -> str:
     release = registry.releases[-1].number if registry.releases else 0
     return (
         '"""Registry revisions of the contracts this code was generated from.\n\n'
-        "Generated by `make proto` from registry/index.json and proto/. DO NOT EDIT.\n"
+        "Generated by `make proto` from registry/ and proto/. DO NOT EDIT.\n"
         '"""\n\n'
         f"RELEASE: int = {release}\n"
         '"""The latest registry release (0 before the first)."""\n\n'
@@ -245,8 +266,11 @@ def render_revisions_module(registry: Registry, image: ContractImage) -> str:
         '"""Per event contract: the id of its Pub/Sub schema (and the stem of its topic)."""\n\n'
         f"CONTRACT_REVISIONS: dict[str, str] = {labels}\n"
         '"""Per contract: the revision the working tree is (``+dev``: unreleased changes)."""\n\n'
-        f"PUBSUB_REVISIONS: dict[str, dict[str, str]] = {mapping}\n"
-        '"""Per Pub/Sub schema id: registry revision of each Pub/Sub revision id."""\n\n'
+        f"PUBSUB_DEFINITIONS: dict[str, dict[str, str]] = {definitions}\n"
+        '"""Per event contract: the Pub/Sub schema definition of each released revision, oldest\n'
+        "first, and of this build's when it is unreleased (``+dev``). A message's registry\n"
+        "revision is the one whose definition its Pub/Sub schema revision has (compared by\n"
+        'meaning: comments and layout aside)."""\n\n'
         f"REMOVED_FIELDS: dict[str, list[list[list[str]]]] = {removed}\n"
         '"""Per event contract: JSON key paths of the fields removed since a released revision\n'
         "(each step: the field's proto name and JSON name). The JSON decoder drops them, so\n"

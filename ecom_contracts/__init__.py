@@ -13,6 +13,8 @@ One release of the contract registry, as a package::
 The generated classes are the ``ecom`` package (``ecom.events.v1``,
 ``ecom.types.v1``); ``RELEASE`` is the registry release they were built from,
 and every published message carries its contract's revision (``ecom_revision``).
+A Pub/Sub schema revision is named by its definition (``registry_revision_of``),
+never by its id, which differs per project.
 """
 
 from ecom_contracts._catalog import (
@@ -41,10 +43,18 @@ from ecom_contracts._errors import (
     DecodeError,
     EncodingError,
     InvalidEventError,
+    SchemaLookupError,
     UnknownContractError,
 )
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
 from ecom_contracts._release import RELEASE, VERSION, revision
+from ecom_contracts._schema_revisions import (
+    PubsubSchemaDefinitions,
+    SchemaDefinitions,
+    definition_tokens,
+    registry_revision_of,
+    same_meaning,
+)
 from ecom_contracts._validation import Violation, collect_violations, validate
 
 __version__ = VERSION
@@ -72,7 +82,10 @@ __all__ = [
     "InvalidEventError",
     "PublishResult",
     "Publisher",
+    "PubsubSchemaDefinitions",
     "Refusal",
+    "SchemaDefinitions",
+    "SchemaLookupError",
     "TopicSettings",
     "UnknownContractError",
     "Violation",
@@ -82,8 +95,11 @@ __all__ = [
     "contract",
     "contract_of",
     "decode",
+    "definition_tokens",
     "encode",
     "read_topic_settings",
+    "registry_revision_of",
     "revision",
+    "same_meaning",
     "validate",
 ]

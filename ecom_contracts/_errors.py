@@ -6,8 +6,11 @@ ContractError
 ├── InvalidEventError     an event breaks its contract's rules (carries the violations)
 └── EncodingError         an encoding that is not BINARY or JSON, or that the topic refuses
 
+SchemaLookupError         a Pub/Sub schema revision could not be read (not a refusal)
+
 Callers catch by category: ``except ContractError`` is everything this
-package refuses on purpose; any other exception is a bug (or the network).
+package refuses on purpose; ``SchemaLookupError`` is Pub/Sub not answering
+a read (permission, not found, unreachable); any other exception is a bug.
 """
 
 from __future__ import annotations
@@ -44,3 +47,7 @@ class InvalidEventError(ContractError):
 
 class EncodingError(ContractError):
     """An encoding that is neither BINARY nor JSON, or one the topic's schema settings refuse."""
+
+
+class SchemaLookupError(Exception):
+    """A Pub/Sub schema revision could not be read: permission, not found, or unreachable."""

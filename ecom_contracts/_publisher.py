@@ -22,10 +22,16 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from ecom.registry_revisions import PUBSUB_REVISIONS
+from ecom.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_contracts._encoding import encode, encoding_name
-from ecom_contracts._errors import EncodingError, InvalidEventError
+from ecom_contracts._errors import EncodingError, InvalidEventError, SchemaLookupError
 from ecom_contracts._release import revision
+from ecom_contracts._schema_revisions import (
+    PubsubSchemaDefinitions,
+    SchemaDefinitions,
+    registry_revision_of,
+    same_meaning,
+)
 
 
 @dataclass(frozen=True)
@@ -53,19 +59,34 @@ class TopicSettings:
     first_revision_id: str = ""
     last_revision_id: str = ""
 
-    def revision_note(self, contract: str) -> str:
-        """Return a warning when this build's revision is not the topic's newest, else ''."""
+    def revision_note(self, contract: str, schemas: SchemaDefinitions | None = None) -> str:
+        """Return a warning when the topic's newest schema revision is not this build's, else ''.
+
+        The newest revision the topic accepts is read (from ``schemas``, by
+        default Pub/Sub) and named by its definition, the way the pipeline
+        names a message's revision: by meaning, against the definitions this
+        package carries. A revision that cannot be read is said too.
+        """
         if not self.schema:
             return ""
-        schema_id = self.schema.rsplit("/", 1)[-1]
-        newest = PUBSUB_REVISIONS.get(schema_id, {}).get(self.last_revision_id, "")
         built = revision(contract)
-        if newest and built and newest != built.removesuffix("+dev"):
+        own = PUBSUB_DEFINITIONS.get(contract, {}).get(built, "")
+        newest = f"{self.schema}@{self.last_revision_id}" if self.last_revision_id else self.schema
+        try:
+            definition = (schemas or PubsubSchemaDefinitions()).definition(newest)
+        except SchemaLookupError as error:
             return (
-                f"the topic's newest accepted schema revision is registry {newest}; this "
-                f"publisher was built from {built}: fields the topic does not know are refused"
+                f"the topic's newest schema revision could not be read ({error}); whether it "
+                f"matches this publisher's {built} is not checked"
             )
-        return ""
+        if own and same_meaning(definition, own):
+            return ""
+        named = registry_revision_of(contract, definition)
+        topic = f"registry {named}" if named else "none this package knows (a newer release?)"
+        return (
+            f"the topic's newest accepted schema revision is {topic}; this publisher was built "
+            f"from {built}: Pub/Sub refuses a field its accepted revisions do not know"
+        )
 
 
 def read_topic_settings(client: Any, topic: str) -> TopicSettings:

@@ -12,6 +12,7 @@ from pipeline.decode import decode
 from pipeline.errors import DataError, InvalidEventError
 from pipeline.model import FactRow, model
 from pipeline.record import PubsubRecord
+from pipeline.revisions import RevisionResolver
 from pipeline.route import Route, route
 from pipeline.validate import collect_violations
 
@@ -29,19 +30,24 @@ class Outcome:
     event_seconds: float | None = None
     """Event time of the message (seconds since the epoch), when it decoded."""
     revision: str = ""
-    """Registry revision the message was decoded as (see ``pipeline.route.Route``)."""
+    """Registry revision the message carries (see ``pipeline.route.Route``)."""
     published_as: str = ""
     """Revision the producer was built against, from its ``ecom_revision`` attribute."""
+    revision_lookup_failed: bool = False
+    """Its Pub/Sub schema revision could not be read, so its revision is ``unknown``."""
 
 
-def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
+def process(
+    record: PubsubRecord, default_contract: str = "", resolver: RevisionResolver | None = None
+) -> Outcome:
     """Run one message through route, decode, validate and model.
 
+    ``resolver`` names Pub/Sub schema revisions (default: the process's).
     Only data errors become dead letters; any other exception is a bug and propagates.
     """
     routed: Route | None = None
     try:
-        routed = route(record, default_contract)
+        routed = route(record, default_contract, resolver)
         event = decode(record.data, routed)
         unknown = len(unknown_fields.UnknownFieldSet(event))
         violations = collect_violations(event)
@@ -56,9 +62,11 @@ def process(record: PubsubRecord, default_contract: str = "") -> Outcome:
             event_time.seconds + event_time.nanos / 1e9,
             routed.revision,
             routed.published_as,
+            routed.revision_lookup_failed,
         )
     except DataError as error:
         return Outcome(
             contract=routed.contract.name if routed else "",
             dead_letter=dead_letter(record, error, routed),
+            revision_lookup_failed=routed.revision_lookup_failed if routed else False,
         )

@@ -58,6 +58,8 @@ class ProcessFn(beam.DoFn):
         unknown_fields = 0
         for record in records:
             outcome = process(record, self.default_contract)
+            if outcome.revision_lookup_failed:
+                counts[outcome.contract, "revision_lookup_failed"] += 1
             if outcome.dead_letter is not None:
                 counts[outcome.contract, REASON_NAMES[outcome.dead_letter.reason]] += 1
                 line = keyed_line(record, outcome.dead_letter)

@@ -79,8 +79,15 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="topics accept only the newest N schema revisions (older ones are deleted); "
-        "default: every revision from the topic's first",
+        help="topics accept only the newest N schema revisions; default: every revision from "
+        "the topic's first",
+    )
+    parsing.add_argument(
+        "--delete-unaccepted-revisions",
+        action="store_true",
+        help="delete schema revisions no topic of the project accepts (also to make room at "
+        "Pub/Sub's limit of 20). Without it they are kept and reported: a topic of another "
+        "project may use the schema, and no request lists such topics",
     )
     parsing.add_argument(
         "--no-raw-landing",
@@ -132,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         raw_retention_days=args.raw_retention_days,
         pii_policy_tag=args.pii_policy_tag,
         keep_revisions=args.keep_revisions,
+        delete_unaccepted_revisions=args.delete_unaccepted_revisions,
         repository=args.repository,
         project_number=args.project_number or "{PROJECT_NUMBER}",
         notification_channels=tuple(args.notification_channel),

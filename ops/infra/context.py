@@ -5,14 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
-from contracts.registry import REGISTRY
 from ops.infra.settings import Settings
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class InfraError(RuntimeError):
@@ -81,7 +78,6 @@ class Context:
     settings: Settings
     changes: bool = True
     """False for a diff: mutating calls are recorded, not made."""
-    registry_root: Path = ROOT / REGISTRY
     sleep: Callable[[float], None] = time.sleep
     attempts: int = 8
     """Bounded retries of IAM writes (etag conflicts, a service account not yet visible)."""

@@ -134,11 +134,14 @@ def ensure_project_binding(context: Context, step: Step) -> list[str]:
 
 
 def ensure_pubsub_binding(context: Context, step: Step) -> list[str]:
-    """Grant a role on one topic or subscription."""
+    """Grant a role on one topic, subscription or schema."""
     resource = step.context["resource"]
-    client = (
-        context.clients.subscriber if "/subscriptions/" in resource else context.clients.publisher
-    )
+    if "/subscriptions/" in resource:
+        client = context.clients.subscriber
+    elif "/schemas/" in resource:
+        client = context.clients.schemas
+    else:
+        client = context.clients.publisher
     return _grant_proto(context, step, client)
 
 

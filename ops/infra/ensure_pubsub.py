@@ -2,41 +2,32 @@
 
 Schema revisions follow three rules. A revision is committed only when the
 definition's *meaning* changed: comments and layout are not compared (see
-:func:`definition_tokens`). Each topic accepts a range of revisions, from
-its first (or, with ``--keep-revisions N``, the newest N) to the newest;
-revisions outside every topic's range, the topics of other teams included,
-are deleted. Pub/Sub keeps at most 20 revisions of a schema, so before a
-commit that would pass the limit the command deletes what no topic accepts,
-and fails with what to do when that is not enough.
+``ecom_contracts.same_meaning``, the comparison the pipeline names a
+message's registry revision by). Each topic accepts a range of revisions,
+from its first (or, with ``--keep-revisions N``, the newest N) to the newest.
+Revisions no topic of the project accepts are kept and reported: a topic of
+another project may use the schema (Pub/Sub allows it, and no request lists
+such topics), so they are deleted only with ``--delete-unaccepted-revisions``.
+Pub/Sub keeps at most 20 revisions of a schema: a commit that would pass the
+limit fails first with what to do, or, with that option, deletes what no
+topic of the project accepts to make room.
+
+Nothing here writes to the registry: revision ids differ per project, and the
+pipeline names a revision at run time from its definition.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from typing import Any, Final
 
 from google.api_core import exceptions
 from google.pubsub_v1 import types as pubsub
 
-from contracts.registry import Registry
+from ecom_contracts import same_meaning
 from ops.infra.context import Context, InfraError
 from ops.infra.plan import MAX_SCHEMA_REVISIONS
 from ops.infra.settings import Step
-
-_TOKEN: Final = re.compile(
-    r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|//[^\n]*|/\*.*?\*/|\w+|\S', re.S
-)
-
-
-def definition_tokens(definition: str) -> list[str]:
-    """Return the tokens of a ``.proto`` definition without its comments and layout."""
-    return [t for t in _TOKEN.findall(definition) if not t.startswith(("//", "/*"))]
-
-
-def same_meaning(first: str, second: str) -> bool:
-    """Return whether two schema definitions differ at most in comments and whitespace."""
-    return definition_tokens(first) == definition_tokens(second)
 
 
 def revisions(context: Context, schema: str) -> list[Any]:
@@ -46,16 +37,16 @@ def revisions(context: Context, schema: str) -> list[Any]:
     return sorted(listed, key=lambda r: (r.revision_create_time, r.revision_id))
 
 
-def _uses(topic: Any, schema_id: str) -> bool:
-    name = topic.schema_settings.schema if topic.schema_settings else ""
-    return bool(name) and name.rsplit("/", 1)[-1] == schema_id
-
-
 def topics_using(context: Context, schema_id: str) -> list[Any]:
-    """Return every topic of the project bound to schema ``schema_id`` (other teams' too)."""
+    """Return every topic of the project bound to its schema ``schema_id`` (other teams' too).
+
+    Only this project's: Pub/Sub lets a topic of another project use the
+    schema, and no request lists those.
+    """
     project = f"projects/{context.settings.project}"
+    schema = f"{project}/schemas/{schema_id}"
     listed = context.clients.publisher.list_topics(request={"project": project})
-    return [topic for topic in listed if _uses(topic, schema_id)]
+    return [topic for topic in listed if topic.schema_settings.schema == schema]
 
 
 def accepted(ids: list[str], first: str, last: str) -> set[str]:
@@ -92,27 +83,8 @@ def accepted_by_topics(
     return accepting
 
 
-def _record(context: Context, step: Step, revision_id: str) -> None:
-    """Map a Pub/Sub revision to the contract's registry revision (``registry/index.json``)."""
-    if not context.changes:
-        return
-    root = context.registry_root
-    if not (root / "index.json").exists():
-        context.warn(f"no registry at {root}: Pub/Sub revision {revision_id} is not recorded")
-        return
-    registry = Registry.load(root)
-    revision = registry.revision(step.context["contract"])
-    schema_id = step.context["schema_id"]
-    # A revision keeps the registry revision it was first recorded as: a later release that
-    # changed only comments commits no Pub/Sub revision, and history is not rewritten.
-    if revision and revision_id not in registry.pubsub_revisions.get(schema_id, {}):
-        registry.pubsub_revisions.setdefault(schema_id, {})[revision_id] = revision
-        registry.save()
-        context.warn(
-            f"registry/index.json now maps Pub/Sub revision {revision_id} of {schema_id} to "
-            f"registry revision {revision}: run `make proto` and commit both, so the pipeline "
-            "reports it"
-        )
+def _project(schema: str) -> str:
+    return schema.split("/schemas/", 1)[0]
 
 
 def _delete(context: Context, schema: str, ids: list[str]) -> list[str]:
@@ -122,7 +94,32 @@ def _delete(context: Context, schema: str, ids: list[str]) -> list[str]:
             "delete",
             functools.partial(context.clients.schemas.delete_schema_revision, request=request),
         )
-    return [f"delete revisions {', '.join(ids)} (no topic accepts them)"] if ids else []
+    if not ids:
+        return []
+    return [
+        f"delete revisions {', '.join(ids)} (no topic of {_project(schema)} accepts them; "
+        "--delete-unaccepted-revisions)"
+    ]
+
+
+def _other_projects_note(schema: str) -> str:
+    return (
+        f"no topic of {_project(schema)} accepts them, but a topic of another project may use "
+        "this schema (Pub/Sub allows it, and no request lists such topics)"
+    )
+
+
+def _clean_up(context: Context, step: Step, schema: str, ids: list[str]) -> list[str]:
+    """Delete the revisions ``ids`` with ``--delete-unaccepted-revisions``; else keep and say so."""
+    if not ids:
+        return []
+    if step.context.get("delete_unaccepted_revisions"):
+        return _delete(context, schema, ids)
+    context.warn(
+        f"{schema}: kept revisions {', '.join(ids)}: {_other_projects_note(schema)}; once none "
+        "does, --delete-unaccepted-revisions deletes them"
+    )
+    return []
 
 
 def ensure_schema(context: Context, step: Step) -> list[str]:
@@ -135,7 +132,7 @@ def ensure_schema(context: Context, step: Step) -> list[str]:
         )
     except exceptions.NotFound:
         parent, schema_id = name.rsplit("/schemas/", 1)
-        created = context.change(
+        context.change(
             "create",
             lambda: context.clients.schemas.create_schema(
                 request=pubsub.CreateSchemaRequest(
@@ -143,13 +140,10 @@ def ensure_schema(context: Context, step: Step) -> list[str]:
                 )
             ),
         )
-        if created is not None:
-            _record(context, step, created.revision_id)
         return ["create"]
     existing = revisions(context, name)
     newest = existing[-1]
     if same_meaning(newest.definition, wanted.definition):
-        _record(context, step, newest.revision_id)
         return []
     actions: list[str] = []
     deleted: list[str] = []
@@ -169,25 +163,29 @@ def ensure_schema(context: Context, step: Step) -> list[str]:
             topics = ", ".join(t.name for t in topics_using(context, schema_id)) or "(none)"
             raise InfraError(
                 f"{name} has {len(existing)} revisions, Pub/Sub's limit, and topics {topics} "
-                "accept every one: rerun with --keep-revisions N (topics then refuse producers "
-                "still on older revisions), or delete revisions no producer uses "
-                "(gcloud pubsub schemas delete-revision)"
+                "accept every one: rerun with --keep-revisions N --delete-unaccepted-revisions "
+                "(topics then refuse producers still on older revisions), or delete revisions "
+                "no producer uses (gcloud pubsub schemas delete-revision)"
+            )
+        if not step.context.get("delete_unaccepted_revisions"):
+            raise InfraError(
+                f"{name} has {len(existing)} revisions, Pub/Sub's limit; revisions "
+                f"{', '.join(deleted)} would make room: {_other_projects_note(name)}. Check "
+                "that none does, then rerun with --delete-unaccepted-revisions"
             )
         actions += _delete(context, name, deleted)
-    committed = context.change(
+    context.change(
         "commit",
         lambda: context.clients.schemas.commit_schema(
             request=pubsub.CommitSchemaRequest(name=name, schema=wanted)
         ),
     )
-    if committed is not None:
-        _record(context, step, committed.revision_id)
     count = len(existing) - len(deleted) + 1
     actions.append(f"commit a new revision ({count} of Pub/Sub's {MAX_SCHEMA_REVISIONS})")
     if count >= MAX_SCHEMA_REVISIONS - 3:
         context.warn(
             f"{name} holds {count} revisions; Pub/Sub refuses commits past "
-            f"{MAX_SCHEMA_REVISIONS}: plan --keep-revisions"
+            f"{MAX_SCHEMA_REVISIONS}: plan --keep-revisions and --delete-unaccepted-revisions"
         )
     return actions
 
@@ -201,8 +199,9 @@ def ensure_topic(context: Context, step: Step) -> list[str]:
     """Create the topic or bring its schema settings (encoding, revision range) to the plan.
 
     The range ends at the newest revision and starts where it started (or,
-    with ``--keep-revisions N``, at the N-th newest). Revisions no topic
-    accepts afterwards are deleted.
+    with ``--keep-revisions N``, at the N-th newest). Revisions no topic of
+    the project accepts afterwards are deleted with
+    ``--delete-unaccepted-revisions``, else kept and reported.
     """
     wanted: Any = step.request
     schema = wanted.schema_settings.schema
@@ -249,7 +248,7 @@ def ensure_topic(context: Context, step: Step) -> list[str]:
             accepted(ids, t.schema_settings.first_revision_id, t.schema_settings.last_revision_id)
             for t in others
         ]
-        actions += _delete(context, schema, unaccepted(ids, accepting))
+        actions += _clean_up(context, step, schema, unaccepted(ids, accepting))
     return actions
 
 

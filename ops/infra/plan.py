@@ -70,6 +70,11 @@ SUBSCRIPTION_ROLES: Final = {
     "roles/pubsub.viewer": "Dataflow reads the subscription's metadata when the job starts",
 }
 
+SCHEMA_ROLES: Final = {
+    "roles/pubsub.viewer": "read a schema revision's definition, which names the registry "
+    "revision of a message that carries no ecom_revision (this schema only)",
+}
+
 ACK_DEADLINE_SECONDS: Final = 60
 RETENTION: Final = duration_pb2.Duration(seconds=7 * 86400)
 """Unacknowledged messages are kept 7 days (Pub/Sub's maximum): the time to fix a stopped job."""
@@ -98,19 +103,25 @@ def schema_step(settings: Settings, contract: Contract) -> Step:
         if settings.keep_revisions
         else "topics keep accepting every revision from their first"
     )
+    clean_up = (
+        "revisions no topic of the project accepts are deleted"
+        if settings.delete_unaccepted_revisions
+        else "revisions no topic of the project accepts are kept (a topic of another project "
+        "may use the schema)"
+    )
     return Step(
         "pubsub.schema",
         name,
         pubsub.Schema(name=name, type_=pubsub.Schema.Type.PROTOCOL_BUFFER, definition=definition),
         why=f"the Pub/Sub form of {contract.name}; a revision is committed only when the "
-        f"definition's meaning changes (not its comments); {keep}; revisions outside every "
-        f"topic's range are deleted; fails before Pub/Sub's {MAX_SCHEMA_REVISIONS}-revision "
-        "limit",
+        f"definition's meaning changes (not its comments); {keep}; {clean_up}; fails before "
+        f"Pub/Sub's {MAX_SCHEMA_REVISIONS}-revision limit",
         context={
             "schema_id": contract.schema_id,
             "contract": contract.name,
             "topic": _topic(settings, contract),
             "keep_revisions": settings.keep_revisions,
+            "delete_unaccepted_revisions": settings.delete_unaccepted_revisions,
         },
     )
 
@@ -131,7 +142,10 @@ def topic_step(settings: Settings, contract: Contract) -> Step:
         why=f"producers publish {contract.name} here in {settings.encoding}; Pub/Sub rejects "
         "non-conforming payloads; the revision range and encoding follow the plan",
         depends_on=(schema,),
-        context={"keep_revisions": settings.keep_revisions},
+        context={
+            "keep_revisions": settings.keep_revisions,
+            "delete_unaccepted_revisions": settings.delete_unaccepted_revisions,
+        },
     )
 
 
@@ -394,6 +408,12 @@ def iam_steps(settings: Settings) -> list[Step]:
         steps += [
             _binding("iam.pubsub_binding", subscription, role, member, why, subscription, account)
             for role, why in SUBSCRIPTION_ROLES.items()
+        ]
+    for contract in CONTRACTS:
+        schema = f"projects/{settings.project}/schemas/{contract.schema_id}"
+        steps += [
+            _binding("iam.pubsub_binding", schema, role, member, why, schema, account)
+            for role, why in SCHEMA_ROLES.items()
         ]
     dataset = f"{settings.project}.{settings.dataset}"
     steps.append(

@@ -38,6 +38,9 @@ class Settings:
     """A Data Catalog policy tag for PII columns; empty leaves policy tags alone."""
     keep_revisions: int = 0
     """Topics accept only the newest N schema revisions (0: every one from the first)."""
+    delete_unaccepted_revisions: bool = False
+    """Delete schema revisions no topic of the project accepts; otherwise they are kept and
+    reported, since a topic of another project may use the schema."""
     repository: str = "ecom-ingest"
     """Artifact Registry Docker repository of the worker image."""
     project_number: str = "{PROJECT_NUMBER}"

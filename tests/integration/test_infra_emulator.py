@@ -2,15 +2,15 @@
 
 The emulator runs topics, subscriptions (BigQuery subscriptions included, which
 it accepts without writing anywhere), schema revisions with their limit of 20,
-topic schema settings and revision deletion, but not PROTOCOL_BUFFER schemas:
-the revision tests use AVRO definitions with the very same apply code. IAM,
-BigQuery and Monitoring are not emulated (see tests/unit/test_infra.py).
+topic schema settings (a topic bound to a schema of another project too) and
+revision deletion, but not PROTOCOL_BUFFER schemas: the revision tests use
+AVRO definitions with the very same apply code. IAM, BigQuery and Monitoring
+are not emulated (see tests/unit/test_infra.py).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ import pytest
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import types as pubsub
 
-from contracts.registry import Registry
 from ops.emulators import PubsubEmulator
 from ops.infra.apply import apply
 from ops.infra.context import Clients, Context, InfraError
@@ -49,19 +48,16 @@ class RecordingSchemas:
         return getattr(self.client, name)
 
 
-def _context(settings: Settings, tmp_path: Path, *, changes: bool = True) -> Context:
-    registry = tmp_path / "registry"
-    if not registry.exists():
-        shutil.copytree(ROOT / "registry", registry)
+def _context(settings: Settings, *, changes: bool = True) -> Context:
     clients = Clients(
         schemas=RecordingSchemas(),
         publisher=pubsub_v1.PublisherClient(),
         subscriber=pubsub_v1.SubscriberClient(),
     )
-    return Context(clients, settings, changes=changes, registry_root=registry)
+    return Context(clients, settings, changes=changes)
 
 
-def test_subscriptions_of_the_plan_on_the_emulator(emulator: PubsubEmulator, tmp_path: Path):
+def test_subscriptions_of_the_plan_on_the_emulator(emulator: PubsubEmulator):
     project = _project()
     settings = Settings(project, "europe-west1", project_number="123")
     steps = [s for s in build_plan(settings) if s.kind == "pubsub.subscription"]
@@ -87,14 +83,14 @@ def test_subscriptions_of_the_plan_on_the_emulator(emulator: PubsubEmulator, tmp
     )
 
     said: list[str] = []
-    diff = _context(settings, tmp_path, changes=False)
+    diff = _context(settings, changes=False)
     assert apply(diff, steps, said.append) == len(steps)
     listed = {s.name for s in subscriber.list_subscriptions(project=f"projects/{project}")}
     assert listed == {old}  # a diff changes nothing
     assert subscriber.get_subscription(subscription=old).dead_letter_policy.dead_letter_topic
 
     said.clear()
-    assert apply(_context(settings, tmp_path), steps, said.append) == len(steps)
+    assert apply(_context(settings), steps, said.append) == len(steps)
     assert any(
         "order-events-pipeline: clear dead_letter_policy, retry_policy" in line for line in said
     ), said
@@ -110,7 +106,7 @@ def test_subscriptions_of_the_plan_on_the_emulator(emulator: PubsubEmulator, tmp
     assert raw.bigquery_config.write_metadata
 
     said.clear()
-    assert apply(_context(settings, tmp_path), steps, said.append) == 0  # idempotent
+    assert apply(_context(settings), steps, said.append) == 0  # idempotent
     assert all(line.endswith(": unchanged") for line in said), said
 
 
@@ -125,7 +121,7 @@ def _definition(*extra: str, spaced: bool = False) -> str:
     return json.dumps(record, indent=4 if spaced else None)
 
 
-def _schema_step(project: str, definition: str, keep: int = 0) -> Step:
+def _schema_step(project: str, definition: str, keep: int = 0, *, delete: bool = False) -> Step:
     name = f"projects/{project}/schemas/order-event"
     return Step(
         "pubsub.schema",
@@ -136,11 +132,12 @@ def _schema_step(project: str, definition: str, keep: int = 0) -> Step:
             "contract": "ecom.events.v1.OrderEvent",
             "topic": f"projects/{project}/topics/order-events",
             "keep_revisions": keep,
+            "delete_unaccepted_revisions": delete,
         },
     )
 
 
-def _topic_step(project: str, encoding: str, keep: int = 0) -> Step:
+def _topic_step(project: str, encoding: str, keep: int = 0, *, delete: bool = False) -> Step:
     name = f"projects/{project}/topics/order-events"
     settings = pubsub.SchemaSettings(
         schema=f"projects/{project}/schemas/order-event",
@@ -150,7 +147,7 @@ def _topic_step(project: str, encoding: str, keep: int = 0) -> Step:
         "pubsub.topic",
         name,
         pubsub.Topic(name=name, schema_settings=settings),
-        context={"keep_revisions": keep},
+        context={"keep_revisions": keep, "delete_unaccepted_revisions": delete},
     )
 
 
@@ -160,15 +157,16 @@ def _revisions(project: str) -> list[str]:
     return [r.revision_id for r in listed]
 
 
-def test_schema_revisions_follow_meaning_ranges_and_the_limit(
-    emulator: PubsubEmulator, tmp_path: Path
-):
+def _registry() -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((ROOT / "registry").iterdir())}
+
+
+def test_schema_revisions_follow_meaning_ranges_and_the_limit(emulator: PubsubEmulator):
+    registry = _registry()
     project = _project()
-    context = _context(Settings(project, "europe-west1"), tmp_path)
+    context = _context(Settings(project, "europe-west1"))
     assert ensure_schema(context, _schema_step(project, _definition())) == ["create"]
     (first,) = _revisions(project)
-    mapping = Registry.load(tmp_path / "registry").pubsub_revisions
-    assert mapping == {"order-event": {first: 1}}  # recorded for the registry
 
     # The same meaning, laid out differently: no revision (comments are compared alike).
     assert ensure_schema(context, _schema_step(project, _definition(spaced=True))) == []
@@ -205,19 +203,38 @@ def test_schema_revisions_follow_meaning_ranges_and_the_limit(
     with pytest.raises(InfraError, match=r"20 revisions, Pub/Sub's limit, and topics .* accept"):
         ensure_schema(context, _schema_step(project, _definition("one_too_many")))
 
-    # With --keep-revisions 2, in the plan's order (schema, then topic): the schema step
-    # makes room by deleting what the topic will no longer accept, then commits; the
-    # topic step narrows the range and deletes the rest.
+    # --keep-revisions 2 alone: the oldest would make room, but a topic of another project
+    # may still accept it, so nothing is deleted and the refusal says what to do.
     before = _revisions(project)
-    actions = ensure_schema(context, _schema_step(project, _definition("one_too_many"), keep=2))
+    with pytest.raises(
+        InfraError,
+        match=rf"revisions {before[0]} would make room: no topic of projects/{project} accepts "
+        r"them, but a topic of another project may use this schema .* "
+        "--delete-unaccepted-revisions",
+    ):
+        ensure_schema(context, _schema_step(project, _definition("one_too_many"), keep=2))
+    assert _revisions(project) == before
+
+    # With --delete-unaccepted-revisions too, in the plan's order (schema, then topic): the
+    # schema step makes room by deleting what the topic will no longer accept, then commits;
+    # the topic step narrows the range and keeps the rest until it is asked to delete it.
+    actions = ensure_schema(
+        context, _schema_step(project, _definition("one_too_many"), keep=2, delete=True)
+    )
     assert actions == [
-        f"delete revisions {before[0]} (no topic accepts them)",
+        f"delete revisions {before[0]} (no topic of projects/{project} accepts them; "
+        "--delete-unaccepted-revisions)",
         "commit a new revision (20 of Pub/Sub's 20)",
     ]
-    actions = ensure_topic(context, _topic_step(project, "BINARY", keep=2))
-    assert actions[0].startswith("schema settings BINARY, revisions ")
-    assert actions[1].startswith("delete revisions ")
-    assert actions[1].endswith("(no topic accepts them)")
+    context.warnings.clear()
+    (narrowed,) = ensure_topic(context, _topic_step(project, "BINARY", keep=2))
+    assert narrowed.startswith("schema settings BINARY, revisions ")
+    assert len(_revisions(project)) == 20
+    (kept,) = context.warnings
+    assert kept.startswith(f"projects/{project}/schemas/order-event: kept revisions {before[1]}, ")
+    assert "--delete-unaccepted-revisions deletes them" in kept
+    (deleted,) = ensure_topic(context, _topic_step(project, "BINARY", keep=2, delete=True))
+    assert deleted.startswith(f"delete revisions {before[1]}, ")
     remaining = _revisions(project)
     assert len(remaining) == 2
     topic = pubsub_v1.PublisherClient().get_topic(topic=f"projects/{project}/topics/order-events")
@@ -225,3 +242,49 @@ def test_schema_revisions_follow_meaning_ranges_and_the_limit(
     assert ensure_schema(context, _schema_step(project, _definition("one_more"), keep=2)) == [
         "commit a new revision (3 of Pub/Sub's 20)"
     ]
+    assert _registry() == registry  # the registry holds releases, not deployment state
+
+
+def test_revisions_a_topic_of_another_project_may_accept_are_kept_unless_asked(
+    emulator: PubsubEmulator,
+):
+    """Pub/Sub lets a topic use a schema of another project (the emulator does too), and no
+    request lists such topics: revisions no topic of the schema's project accepts are kept."""
+    ours, theirs = _project(), _project()
+    context = _context(Settings(ours, "europe-west1"))
+    for extra in ((), ("coupon",), ("coupon", "note")):
+        ensure_schema(context, _schema_step(ours, _definition(*extra)))
+    first, second, third = _revisions(ours)
+    ensure_topic(context, _topic_step(ours, "JSON"))
+    publisher = pubsub_v1.PublisherClient()
+    other_topic = f"projects/{theirs}/topics/orders"
+    publisher.create_topic(
+        request=pubsub.Topic(
+            name=other_topic,
+            schema_settings=pubsub.SchemaSettings(
+                schema=f"projects/{ours}/schemas/order-event",
+                encoding=pubsub.Encoding.JSON,
+                first_revision_id=first,
+            ),
+        )
+    )
+
+    actions = ensure_topic(context, _topic_step(ours, "JSON", keep=1))
+    assert actions == [
+        f"schema settings JSON, revisions {third}..{third} (was JSON, revisions {first}..{third})"
+    ]
+    assert _revisions(ours) == [first, second, third]
+    assert context.warnings == [
+        f"projects/{ours}/schemas/order-event: kept revisions {first}, {second}: no topic of "
+        f"projects/{ours} accepts them, but a topic of another project may use this schema "
+        "(Pub/Sub allows it, and no request lists such topics); once none does, "
+        "--delete-unaccepted-revisions deletes them"
+    ]
+
+    # Asked, the command deletes them: the other project's topic loses its first revision.
+    actions = ensure_topic(context, _topic_step(ours, "JSON", keep=1, delete=True))
+    assert actions == [
+        f"delete revisions {first}, {second} (no topic of projects/{ours} accepts them; "
+        "--delete-unaccepted-revisions)"
+    ]
+    assert _revisions(ours) == [third]

@@ -275,7 +275,7 @@ def test_dry_run_shows_the_plan_and_calls_nothing(capsys: pytest.CaptureFixture[
     assert "dead_letters/ kept 90 days" in bucket
     schema = next(line for line in lines if "schemas/order-event" in line)
     assert "committed only when the definition's meaning changes" in schema
-    assert "revisions outside every topic's range are deleted" in schema
+    assert "revisions no topic of the project accepts are kept" in schema
     assert any(line.strip().startswith("bigquery.view") for line in lines)
     assert sum(line.strip().startswith("monitoring.alert_policy") for line in lines) >= 8
     assert "undeliverable" not in out
@@ -662,6 +662,25 @@ def test_iam_retries_are_bounded_and_other_errors_fail_at_once():
     fake = FakeIam([exceptions.BadRequest("malformed member")], policy_pb2.Policy())
     with pytest.raises(InfraError, match="after 1 attempt"):
         ensure_iam.ensure_pubsub_binding(_context(subscriber=fake), step)
+
+
+def test_the_job_may_read_its_own_schemas_and_is_granted_on_the_schema_itself():
+    member = "serviceAccount:ecom-ingest-pipeline@demo-project.iam.gserviceaccount.com"
+    on_schemas = [s for s in _steps("iam.pubsub_binding") if "/schemas/" in s.context["resource"]]
+    assert {s.context["resource"] for s in on_schemas} == {
+        f"projects/demo-project/schemas/{schema}"
+        for schema in ("order-event", "inventory-event", "user-activity-event")
+    }
+    assert {(s.request.role, tuple(s.request.members)) for s in on_schemas} == {
+        ("roles/pubsub.viewer", (member,))
+    }
+    schemas, subscriber = FakeIam([], policy_pb2.Policy()), FakeIam([], policy_pb2.Policy())
+    (action,) = ensure_iam.ensure_pubsub_binding(
+        _context(schemas=schemas, subscriber=subscriber), on_schemas[0]
+    )
+    assert action == f"grant roles/pubsub.viewer to {member}"
+    assert [r.resource for r in schemas.reads] == [on_schemas[0].context["resource"]]
+    assert not subscriber.reads
 
 
 # run.sh and the worker image -----------------------------------------------------------------

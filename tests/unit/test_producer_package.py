@@ -164,4 +164,54 @@ def test_counters_say_who_still_sends_an_old_revision():
     }
     assert counters["InventoryEvent.published_as.r1"] == 1
     assert counters["InventoryEvent.published_as.r0"] == 1
-    assert counters["InventoryEvent.decoded_as.r1"] == 2
+    # The revision a message carries is the one it is reported as (pipeline.revisions).
+    assert counters["InventoryEvent.decoded_as.r1"] == 1
+    assert counters["InventoryEvent.decoded_as.r0"] == 1
+
+
+class _Definitions:
+    """Schema revisions by name; one that is not there cannot be read."""
+
+    def __init__(self, **by_name: str) -> None:
+        self.by_name = by_name
+        self.read: list[str] = []
+
+    def definition(self, revision: str) -> str:
+        self.read.append(revision)
+        if revision not in self.by_name:
+            raise ecom_contracts.SchemaLookupError(f"{revision}: NotFound")
+        return self.by_name[revision]
+
+
+def test_the_publisher_names_the_topics_newest_revision_by_its_definition(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from ecom import registry_revisions
+
+    contract = "ecom.events.v1.InventoryEvent"
+    r1 = registry_revisions.PUBSUB_DEFINITIONS[contract]["r1"]
+    r2 = r1.replace("  optional string order_id = 7;\n", "  optional string order_id = 7;\n"
+                    "  optional string coupon = 8;\n")  # fmt: skip
+    schema = "projects/shop-staging/schemas/inventory-event"
+    settings = ecom_contracts.TopicSettings("BINARY", schema, "aaa", "bbb")
+    # The topic's newest is this build's revision, laid out differently: nothing to say.
+    same = _Definitions(**{f"{schema}@bbb": "\n\n".join(x.strip() for x in r1.splitlines())})
+    assert settings.revision_note(contract, same) == ""
+    assert same.read == [f"{schema}@bbb"]
+    # A revision this package does not know (a newer release).
+    note = settings.revision_note(contract, _Definitions(**{f"{schema}@bbb": r2}))
+    assert note.startswith("the topic's newest accepted schema revision is none this package")
+    assert "built from r1" in note
+    # One a release this package carries describes.
+    monkeypatch.setitem(registry_revisions.PUBSUB_DEFINITIONS, contract, {"r1": r1, "r2": r2})
+    note = settings.revision_note(contract, _Definitions(**{f"{schema}@bbb": r2}))
+    assert note.startswith("the topic's newest accepted schema revision is registry r2; ")
+    # Not readable: said, not raised.
+    note = settings.revision_note(contract, _Definitions())
+    assert note.startswith("the topic's newest schema revision could not be read (")
+    assert "is not checked" in note
+    # No schema, or an open range (the schema's newest revision is read).
+    assert ecom_contracts.TopicSettings("BINARY").revision_note(contract, _Definitions()) == ""
+    open_ended = _Definitions(**{schema: r1})
+    assert ecom_contracts.TopicSettings("JSON", schema).revision_note(contract, open_ended) == ""
+    assert open_ended.read == [schema]
