@@ -37,8 +37,9 @@ dist: $(STAMP) ## Build into dist/ the wheels of ecom-contracts (producers) and 
 	$(PY) producer/release.py bundle --out dist
 
 RUN_ARGS ?=
-run: $(STAMP) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000")
-	$(PY) -m ops.local_run $(RUN_ARGS)
+WAREHOUSE ?= duckdb
+run: $(STAMP) $(if $(filter bigquery,$(WAREHOUSE)),emulators) ## The main job, locally: Pub/Sub emulator, synthetic traffic, streaming pipeline, DuckDB, summary and the seed's queries (RUN_ARGS="--events 20000 --rate 2000"; WAREHOUSE=bigquery: the production path on the BigQuery and Cloud Storage emulators)
+	$(PY) -m ops.local_run --warehouse $(WAREHOUSE) $(RUN_ARGS)
 
 PROTO_ARGS ?=
 proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)

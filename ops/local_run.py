@@ -5,17 +5,25 @@ publisher, the streaming pipeline on Beam's DirectRunner, DuckDB as the
 warehouse, then a reconciliation, a summary and the seed's five queries.
 Without the emulator it says so in one line and replays the same messages
 from a file instead (bounded, same pipeline and sinks).
+
+``--warehouse bigquery`` (``make run WAREHOUSE=bigquery``) is the production
+path on local services instead (:mod:`ops.local_cloud`): the BigQuery and
+Cloud Storage emulators beside Pub/Sub's, ``ops.infra apply`` against them,
+``run.sh launch``'s options; then the seed's queries answered by the BigQuery
+emulator, unchanged, beside DuckDB's answers for the same messages.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +31,10 @@ from typing import Any
 from ecom_contracts import Publisher
 from ops.emulators import EmulatorUnavailableError, PubsubEmulator
 from ops.report import (
+    BigQueryReader,
     DeadLetterScan,
+    DuckDBReader,
+    WarehouseReader,
     format_table,
     ingestion_times,
     landed_events,
@@ -37,6 +48,9 @@ from pipeline.record import PubsubRecord
 from pipeline.route import CONTRACT
 
 PROJECT = "ecom-local"
+FAILED_STATES = frozenset(
+    {"FAILED", "CANCELLED", "PipelineState.FAILED", "PipelineState.CANCELLED"}
+)
 GOOD_KINDS = frozenset({"order", "inventory", "user_activity"})
 
 
@@ -156,6 +170,20 @@ def parser() -> argparse.ArgumentParser:
     parsing.add_argument(
         "--replay", action="store_true", help="skip the emulator: replay the messages from a file"
     )
+    parsing.add_argument(
+        "--warehouse",
+        choices=("duckdb", "bigquery"),
+        default="duckdb",
+        help="duckdb: the embedded local warehouse; bigquery: the production path on the "
+        "BigQuery, Cloud Storage and Pub/Sub emulators (ops.infra apply, run.sh launch's "
+        "options), its queries compared with DuckDB's",
+    )
+    parsing.add_argument(
+        "--bq-write-method",
+        choices=("streaming_inserts", "storage_write_api"),
+        default="streaming_inserts",
+        help="with --warehouse bigquery: run.sh's BQ_WRITE_METHOD",
+    )
     return parsing
 
 
@@ -185,6 +213,11 @@ class Workdir:
         """The run's figures and query results."""
         return self.root / "summary.json"
 
+    @property
+    def cloud(self) -> Path:
+        """The emulators' data and logs of a production-shaped run."""
+        return self.root / "cloud"
+
     def reset(self) -> None:
         """Remove what an earlier run left, so this run's counts are its own."""
         for stale in (
@@ -192,6 +225,7 @@ class Workdir:
             Path(f"{self.warehouse}.wal"),
             self.dead_letters,
             self.summary,
+            self.cloud,
         ):
             if stale.is_dir():
                 shutil.rmtree(stale)
@@ -270,12 +304,50 @@ def start_pipeline(
     return streaming, None
 
 
-def wait_for_accounting(
-    args: argparse.Namespace, workdir: Workdir, expected: Expectation, progress: Progress
-) -> tuple[DeadLetterScan, bool]:
-    """Step 4: show progress until every message is in the warehouse or a dead letter."""
-    import duckdb
+@dataclass
+class Landing:
+    """Where a run's messages end: the warehouse to read, the dead-letter prefix."""
 
+    open_reader: Callable[[], contextlib.AbstractContextManager[WarehouseReader]]
+    dead_letters: str
+    view_suffix: str = ""
+    """Rows are counted in the tables (DuckDB: unique keys) or the ``_dedup`` views."""
+
+
+def duckdb_landing(workdir: Workdir) -> Landing:
+    """Return the local warehouse file and dead-letter folder as a landing."""
+
+    @contextlib.contextmanager
+    def reader() -> Iterator[WarehouseReader]:
+        import duckdb
+
+        with duckdb.connect(str(workdir.warehouse)) as connection:
+            yield DuckDBReader(connection)
+
+    return Landing(reader, str(workdir.dead_letters))
+
+
+def bigquery_landing(client: Any, dead_letters: str) -> Landing:
+    """Return a BigQuery project (the emulator's) and a ``gs://`` dead-letter prefix."""
+
+    @contextlib.contextmanager
+    def reader() -> Iterator[WarehouseReader]:
+        yield BigQueryReader(client)
+
+    return Landing(reader, dead_letters, view_suffix="_dedup")
+
+
+def wait_for_accounting(
+    args: argparse.Namespace,
+    landing: Landing,
+    expected: Expectation,
+    progress: Progress,
+    pipeline: Any = None,
+) -> tuple[DeadLetterScan, bool]:
+    """Step 4: show progress until every message is in the warehouse or a dead letter.
+
+    Stops early, saying so, when the streaming ``pipeline`` (its result) has failed.
+    """
     scan = DeadLetterScan()
     started = time.time()
     deadline = time.monotonic() + args.timeout
@@ -283,10 +355,9 @@ def wait_for_accounting(
     last_line = 0.0
     target = len(expected.events) + expected.dead_letters
     while True:
-        with duckdb.connect(str(workdir.warehouse), read_only=False) as connection:
-            landed = landed_events(connection)
-        if workdir.dead_letters.exists():
-            scan.scan(workdir.dead_letters)
+        with landing.open_reader() as reader:
+            landed = landed_events(reader)
+        scan.scan(landing.dead_letters)
         accounted = len(landed) + len(scan.by_message)
         now = time.monotonic()
         if interactive or now - last_line > 5 or accounted >= target:
@@ -301,6 +372,11 @@ def wait_for_accounting(
             if interactive:
                 print()
             return scan, True
+        if pipeline is not None and str(pipeline.state) in FAILED_STATES:
+            if interactive:
+                print()
+            _say(f"the pipeline stopped ({pipeline.state}): {accounted:,} of {target:,} accounted")
+            return scan, False
         if now > deadline:
             if interactive:
                 print()
@@ -317,21 +393,21 @@ def summarize(
     finished: float,
     mode: str,
     metrics: dict[str, int],
+    landing: Landing | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Step 5: count what landed, reconcile three independent counts, run the seed's queries.
 
     Published (counted by the publisher) must equal the events in the
-    warehouse (counted in DuckDB) plus the dead letters (counted in the files)
-    plus the duplicates the generator published (counted by the generator),
-    and each must be what the generator predicts.
+    warehouse (counted in the warehouse) plus the dead letters (counted in the
+    files) plus the duplicates the generator published (counted by the
+    generator), and each must be what the generator predicts.
     """
-    import duckdb
-
-    with duckdb.connect(str(workdir.warehouse)) as connection:
-        counts = row_counts(connection)
-        landed = landed_events(connection)
-        stored = ingestion_times(connection)
-        queries = run_queries(connection)
+    landing = landing or duckdb_landing(workdir)
+    with landing.open_reader() as reader:
+        counts = row_counts(reader, landing.view_suffix)
+        landed = landed_events(reader)
+        stored = ingestion_times(reader)
+        queries = run_queries(reader)
     latencies = [stored[e] - sent for e, sent in progress.sent_at.items() if e in stored]
     elapsed = max(finished - progress.first_publish, 1e-9)
     summary: dict[str, Any] = {
@@ -368,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir.reset()
     messages = generate(args, workdir)
     expected = expectation(messages)
+    if args.warehouse == "bigquery":
+        from ops.local_cloud import run_production_shaped
+
+        return run_production_shaped(args, workdir, messages, expected)
 
     import duckdb
 
@@ -380,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     streaming: Any = None
     try:
         streaming, replayed = start_pipeline(args, workdir, emulator, messages, progress)
-        scan, complete = wait_for_accounting(args, workdir, expected, progress)
+        landing = duckdb_landing(workdir)
+        scan, complete = wait_for_accounting(args, landing, expected, progress, streaming)
         if not complete:
             return 1
         finished = time.time()
@@ -394,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             emulator.stop()
     mode = "replay" if emulator is None else "streaming"
     summary, reconciled = summarize(workdir, expected, progress, scan, finished, mode, metrics)
-    _print_summary(summary, reconciled, workdir.summary)
+    print_summary(summary, reconciled, workdir.summary)
     return 0 if reconciled else 1
 
 
@@ -413,7 +494,13 @@ def _metrics(result: Any) -> dict[str, int]:
     return dict(sorted(found.items()))
 
 
-def _print_summary(summary: dict[str, Any], reconciled: bool, path: Path) -> None:
+QUERIES_ON_DUCKDB = "sql/queries/*.sql, BigQuery SQL run on DuckDB via sqlglot"
+
+
+def print_summary(
+    summary: dict[str, Any], reconciled: bool, path: Path, queries_on: str = QUERIES_ON_DUCKDB
+) -> None:
+    """Print the summary, then each of the seed's queries (and how DuckDB's answer compares)."""
     _say("\n== summary ==")
     mark = "reconciled" if reconciled else "DOES NOT RECONCILE"
     _say(
@@ -446,10 +533,19 @@ def _print_summary(summary: dict[str, Any], reconciled: bool, path: Path) -> Non
             "pipeline counters       not shown: the streaming DirectRunner keeps only its first "
             "bundle's Beam metrics (rows and dead letters above are counted from the outputs)"
         )
-    _say("\n== the seed's queries (sql/queries/*.sql, BigQuery SQL run on DuckDB via sqlglot) ==")
+    _say(f"\n== the seed's queries ({queries_on}) ==")
+    compared = summary.get("duckdb_comparison")
     for name, result in summary["queries"].items():
         _say(f"\n{name}")
         _say(format_table(result["columns"], result["rows"]))
+        if compared is not None:
+            difference = compared.get(name)
+            rows = len(result["rows"])
+            _say(
+                f"  DuckDB: DIFFERS: {difference}"
+                if difference
+                else f"  DuckDB: the same {rows} rows"
+            )
     _say(f"\nfull results: {path}")
 
 

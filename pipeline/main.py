@@ -17,6 +17,7 @@ from apache_beam.pvalue import PCollection
 
 from pipeline.deadletter import REASON_NAMES
 from pipeline.deadletter_files import WriteDeadLetters
+from pipeline.endpoints import beam_storage_without_credentials
 from pipeline.options import IngestOptions, UsageError, beam_parser, check_usage, parser
 from pipeline.sources import ReadMessages
 from pipeline.transforms import ProcessMessages
@@ -69,6 +70,7 @@ def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
 
     Raises UsageError (before anything is built) when the options do not make a run.
     """
+    beam_storage_without_credentials()  # a named Cloud Storage emulator needs none
     options = pipeline_options(argv)
     ingest = options.view_as(IngestOptions)
     check_usage(ingest)

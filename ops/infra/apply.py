@@ -23,7 +23,12 @@ from ops.infra import (
     ensure_storage,
 )
 from ops.infra.context import Context
-from ops.infra.emulated import ensure_topic_without_schema, local_step, skip_reason
+from ops.infra.emulated import (
+    ensure_fact_table_by_ddl,
+    ensure_topic_without_schema,
+    local_step,
+    skip_reason,
+)
 from ops.infra.settings import Step
 
 ENSURE: dict[str, Callable[[Context, Step], list[str]]] = {
@@ -51,6 +56,7 @@ ENSURE: dict[str, Callable[[Context, Step], list[str]]] = {
 ENSURE_LOCAL: dict[str, Callable[[Context, Step], list[str]]] = {
     **ENSURE,
     "pubsub.topic": ensure_topic_without_schema,
+    "bigquery.table": ensure_fact_table_by_ddl,
 }
 """The same on the local services (:mod:`ops.infra.emulated`): topics have no schema there."""
 

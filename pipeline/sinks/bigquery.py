@@ -71,9 +71,10 @@ def _is_unavailable(error: Exception) -> bool:
 
 def default_client(project: str) -> InsertClient:
     """Return a real BigQuery client for ``project`` (empty: the environment's default)."""
-    from google.cloud import bigquery
+    from pipeline.endpoints import bigquery_client
 
-    return bigquery.Client(project=project or None)
+    client: InsertClient = bigquery_client(project)
+    return client
 
 
 class InsertRowsFn(WarehouseSinkFn):
