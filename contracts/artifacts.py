@@ -23,6 +23,17 @@ def _literal(value: Any) -> str:
     return text
 
 
+def _int_keyed(value: dict[int, str]) -> str:
+    """Return ``value`` as a Python literal keeping its integer keys (JSON would quote them)."""
+    if not value:
+        return "{}"
+    items = "".join(
+        f"    {int(key)}: {json.dumps(text, ensure_ascii=False)},\n"
+        for key, text in sorted(value.items())
+    )
+    return "{\n" + items + "}"
+
+
 def render_artifacts_module(tables: list[Table], raw: list[RawTable], files: dict[str, str]) -> str:
     """Return the module's source, from the tables and the already rendered ``files``."""
     warehouse = {
@@ -69,6 +80,6 @@ def render_artifacts_module(tables: list[Table], raw: list[RawTable], files: dic
         '"""Per raw landing table: its event contract and topic, tables API body and DDL."""\n\n'
         f"PUBSUB_SCHEMAS: dict[str, str] = {_literal(pubsub)}\n"
         '"""Per file name under pubsub_schemas/: the Pub/Sub schema definition."""\n\n'
-        f"MIGRATIONS: dict[int, str] = {_literal(migrations)}\n"
+        f"MIGRATIONS: dict[int, str] = {_int_keyed(migrations)}\n"
         '"""Per release number: the migration the live tables need (migrations/NNNN.sql)."""\n'
     )
