@@ -164,23 +164,115 @@ def duckdb_answers(workdir: Any) -> dict[str, dict[str, Any]]:
         return run_queries(connection)
 
 
-def run_production_shaped(args: Any, workdir: Any, messages: list[Any], expected: Any) -> int:
-    """``make run WAREHOUSE=bigquery``: return 0 when it reconciles and both engines agree."""
-    import json
+SERVICES: Final = ("bigquery", "storage")
+"""What an outage drill can take away (``--outage``)."""
+
+
+@dataclass
+class Outage:
+    """An outage drill: ``services`` stopped once a share of the messages is published."""
+
+    services: tuple[str, ...]
+    seconds: float
+    after_share: float = 0.3
+    stopped_at: int = -1
+    """Messages published when the services were stopped (-1: not yet)."""
+    ended: bool = False
+
+    def run(self, cloud: LocalCloud, progress: Any, total: int) -> None:
+        """Wait for the moment, stop the services, wait, start them again (a thread's target)."""
+        import time
+
+        while progress.published < total * self.after_share and not progress.done:
+            time.sleep(0.05)
+        emulators = [getattr(cloud, service) for service in self.services]
+        self.stopped_at = progress.published
+        for emulator in emulators:
+            emulator.halt()
+        _say(
+            f"outage drill: {', '.join(self.services)} stopped for {self.seconds:.0f}s "
+            f"({self.stopped_at:,} messages published)"
+        )
+        time.sleep(self.seconds)
+        for emulator in emulators:
+            emulator.start()
+        _say(f"outage drill: {', '.join(self.services)} answering again")
+        self.ended = True
+
+    def describe(self) -> dict[str, Any]:
+        """Return the drill for the summary."""
+        return {
+            "services": list(self.services),
+            "seconds": self.seconds,
+            "stopped_at_published": self.stopped_at,
+        }
+
+
+def replay_dead_letters(cloud: LocalCloud, arguments: list[str], dead_letters: str) -> str:
+    """Replay every dead-letter file into BigQuery, as an operator does after an outage.
+
+    Messages dead-lettered as ``sink_unavailable`` land now; the bad ones are
+    dead-lettered again, under the returned prefix. The warehouse's row keys
+    (and the views) absorb rows a message had already landed.
+    """
+    from pipeline.main import run
+
+    def option(name: str) -> str:
+        return arguments[arguments.index(name) + 1]
+
+    replayed = dead_letters.rstrip("/").rsplit("/", 1)[0] + "/replayed_dead_letters"
+    run([
+        "--replay", f"{dead_letters.rstrip('/')}/*.ndjson", "--sink", "bigquery",
+        "--bq_project", option("--bq_project"), "--bq_dataset", option("--bq_dataset"),
+        "--bq_write_method", option("--bq_write_method"), "--dead_letter_prefix", replayed,
+    ])  # fmt: skip
+    return replayed
+
+
+def _publish(cloud: LocalCloud, args: Any, messages: list[Any], progress: Any) -> None:
+    """Publish the messages at the run's rate with the project's publisher, in a thread."""
     import threading
-    import time
 
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     from ecom_contracts import Publisher
     from ops import local_run
-    from ops.emulators import EmulatorUnavailableError
-    from ops.report import query_differences
     from pipeline.catalog import CONTRACTS
+
+    client = pubsub_v1.PublisherClient(
+        batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
+    )
+    publishers = {
+        c.topic_id: Publisher(f"projects/{cloud.project}/topics/{c.topic_id}", client=client)
+        for c in CONTRACTS
+    }
+    _say(f"publishing at {args.rate:,.0f}/s")
+    threading.Thread(
+        target=local_run.publish_at_rate,
+        args=(publishers, messages, args.rate, progress),
+        daemon=True,
+    ).start()
+
+
+def run_production_shaped(args: Any, workdir: Any, messages: list[Any], expected: Any) -> int:
+    """``make run WAREHOUSE=bigquery``: return 0 when it reconciles and both engines agree.
+
+    With ``args.outage`` (a drill), the named services are stopped mid-run and
+    started again; once every message is in the warehouse or a dead letter,
+    the dead letters are replayed, and the reconciliation must then be exact.
+    """
+    import json
+    import threading
+    import time
+
+    from ops import local_run
+    from ops.emulators import EmulatorUnavailableError
+    from ops.report import DeadLetterScan, query_differences
     from pipeline.main import run
 
     workdir.cloud.mkdir(parents=True, exist_ok=True)
     cloud = LocalCloud(workdir.cloud)
+    outage = Outage(tuple(args.outage), args.outage_seconds) if args.outage else None
     try:
         cloud.start()
     except EmulatorUnavailableError as missing:
@@ -202,30 +294,41 @@ def run_production_shaped(args: Any, workdir: Any, messages: list[Any], expected
             f"(--bq_write_method {args.bq_write_method}; dead letters in {dead_letters})"
         )
         streaming = run(arguments)
-        client = pubsub_v1.PublisherClient(
-            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
-        )
-        publishers = {
-            c.topic_id: Publisher(f"projects/{cloud.project}/topics/{c.topic_id}", client=client)
-            for c in CONTRACTS
-        }
-        _say(f"publishing at {args.rate:,.0f}/s")
-        threading.Thread(
-            target=local_run.publish_at_rate,
-            args=(publishers, messages, args.rate, progress),
-            daemon=True,
-        ).start()
+        _publish(cloud, args, messages, progress)
+        if outage is not None:
+            threading.Thread(
+                target=outage.run, args=(cloud, progress, len(messages)), daemon=True
+            ).start()
         landing = local_run.bigquery_landing(cloud.bigquery_client(), dead_letters)
-        scan, complete = local_run.wait_for_accounting(args, landing, expected, progress, streaming)
+        scan, complete = local_run.wait_for_accounting(
+            args,
+            landing,
+            expected,
+            progress,
+            streaming,
+            settled=lambda: outage is None or outage.ended,
+            quiet_seconds=0.0 if outage is None else 10.0,
+        )
         if not complete:
             return 1
         finished = time.time()
         streaming.cancel()
         streaming = None
+        if outage is not None:
+            unavailable = sum(r == "sink_unavailable" for r in scan.by_message.values())
+            _say(
+                f"every message is in BigQuery or a dead letter ({unavailable:,} of them "
+                "sink_unavailable); replaying the dead letters, as after an outage"
+            )
+            landing.dead_letters = replay_dead_letters(cloud, arguments, dead_letters)
+            scan = DeadLetterScan()
+            scan.scan(landing.dead_letters)
         mode = f"streaming on the local services, {args.bq_write_method}"
         summary, reconciled = local_run.summarize(
             workdir, expected, progress, scan, finished, mode, {}, landing
         )
+        if outage is not None:
+            summary["outage"] = outage.describe()
         _say("DuckDB: replaying the same messages into the embedded warehouse to compare")
         differences = query_differences(summary["queries"], duckdb_answers(workdir))
         summary["duckdb_comparison"] = differences

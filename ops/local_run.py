@@ -179,6 +179,18 @@ def parser() -> argparse.ArgumentParser:
         "options), its queries compared with DuckDB's",
     )
     parsing.add_argument(
+        "--outage",
+        action="append",
+        choices=("bigquery", "storage"),
+        default=[],
+        help="with --warehouse bigquery, a drill (repeatable): stop this emulator once 30%% "
+        "of the messages are published, start it again after --outage-seconds, then replay "
+        "the dead letters and reconcile exactly",
+    )
+    parsing.add_argument(
+        "--outage-seconds", type=float, default=15.0, help="how long a drill's outage lasts"
+    )
+    parsing.add_argument(
         "--bq-write-method",
         choices=("streaming_inserts", "storage_write_api"),
         default="streaming_inserts",
@@ -337,16 +349,46 @@ def bigquery_landing(client: Any, dead_letters: str) -> Landing:
     return Landing(reader, dead_letters, view_suffix="_dedup")
 
 
+def _read(landing: Landing, scan: DeadLetterScan) -> tuple[set[str] | None, str]:
+    """Return the landed events (None when unreadable) and what could not be read, if anything.
+
+    During an outage drill the warehouse or the bucket does not answer; the
+    monitor says so and reads again on its next turn.
+    """
+    from apache_beam.io.filesystem import BeamIOError
+    from google.api_core.exceptions import GoogleAPIError
+    from requests.exceptions import RequestException
+
+    unreadable = (BeamIOError, GoogleAPIError, RequestException, OSError)
+    problem = ""
+    landed: set[str] | None = None
+    try:
+        with landing.open_reader() as reader:
+            landed = landed_events(reader)
+    except unreadable as error:
+        problem = f"warehouse unreadable ({type(error).__name__})"
+    try:
+        scan.scan(landing.dead_letters)
+    except unreadable as error:
+        problem = f"{problem}; " if problem else ""
+        problem += f"dead letters unreadable ({type(error).__name__})"
+    return landed, problem
+
+
 def wait_for_accounting(
     args: argparse.Namespace,
     landing: Landing,
     expected: Expectation,
     progress: Progress,
     pipeline: Any = None,
+    settled: Callable[[], bool] = lambda: True,
+    quiet_seconds: float = 0.0,
 ) -> tuple[DeadLetterScan, bool]:
     """Step 4: show progress until every message is in the warehouse or a dead letter.
 
-    Stops early, saying so, when the streaming ``pipeline`` (its result) has failed.
+    Stops early, saying so, when the streaming ``pipeline`` (its result) has
+    failed. With ``settled`` and ``quiet_seconds`` (an outage drill), it also
+    waits for the drill to end and the counts to stay still that long.
     """
     scan = DeadLetterScan()
     started = time.time()
@@ -354,21 +396,26 @@ def wait_for_accounting(
     interactive = sys.stdout.isatty()
     last_line = 0.0
     target = len(expected.events) + expected.dead_letters
+    landed: set[str] = set()
+    counts, changed = (-1, -1), time.monotonic()
     while True:
-        with landing.open_reader() as reader:
-            landed = landed_events(reader)
-        scan.scan(landing.dead_letters)
+        read, problem = _read(landing, scan)
+        landed = landed if read is None else read
         accounted = len(landed) + len(scan.by_message)
         now = time.monotonic()
-        if interactive or now - last_line > 5 or accounted >= target:
+        if (len(landed), len(scan.by_message)) != counts:
+            counts, changed = (len(landed), len(scan.by_message)), now
+        if interactive or now - last_line > 5 or accounted >= target or problem:
             line = (
                 f"published {progress.published:,}/{expected.published:,} | events in warehouse "
                 f"{len(landed):,} | dead letters {len(scan.by_message):,} | accounted "
                 f"{accounted:,}/{target:,} | {time.time() - started:.0f}s"
+                + (f" | {problem}" if problem else "")
             )
             print(f"\r{line}" if interactive else line, end="" if interactive else "\n", flush=True)
             last_line = now
-        if progress.done and accounted >= target:
+        done = progress.done and accounted >= target and not problem
+        if done and settled() and now - changed >= quiet_seconds:
             if interactive:
                 print()
             return scan, True
@@ -439,7 +486,10 @@ def summarize(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the local system end to end; return 0 when everything reconciles."""
-    args = parser().parse_args(argv)
+    parsing = parser()
+    args = parsing.parse_args(argv)
+    if args.outage and args.warehouse != "bigquery":
+        parsing.error("--outage is a drill of the production-shaped run: add --warehouse bigquery")
     workdir = Workdir(args.workdir)
     workdir.reset()
     messages = generate(args, workdir)

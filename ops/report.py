@@ -45,9 +45,16 @@ class BigQueryReader:
 
     client: Any
 
+    deadline: float = 30.0
+    """Seconds a query is retried before the reader gives up (an unreachable BigQuery)."""
+
     def query(self, bigquery_sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """Run ``bigquery_sql`` in the client's project."""
-        result = self.client.query(bigquery_sql).result()
+        """Run ``bigquery_sql`` in the client's project; raise past ``deadline``."""
+        from google.cloud.bigquery import DEFAULT_RETRY
+
+        retry = DEFAULT_RETRY.with_deadline(self.deadline)
+        job = self.client.query(bigquery_sql, retry=retry, job_retry=None)
+        result = job.result(retry=retry, timeout=self.deadline)
         return [f.name for f in result.schema], [tuple(row.values()) for row in result]
 
 

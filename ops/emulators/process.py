@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -51,7 +52,9 @@ def _die_with_parent() -> None:
     """In the child, before exec: on Linux, ask for SIGTERM when the parent dies.
 
     The emulator then never outlives the process that started it, even one
-    killed without a chance to clean up.
+    killed without a chance to clean up. Linux sends the signal when the
+    *thread* that started the child ends, so this is asked only by children of
+    the main thread (an outage drill restarts an emulator from a thread of its own).
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
@@ -109,13 +112,14 @@ class EmulatorProcess:
             log: Any = subprocess.DEVNULL
             if self.log_path:
                 log = closing.enter_context(self.log_path.open("ab"))  # the child keeps its copy
+            main_thread = threading.current_thread() is threading.main_thread()
             self._process = subprocess.Popen(
                 command,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=dict(self.child_environment()),
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_die_with_parent if main_thread else None,
             )
         self._wait(timeout, self.ready)
         for variable, value in self.environment().items():

@@ -55,3 +55,49 @@ def test_the_production_path_reconciles_and_both_engines_agree(tmp_path: Path, w
                     "artifactregistry.repository", "order-events-raw"):  # fmt: skip
         assert any(skipped in line and ": skipped (" in line for line in infra.splitlines())
     assert "gs://ecom-local-ecom-ingest/dead_letters" in said
+
+
+@pytest.mark.parametrize(
+    ("services", "write_method"),
+    [
+        (["storage"], "streaming_inserts"),
+        (["bigquery"], "streaming_inserts"),
+        (["bigquery"], "storage_write_api"),
+        (["bigquery", "storage"], "streaming_inserts"),
+    ],
+)
+def test_outage_drills_lose_nothing_and_a_replay_completes_the_tables(
+    tmp_path: Path, services: list[str], write_method: str
+):
+    """A service stopped mid-run and started again: rows or dead letters, then exact after replay.
+
+    While BigQuery is away, the sink dead-letters what it cannot write
+    (``sink_unavailable``) after its bounded retries; while Cloud Storage is
+    away, dead-letter writes fail and are retried (the client's retries, then
+    the bundle's), never dropped. The run then replays every dead letter and
+    must reconcile exactly, its queries equal to DuckDB's for the same messages.
+    """
+    require_emulator()
+    require_bigquery_emulator()
+    outage = [arg for service in services for arg in ("--outage", service)]
+    summary, said = _production_run(
+        tmp_path, "--bq-write-method", write_method, *outage, "--outage-seconds", "10"
+    )
+    assert "(reconciled)" in said
+    assert summary["outage"]["services"] == services
+    assert 0 < summary["outage"]["stopped_at_published"] < EVENTS
+    assert f"outage drill: {', '.join(services)} answering again" in said
+    assert "replaying the dead letters, as after an outage" in said
+    _check(summary)
+    assert summary["duckdb_comparison"] == {}
+    assert "sink_unavailable" not in summary["dead_letters_by_reason"]
+
+
+def test_an_outage_drill_needs_the_production_shaped_run(tmp_path: Path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "ops.local_run", "--outage", "bigquery", "--workdir", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert "add --warehouse bigquery" in completed.stderr
+    assert not (tmp_path / "published.ndjson").exists()
