@@ -32,6 +32,7 @@ from google.protobuf.message import DecodeError, Message
 from ecom_contracts import REVISION_ATTRIBUTE
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.catalog import BY_NAME, Contract
+from pipeline.endpoints import beam_storage_without_credentials
 
 MASK: Final = "***"
 
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true", help="print the groups as JSON")
     args = parser.parse_args(argv)
+    beam_storage_without_credentials()  # a named Cloud Storage emulator needs none
     if not has_files(args.source):
         print(f"error: no dead-letter files (*.ndjson) under {args.source}", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ from ops.raw_landing import (
     row_to_message,
 )
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
+from pipeline.endpoints import beam_storage_without_credentials
 from pipeline.route import CONTRACT, SCHEMA_NAME
 
 
@@ -165,9 +166,9 @@ def replay_raw_landing(args: argparse.Namespace, client: Any, bigquery_client: A
         print(f"error: {error}", file=sys.stderr)
         return 2
     if bigquery_client is None:
-        from google.cloud import bigquery
+        from pipeline.endpoints import bigquery_client as client_for
 
-        bigquery_client = bigquery.Client(project=table.split(".")[0])
+        bigquery_client = client_for(table.split(".")[0])
     topic = f"projects/{args.project}/topics/{args.topic or contract.topic_id}"
     republisher = Republisher(client, args.dry_run, ordering=True)
     encoding = "BINARY" if args.dry_run else republisher.publisher(topic).encoding
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None, client: Any = None, bigquery_client: Any
     parser.add_argument("--topic", help="publish every record to this topic id instead")
     parser.add_argument("--dry-run", action="store_true", help="report what would be published")
     args = parser.parse_args(argv)
+    beam_storage_without_credentials()  # a named Cloud Storage emulator needs none
     if args.source.startswith("bq://"):
         if args.reason:
             parser.error("--reason applies to dead letters, not to raw landing")

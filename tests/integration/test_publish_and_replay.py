@@ -2,7 +2,9 @@
 
 The emulator has no PROTOCOL_BUFFER schemas, so a topic schema rejecting a
 payload is simulated by a fake at the client boundary (the publish call),
-which is the only place the real service's refusal reaches the code.
+which is the only place the real service's refusal reaches the code. Raw
+landing replay reads its rows from the BigQuery emulator (``local-bigquery``);
+that a BigQuery subscription writes them there is not emulated.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 import pytest
 from google.api_core import exceptions
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-from google.cloud.bigquery.table import Row
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.pubsub_v1 import types as pubsub_types
@@ -29,9 +30,11 @@ from ecom.events.v1 import order_event_pb2
 from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_contracts import EncodingError, Publisher, encode
 from ecom_contracts._cli import main as ecom_contracts_main
+from ecom_warehouse.artifacts import RAW_TABLES
 from ops import replay
-from ops.emulators import PubsubEmulator
+from ops.emulators import BigQueryEmulator, PubsubEmulator
 from pipeline.decode import decode
+from pipeline.endpoints import bigquery_client
 from pipeline.record import PubsubRecord
 from pipeline.route import route
 
@@ -279,69 +282,78 @@ def _bigquery_values(message: Message) -> dict[str, Any]:
     return row
 
 
-class FakeRawLanding:
-    """BigQuery at the query call (nothing local answers it), returning the client's own Rows."""
+def _land_raw(project: str, rows: list[dict[str, Any]]) -> str:
+    """Create the raw landing table on the BigQuery emulator and write ``rows`` as Pub/Sub would.
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows
-        self.queries: list[tuple[str, Any]] = []
-
-    def query(self, sql: str, job_config: Any) -> FakeRawLanding:
-        self.queries.append((sql, job_config))
-        return self
-
-    def result(self, page_size: int) -> list[Row]:
-        assert page_size > 0
-        return [Row(tuple(r.values()), {k: i for i, k in enumerate(r)}) for r in self.rows]
+    How a BigQuery subscription itself writes them is not emulated (the Pub/Sub
+    emulator accepts such subscriptions and writes nothing): the rows take its
+    documented shape, the table is the generated one.
+    """
+    client = bigquery_client(project)
+    client.create_dataset("events_raw", exists_ok=True)
+    ddl = RAW_TABLES["raw_order_events"]["ddl"].replace("`events.", f"`{project}.events_raw.")
+    client.query(ddl).result()
+    table = f"{project}.events_raw.raw_order_events"
+    as_json = [
+        {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
+        for row in rows
+    ]
+    assert client.insert_rows_json(table, as_json) == []
+    return table
 
 
 def test_replay_republishes_raw_landed_messages_for_a_time_range(
-    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+    emulator: PubsubEmulator,
+    bigquery_emulator: BigQueryEmulator,
+    bigquery_project: str,
+    capsys: pytest.CaptureFixture[str],
 ):
     topic = f"projects/{PROJECT}/topics/order-events"
     with contextlib.suppress(exceptions.AlreadyExists):
         pubsub_v1.PublisherClient().create_topic(name=topic)
     subscription = f"projects/{PROJECT}/subscriptions/raw-replay-{uuid.uuid4().hex[:6]}"
     pubsub_v1.SubscriberClient().create_subscription(name=subscription, topic=topic)
-    events = [_order("e1"), _order("e2", order_id="o9")]
+    events = [_order("e1"), _order("e2", order_id="o9"), _order("e3", order_id="o8")]
     shaped = [order_pubsub.OrderEvent.FromString(e.SerializeToString()) for e in events]
     attributes = {
         "ecom_contract": "ecom.events.v1.OrderEvent",
         "googclient_schemaname": "projects/p/schemas/order-event",
         "source": "checkout",
     }
+    published = [
+        dt.datetime(2025, 12, 1, 10, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 12, 1, 23, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2025, 12, 2, 0, 0, 0, tzinfo=dt.UTC),  # the end of the range: left out
+    ]
     rows = [
         {
             "subscription_name": "projects/p/subscriptions/order-events-raw",
             "message_id": f"m{i}",
-            "publish_time": dt.datetime(2025, 12, 1, 10, i, tzinfo=dt.UTC),
+            "publish_time": published[i],
             "attributes": json.dumps(attributes),
             **_bigquery_values(message),
         }
         for i, message in enumerate(shaped)
     ]
-    fake = FakeRawLanding(rows)
+    table = _land_raw(bigquery_project, rows)
     code = replay.main(
-        ["--source", f"bq://{PROJECT}.events.raw_order_events", "--project", PROJECT,
+        ["--source", f"bq://{table}", "--project", PROJECT,
          "--since", "2025-12-01", "--until", "2025-12-02T00:00:00"],
-        bigquery_client=fake,
     )  # fmt: skip
     assert code == 0
     assert f"re-published 2 to {topic}; failed 0; unreadable rows 0" in capsys.readouterr().out
-    ((sql, config),) = fake.queries
-    assert "publish_time >= @since AND publish_time < @until" in sql
-    since, until = config.query_parameters
-    assert since.value == dt.datetime(2025, 12, 1, tzinfo=dt.UTC)  # no zone given: UTC
-    assert until.value == dt.datetime(2025, 12, 2, tzinfo=dt.UTC)
     received = _pull(subscription, 2)
-    assert sorted(m.data for m in received) == sorted(e.SerializeToString() for e in events)
+    assert sorted(m.data for m in received) == sorted(e.SerializeToString() for e in events[:2])
     for message in received:
         assert "googclient_schemaname" not in message.attributes
         assert message.attributes["source"] == "checkout"
 
 
 def test_replay_restores_the_ordering_key_landed_in_the_attributes_json(
-    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+    emulator: PubsubEmulator,
+    bigquery_emulator: BigQueryEmulator,
+    bigquery_project: str,
+    capsys: pytest.CaptureFixture[str],
 ):
     # A BigQuery subscription with write_metadata has no ordering-key column: Pub/Sub puts the
     # key into the attributes JSON beside the message's attributes. Replay must publish it as
@@ -371,10 +383,8 @@ def test_replay_restores_the_ordering_key_landed_in_the_attributes_json(
                 **_bigquery_values(message),
             }
         )
-    code = replay.main(
-        ["--source", f"bq://{PROJECT}.events.raw_order_events", "--project", PROJECT],
-        bigquery_client=FakeRawLanding(rows),
-    )
+    table = _land_raw(bigquery_project, rows)
+    code = replay.main(["--source", f"bq://{table}", "--project", PROJECT])
     assert code == 0, capsys.readouterr().err
     received = _pull(subscription, len(landed))
     by_event = {order_event_pb2.OrderEvent.FromString(m.data).event_id: m for m in received}
