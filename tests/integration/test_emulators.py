@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 from apache_beam.io.filesystems import FileSystems
 from google.api_core import exceptions
 
@@ -42,7 +43,7 @@ def test_bigquery_runs_the_generated_ddl_and_keeps_it_across_a_restart(
     assert client.insert_rows_json(table, [row], row_ids=["a"]) == []
 
     bigquery_emulator.halt()
-    with pytest.raises(Exception):  # noqa: B017, PT011: whatever the transport raises
+    with pytest.raises(requests.exceptions.ConnectionError):
         client.query("SELECT 1", retry=None, job_retry=None).result(timeout=5)
     bigquery_emulator.start()
     rows = client.query("SELECT line_key FROM events.fact_order_item").result()

@@ -11,7 +11,7 @@ from google.auth.credentials import AnonymousCredentials, Credentials
 from pipeline import endpoints
 
 
-class _Default(Credentials):  # type: ignore[misc]
+class _Default(Credentials):
     """What the environment's credentials would be (no lookup made)."""
 
     def refresh(self, request: Any) -> None:
