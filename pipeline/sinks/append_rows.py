@@ -42,9 +42,10 @@ class _Call:
     def __init__(self, client: Any, stream: str, lifetime: float) -> None:
         self.requests: queue.Queue[Any] = queue.Queue()
         self.opened = time.monotonic()
+        self.responses: Any = None
         # The routing header BigQuery needs to find the stream's region.
         metadata = (("x-goog-request-params", f"write_stream={stream}"),)
-        self.responses: Any = client.transport.append_rows(
+        self.responses = client.transport.append_rows(
             self._outgoing(), timeout=lifetime, metadata=metadata
         )
 
@@ -54,7 +55,7 @@ class _Call:
             try:
                 request = self.requests.get(timeout=5.0)
             except queue.Empty:
-                if self.responses.done():
+                if self.responses is not None and self.responses.done():
                     return
                 continue
             if request is _END:

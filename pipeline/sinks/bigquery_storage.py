@@ -172,12 +172,12 @@ class AppendRowsFn(WarehouseSinkFn):
                     if 0 <= e.index < len(pending)
                 }
                 if refusals:  # nothing of the request was appended: send the rest again
+                    self.retries.wrote(table)
                     refused.update(refusals)
                     pending = [i for i in pending if i not in refusals]
                     continue
                 if not answer.HasField("error") or answer.error.code == 0:
                     self.retries.wrote(table)
-                    pending = []
                     break
                 last_error = f"status {answer.error.code}: {answer.error.message}"[:300]
             failures += 1

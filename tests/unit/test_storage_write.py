@@ -139,7 +139,7 @@ def test_values_that_cannot_convert_refuse_the_row_with_the_reason(
 ):
     with pytest.raises(SinkRejectedError) as refused:
         proto_row_format("fact_inventory").encode(_inventory(**changes))
-    assert str(refused.value) == f"not sent: {reason}" or reason in str(refused.value)
+    assert str(refused.value).startswith(f"not sent: {reason}")
 
 
 @pytest.mark.parametrize(
