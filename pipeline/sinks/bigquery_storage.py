@@ -110,6 +110,11 @@ class AppendRowsFn(WarehouseSinkFn):
         for connection in self._connections.values():
             connection.close()
         self._connections = {}
+        # The client's channel too: a local streaming run sets a DoFn up for every bundle.
+        transport = getattr(self._client, "transport", None)
+        if transport is not None:
+            transport.close()
+        self._client = None
 
     def stream(self, table: str) -> str:
         """Return the name of ``table``'s default stream."""

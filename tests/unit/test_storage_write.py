@@ -381,11 +381,21 @@ def test_programming_errors_fail_the_bundle():
         _bundle(_sink(), _message("a", _inventory(event_id="a")))
 
 
-def test_teardown_closes_the_connections():
-    fn = _sink()
+def test_teardown_closes_the_connections_and_the_clients_channel():
+    closed: list[str] = []
+
+    class Transport:
+        def close(self) -> None:
+            closed.append("channel")
+
+    class Client:
+        transport = Transport()
+
+    fn = AppendRowsFn("proj", "events", client_factory=Client, connection_factory=FakeConnection)
+    fn.setup()
     _bundle(fn, _message("a", _inventory(event_id="a")))
     fn.teardown()
-    assert FakeConnection.closed == 1
+    assert (FakeConnection.closed, closed) == (1, ["channel"])
 
 
 def test_the_transform_builds_every_tables_format_when_the_job_is_built(
