@@ -85,9 +85,12 @@ class IngestOptions(PipelineOptions):
             "--bq_write_method",
             choices=("streaming_inserts", "storage_write_api"),
             default="streaming_inserts",
-            help="streaming_inserts (insert ids deduplicate redeliveries; refused rows are "
-            "dead-lettered) or storage_write_api (cheaper, at least once, rows checked "
-            "against the schema first); see the README",
+            help="streaming_inserts (insertAll; row keys as insert ids deduplicate "
+            "redeliveries for about a minute) or storage_write_api (AppendRows on each table's "
+            "default stream with the official client, proto rows from the fact contracts: "
+            "cheaper, at least once, no Java at launch). Either way refused rows become "
+            "dead letters of their message, and an outage past bounded retries dead-letters "
+            "the unwritten messages as sink_unavailable; see the README",
         )
         sink.add_argument("--bq_dataset", default="events", help="BigQuery dataset of the tables")
         sink.add_argument("--duckdb_path", default="local/warehouse.duckdb", help="DuckDB file")

@@ -11,7 +11,8 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
-from pipeline.sinks.refusals import Batch, Refusal
+from pipeline.sinks.batches import Batch
+from pipeline.sinks.refusals import Refusal
 from pipeline.sinks.warehouse_sink import WarehouseSinkFn
 from pipeline.warehouse import DATASET, create_tables
 
@@ -64,7 +65,7 @@ class InsertDuckDBFn(WarehouseSinkFn):
         import duckdb
         import pyarrow as pa
 
-        unique = {row.key: (row, record) for row, record in batch}
+        unique = {row.key: (row, record) for row, record, _ in batch}
         columns = list(next(iter(unique.values()))[0].row)
         column_list = ", ".join(columns)
         statement = f"INSERT OR IGNORE INTO {DATASET}.{table} ({column_list}) "

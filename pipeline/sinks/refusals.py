@@ -15,9 +15,8 @@ from pipeline.deadletter import DeadLetterElement, dead_letter, delivery_key, ke
 from pipeline.errors import SinkRejectedError, SinkUnavailableError
 from pipeline.model import FactRow
 from pipeline.record import PubsubRecord
+from pipeline.sinks.batches import Batch
 
-Batch = list[tuple[FactRow, PubsubRecord]]
-"""Rows of one table to write together, each with its source message."""
 Refusal = tuple[FactRow, PubsubRecord, str]
 """A row the warehouse refused, its source message, and the warehouse's reason."""
 
@@ -42,7 +41,7 @@ def unavailable_dead_letters(
 ) -> Iterator[DeadLetterElement]:
     """Yield one dead letter per message with a row among ``batch``, which could not be written."""
     reported: set[str] = set()
-    for row, record in batch:
+    for row, record, _ in batch:
         key = delivery_key(record)
         if key in reported:
             continue

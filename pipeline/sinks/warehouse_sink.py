@@ -2,7 +2,9 @@
 
 A new sink subclasses :class:`WarehouseSinkFn` and implements :meth:`write`
 (one table's batch in, the refused rows out; ``SinkUnavailableError`` when the
-warehouse could not be written past the sink's bounded retries). Batching
+warehouse could not be written past the sink's bounded retries). A sink whose
+requests have a size limit also implements :meth:`encode` (a row as it is
+sent, and what it costs in a request) and sets ``max_batch_bytes``. Batching
 (:mod:`pipeline.sinks.batches`), the dead letters of refusals
 (:mod:`pipeline.sinks.refusals`) and acknowledgement (:class:`pipeline.acks.PendingAcks`)
 are each their own piece; this class only wires them together.
@@ -20,10 +22,11 @@ from typing_extensions import override
 
 from pipeline.acks import PendingAcks
 from pipeline.deadletter import DeadLetterElement, delivery_key
-from pipeline.errors import SinkUnavailableError
+from pipeline.errors import SinkRejectedError, SinkUnavailableError
+from pipeline.model import FactRow
 from pipeline.record import MessageRows
-from pipeline.sinks.batches import TableBatches
-from pipeline.sinks.refusals import Batch, Refusal, refusal_dead_letters, unavailable_dead_letters
+from pipeline.sinks.batches import Batch, Pending, TableBatches
+from pipeline.sinks.refusals import Refusal, refusal_dead_letters, unavailable_dead_letters
 
 
 class WarehouseSinkFn(beam.DoFn):
@@ -35,37 +38,57 @@ class WarehouseSinkFn(beam.DoFn):
 
     sink_name: ClassVar[str] = "the warehouse"
     max_batch_rows: ClassVar[int] = 10_000
+    max_batch_bytes: ClassVar[int | None] = None
+    """Bytes of rows one request may carry (None: no limit); see :meth:`encode`."""
 
     def __init__(self) -> None:
-        self._batches = TableBatches(self.max_batch_rows)
+        self._batches = TableBatches(self.max_batch_rows, self.max_batch_bytes)
         self._acks = PendingAcks()
 
     def write(self, table: str, batch: Batch) -> list[Refusal]:
         """Write ``batch`` into ``table``; return the refused rows."""
         raise NotImplementedError
 
+    def encode(self, row: FactRow) -> tuple[Any, int]:
+        """Return ``row`` as the sink sends it, and the bytes it takes in a request.
+
+        Raises SinkRejectedError when the row cannot be sent at all (it is then
+        dead-lettered with that reason, and the message's other rows are
+        still written). By default the row's values, uncounted.
+        """
+        return row.row, 0
+
     @override
     def start_bundle(self) -> None:
-        self._batches = TableBatches(self.max_batch_rows)
+        self._batches = TableBatches(self.max_batch_rows, self.max_batch_bytes)
         self._acks = PendingAcks()
 
     @override
     def process(self, element: list[MessageRows]) -> Iterator[DeadLetterElement]:
         for rows, record in element:
             self._acks.note(record.ack)
+            refused: list[Refusal] = []
             for row in rows:
-                if self._batches.add(row, record):
-                    yield from self._flush(row.table)
+                try:
+                    payload, size = self.encode(row)
+                    complete = self._batches.add(Pending(row, record, payload), size)
+                except SinkRejectedError as error:
+                    refused.append((row, record, str(error)))
+                    continue
+                for batch in complete:
+                    yield from self._write(row.table, batch)
+            if refused:
+                self._acks.hand_over([record.ack])
+                yield from refusal_dead_letters(self.sink_name, refused[0][0].table, refused)
 
     @override
     def finish_bundle(self) -> Iterator[Any]:
         for table in self._batches.tables():
-            for line in self._flush(table):
+            for line in self._write(table, self._batches.take(table)):
                 yield WindowedValue(line, 0, (GlobalWindow(),))
         self._acks.acknowledge()
 
-    def _flush(self, table: str) -> Iterator[DeadLetterElement]:
-        batch = self._batches.take(table)
+    def _write(self, table: str, batch: Batch) -> Iterator[DeadLetterElement]:
         if not batch:
             return
         try:
@@ -73,10 +96,10 @@ class WarehouseSinkFn(beam.DoFn):
         except SinkUnavailableError as error:
             positions = range(len(batch)) if error.unwritten is None else error.unwritten
             unwritten = [batch[i] for i in positions]
-            self._acks.hand_over(record.ack for _, record in unwritten)
+            self._acks.hand_over(pending.record.ack for pending in unwritten)
             yield from unavailable_dead_letters(table, unwritten, error)
             # A message with an unwritten row is replayed whole; the others keep their reason.
-            waiting = {delivery_key(record) for _, record in unwritten}
+            waiting = {delivery_key(pending.record) for pending in unwritten}
             refusals = [r for r in error.refused if delivery_key(r[1]) not in waiting]
         self._acks.hand_over(record.ack for _, record, _ in refusals)
         yield from refusal_dead_letters(self.sink_name, table, refusals)

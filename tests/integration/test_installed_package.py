@@ -135,21 +135,25 @@ def test_replay_into_duckdb_from_the_installed_package(installed: Path, tmp_path
 
 
 CHECK_ROWS = """\
-from pipeline.model import FactRow
-from pipeline.record import PubsubRecord
-from pipeline.sinks.bigquery_storage import CheckRowsFn
-fn = CheckRowsFn()
-fn.setup()
-record = PubsubRecord(b"payload", {"ecom_contract": "ecom.events.v1.InventoryEvent"}, "m-1")
-misfit = FactRow("fact_inventory", "e-1", {"event_id": "e-1", "quantity_change": "twelve"})
-for output in fn.process([((misfit,), record)]):
-    print(type(output).__name__, output)
+from pipeline.errors import SinkRejectedError
+from pipeline.sinks.proto_rows import proto_row_format
+rows = proto_row_format("fact_inventory")
+row = {"event_id": "e-1", "event_date": "2025-12-01", "event_timestamp": "2025-12-01T10:00:00Z",
+       "product_id": "p", "warehouse_id": "w", "quantity_change": 3, "reason": "restock"}
+message = rows.message_class.FromString(rows.encode(row))
+print("encoded", message.event_date, message.event_timestamp, len(rows.descriptor.field))
+try:
+    rows.encode({**row, "quantity_change": "twelve"})
+except SinkRejectedError as refused:
+    print("refused", refused)
 """
 
 
 def test_storage_write_row_check_from_the_installed_package(installed: Path, tmp_path: Path):
+    # The Storage Write rows' descriptor comes from the generated artifacts inside the package.
     folder = _empty(tmp_path)
     (folder / "check_rows.py").write_text(CHECK_ROWS)
     completed = _run(installed, folder, "check_rows.py")
     assert completed.returncode == 0, completed.stderr[-4000:]
-    assert "refused a fact_inventory row (e-1)" in completed.stdout, completed.stdout
+    assert "encoded 20423 1764583200000000 9" in completed.stdout, completed.stdout
+    assert "refused not sent: quantity_change: not an integer" in completed.stdout, completed.stdout

@@ -7,21 +7,27 @@ around it is the real DoFn on the DirectRunner. DuckDB is the real database.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import socket
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import apache_beam as beam
 import duckdb
+import google.auth.exceptions
 import pytest
+import requests
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from google.api_core import exceptions
 
+from pipeline import endpoints
 from pipeline.model import FactRow
-from pipeline.record import PubsubRecord
-from pipeline.sinks.bigquery import InsertRowsFn, WriteToBigQuery
+from pipeline.record import MessageRows, PubsubRecord
+from pipeline.sinks.bigquery import InsertRowsFn, WriteToBigQuery, insert_id
 from pipeline.sinks.duckdb import WriteToDuckDB
 
 
@@ -309,3 +315,103 @@ def test_bigquery_rows_refused_before_an_outage_keep_their_reason():
         ("msg-b", "REASON_SINK_UNAVAILABLE"),  # never written: replay it
         ("msg-bad", "REASON_SINK_REJECTED"),  # refused: a replay would be refused again
     ]
+
+
+# BigQuery's limits and transport failures ----------------------------------------------------
+
+
+def test_bigquery_insert_ids_are_at_most_128_characters_and_the_same_on_every_retry():
+    """Client boundary: local-bigquery does not enforce insertAll's 128-character insert ids."""
+    order_id = "o" * 128  # the longest order id the contract allows
+    long_key = f"{order_id}|1"
+    row = FactRow("fact_order_item", long_key, {"line_key": long_key, "order_id": order_id})
+    element: list[MessageRows] = [((row,), PubsubRecord(b"o", {}, "msg-o"))]
+    FakeBigQuery.script = [exceptions.ServiceUnavailable("try later"), lambda rows: []]
+    fn = InsertRowsFn("proj", "events", client_factory=_fake, base_delay=0)
+    fn.setup()
+    fn.start_bundle()
+    list(fn.process(element))
+    assert list(fn.finish_bundle()) == []
+    (_, first), (_, second) = FakeBigQuery.calls
+    assert first == second == [insert_id(long_key)]
+    assert len(first[0]) <= 128
+    assert first[0] == "sha256:" + hashlib.sha256(long_key.encode()).hexdigest()
+    assert insert_id(order_id) == order_id  # 128 characters are sent as they are
+    assert insert_id("é" * 65) != "é" * 65  # 130 bytes: digested too
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        requests.exceptions.ConnectionError("Connection refused"),
+        requests.exceptions.ReadTimeout("Read timed out"),
+        requests.exceptions.ChunkedEncodingError("Connection broken"),
+        google.auth.exceptions.TransportError("metadata server unreachable"),
+        exceptions.RetryError("gave up", cause=None),
+        ConnectionResetError("reset by peer"),
+    ],
+    ids=["requests-connection", "requests-timeout", "requests-chunked", "auth-transport",
+         "retry-error", "builtin-connection"],
+)  # fmt: skip
+def test_bigquery_transport_failures_are_unavailability_not_a_failed_bundle(failure: Exception):
+    fn = InsertRowsFn("proj", "events", client_factory=_fake, max_attempts=2, base_delay=0)
+    fn.setup()
+    FakeBigQuery.script = [failure] * 2
+    letters = _unavailable(fn, "a")
+    assert [letter["reason"] for letter in letters] == ["REASON_SINK_UNAVAILABLE"]
+    assert len(FakeBigQuery.calls) == 2
+
+
+def test_bigquery_unreachable_endpoint_dead_letters_within_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # The real client on a port nothing listens on: requests' ConnectionError, the outage the
+    # issue reported (a bounded replay stopped with a traceback instead of dead letters).
+    monkeypatch.setenv(endpoints.BIGQUERY_EMULATOR_HOST, f"127.0.0.1:{_closed_port()}")
+    fn = InsertRowsFn("proj", "events", max_attempts=3, base_delay=0.01, request_timeout=2.0)
+    fn.setup()
+    started = time.monotonic()
+    letters = _unavailable(fn, "a", "b")
+    elapsed = time.monotonic() - started
+    assert sorted((d["messageId"], d["reason"]) for d in letters) == [
+        ("msg-a", "REASON_SINK_UNAVAILABLE"),
+        ("msg-b", "REASON_SINK_UNAVAILABLE"),
+    ]
+    assert "ConnectionError" in letters[0]["detail"]
+    assert elapsed < fn.retries.longest_wait(fn.request_timeout)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def test_bigquery_requests_stay_within_500_rows_and_10_mb_and_a_row_over_it_is_a_dead_letter():
+    """Client boundary: local-bigquery enforces neither insertAll's 500 rows nor its 10 MB.
+
+    The real client builds each request; its JSON body (as the client
+    serializes it) is measured here.
+    """
+    rows = [_element(f"s{i}") for i in range(1_100)]
+    rows += [_element(f"b{i}", product_id="p" * 2_000_000) for i in range(9)]
+    rows += [_element("huge", product_id="p" * 10_000_000)]
+    http = RecordingHttp([{}] * 10)
+    fn = InsertRowsFn("proj", "events", client_factory=lambda _: _real_client(http))
+    fn.setup()
+    fn.start_bundle()
+    letters = [line for element in rows for _, line in fn.process(element)]
+    letters += [value.value[1] for value in fn.finish_bundle()]
+    refused = [json.loads(letter.line) for letter in letters]
+    assert [(d["messageId"], d["reason"]) for d in refused] == [
+        ("msg-huge", "REASON_SINK_REJECTED")
+    ]
+    assert "over the 9,934,464-byte budget of one request" in refused[0]["detail"]
+    bodies = [request["data"] for request in http.requests]
+    assert all(len(body["rows"]) <= 500 for body in bodies)
+    assert all(len(json.dumps(body)) <= 10_000_000 for body in bodies)
+    sent = sorted(row["json"]["event_id"] for body in bodies for row in body["rows"])
+    assert sent == sorted([f"s{i}" for i in range(1_100)] + [f"b{i}" for i in range(9)])
+    # Cut by rows (500, 500), then by bytes: 100 small and four 2 MB rows, four, one.
+    assert [len(body["rows"]) for body in bodies] == [500, 500, 104, 4, 1]
