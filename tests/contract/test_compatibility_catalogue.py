@@ -5,7 +5,8 @@ A fixture in ``mutations/`` states the expected verdict (``allowed``,
 must produce (``expect``), a part of each warning it must produce
 (``warning``, one line each; every warning found must be expected) and, for
 allowed changes, of the migration DDL (``migration``), then the edits to
-``proto/``: ``file``, ``replace`` and ``with`` lines (``\\n`` for new lines).
+``proto/``: ``file``, ``replace`` and ``with`` lines (``\\n`` for new lines), or
+``file`` and ``create`` (the whole text of a new file).
 ``--- release`` separates edits that are released first (the history the
 final state is checked against, every release transitively).
 
@@ -41,7 +42,8 @@ class Mutation:
     migration: str = ""
     warnings: list[str] = field(default_factory=list)
     scratch: bool = False
-    steps: list[list[tuple[str, str, str]]] = field(default_factory=lambda: [[]])
+    steps: list[list[tuple[str, str | None, str]]] = field(default_factory=lambda: [[]])
+    """Per step, its edits: (file, text replaced or None for a new file, new text)."""
 
 
 def parse(path: Path) -> Mutation:
@@ -68,14 +70,20 @@ def parse(path: Path) -> Mutation:
             pending_old = value
         elif key == "with":
             mutation.steps[-1].append((current_file, pending_old, value))
+        elif key == "create":
+            mutation.steps[-1].append((current_file, None, value))
         else:
             raise ValueError(f"{path.name}: unknown key {key!r}")
     return mutation
 
 
-def _apply(root: Path, step: list[tuple[str, str, str]]) -> None:
+def _apply(root: Path, step: list[tuple[str, str | None, str]]) -> None:
     for file, old, new in step:
-        edit(root / file, old, new)
+        if old is None:
+            assert not (root / file).exists(), f"{file} exists already"
+            (root / file).write_text(new)
+        else:
+            edit(root / file, old, new)
 
 
 @dataclass(frozen=True)
