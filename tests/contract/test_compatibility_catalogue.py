@@ -10,6 +10,9 @@ allowed changes, of the migration DDL (``migration``), then the edits to
 ``--- release`` separates edits that are released first (the history the
 final state is checked against, every release transitively).
 
+A fixture a rule of :data:`contracts.model_rules.RULES` names must produce
+that rule's example, as ``docs/contracts.md`` shows it.
+
 Every fixture is judged as ``make proto`` judges it: buf breaking on the
 serialized contracts and the gate, against every release. A fixture with
 ``scratch: true`` also runs the user's path on a scratch copy of the
@@ -30,6 +33,7 @@ from contracts.breaking import breaking
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.descriptors import ContractImage
 from contracts.gate import Baseline, check, judge, model_findings
+from contracts.model_rules import RULES
 from tests.contract.scratch import ROOT, edit, run_module
 
 FIXTURES = sorted((Path(__file__).parent / "mutations").glob("*.txt"))
@@ -144,9 +148,22 @@ def test_gate_verdict(fixture: Path, baseline: Built, tmp_path: Path):
         releases = [Baseline(f"step {n}", r.path, r.image) for n, r in enumerate(history)]
         findings = judge(ROOT, built.path, built.image, releases)
     migrations = "\n".join(f.migration for f in findings if f.verdict == ALLOWED)
-    assert_verdict(mutation, [f.line() for f in findings], migrations)
+    lines = [f.line() for f in findings]
+    assert_verdict(mutation, lines, migrations)
+    for rule in RULES:
+        if rule.fixture == fixture.stem:
+            assert rule.verdict == mutation.verdict
+            assert rule.example in lines if rule.example else not lines, (rule.example, lines)
     if mutation.verdict != REFUSED and not mutation.migration:
         assert not migrations, migrations
+
+
+def test_every_model_rule_has_its_fixture():
+    """Every rule of the reference names a fixture, and every model fixture has its rule."""
+    stems = {path.stem for path in FIXTURES}
+    named = {rule.fixture for rule in RULES}
+    assert named <= stems, named - stems
+    assert {stem for stem in stems if stem.startswith("model_")} <= named
 
 
 SCRATCH = [path for path in FIXTURES if parse(path).scratch]
