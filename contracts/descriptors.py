@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool, message_factory
+
+if TYPE_CHECKING:
+    from contracts.model_record import RecordedTable
 
 # FileDescriptorProto / DescriptorProto field numbers used in SourceCodeInfo paths.
 _FILE_MESSAGE = 4
@@ -28,6 +31,9 @@ class ContractImage:
 
     files: descriptor_pb2.FileDescriptorSet
     own_files: frozenset[str]
+    recorded_model: dict[str, RecordedTable] = field(default_factory=dict)
+    """Per table, the model a release's code ran, when its image predates the model
+    declarations (release 1; see :mod:`contracts.model_record`); empty otherwise."""
     pool: descriptor_pool.DescriptorPool = field(init=False)
     comments: dict[str, str] = field(init=False)
     proto3_optional: frozenset[str] = field(init=False)

@@ -1,8 +1,10 @@
 """The gate over whole images, and the migrations it writes.
 
 :func:`check` compares an older image of the contracts with a newer one: every
-warehouse table (see :mod:`contracts.compatibility`), every event contract
-(Pub/Sub revision rules) and its validation rules (:mod:`contracts.rules`).
+warehouse table (see :mod:`contracts.compatibility`) and its model (what a
+row is and what each column means, :mod:`contracts.model_changes`), every
+event contract (Pub/Sub revision rules) and its validation rules
+(:mod:`contracts.rules`).
 :func:`model_findings` judges the newer image alone: every column's source
 resolves against its event. :func:`judge` runs both, with buf, as ``make
 proto`` does: against every released revision in ``registry/``
@@ -31,6 +33,7 @@ from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractDefinitionError
 from contracts.lineage import lineages
+from contracts.model_changes import compare_models
 from contracts.pubsub_schema import event_messages
 from contracts.registry import Registry
 from contracts.rules import compare_rules
@@ -68,6 +71,7 @@ def check(old: ContractImage, new: ContractImage) -> list[Finding]:
         if name not in old_tables:
             ddl = render_ddl(table).split("\n", 2)[2]  # without the generated-file header
             findings.append(Finding(ALLOWED, name, "new table", ddl.strip()))
+    findings += compare_models(old, new)
     for event in event_messages(old):
         replacement = new_events.get(event.full_name)
         if replacement is None:

@@ -26,6 +26,7 @@ from google.protobuf import descriptor, descriptor_pb2
 
 from contracts.bigquery_schema import warehouse_tables
 from contracts.descriptors import ContractImage
+from contracts.model_record import load_record, record_path
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_id
 
 REGISTRY: Final = "registry"
@@ -68,12 +69,17 @@ class Registry:
         (self.root / INDEX).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
     def image(self, release: Release) -> ContractImage:
-        """Return the descriptor image of ``release``."""
-        files = descriptor_pb2.FileDescriptorSet.FromString(
-            (self.root / release.image).read_bytes()
-        )
+        """Return the descriptor image of ``release``, with the model recorded beside it if any.
+
+        An image older than the model declarations has its model recorded in
+        ``rNNNN.model.json`` (see :mod:`contracts.model_record`).
+        """
+        path = self.root / release.image
+        files = descriptor_pb2.FileDescriptorSet.FromString(path.read_bytes())
         own = [f.name for f in files.file if f.name.startswith("ecom/")]
-        return ContractImage(files=files, own_files=frozenset(own))
+        record = record_path(path)
+        recorded = load_record(record) if record.exists() else {}
+        return ContractImage(files=files, own_files=frozenset(own), recorded_model=recorded)
 
     def revision(self, contract: str) -> int:
         """Return the latest released revision of ``contract`` (0 when never released)."""

@@ -5,9 +5,13 @@ A fixture in ``mutations/`` states the expected verdict (``allowed``,
 must produce (``expect``), a part of each warning it must produce
 (``warning``, one line each; every warning found must be expected) and, for
 allowed changes, of the migration DDL (``migration``), then the edits to
-``proto/``: ``file``, ``replace`` and ``with`` lines (``\\n`` for new lines).
+``proto/``: ``file``, ``replace`` and ``with`` lines (``\\n`` for new lines), or
+``file`` and ``create`` (the whole text of a new file).
 ``--- release`` separates edits that are released first (the history the
 final state is checked against, every release transitively).
+
+A fixture a rule of :data:`contracts.model_rules.RULES` names must produce
+that rule's example, as ``docs/contracts.md`` shows it.
 
 Every fixture is judged as ``make proto`` judges it: buf breaking on the
 serialized contracts and the gate, against every release. A fixture with
@@ -29,6 +33,7 @@ from contracts.breaking import breaking
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.descriptors import ContractImage
 from contracts.gate import Baseline, check, judge, model_findings
+from contracts.model_rules import RULES
 from tests.contract.scratch import ROOT, edit, run_module
 
 FIXTURES = sorted((Path(__file__).parent / "mutations").glob("*.txt"))
@@ -41,7 +46,8 @@ class Mutation:
     migration: str = ""
     warnings: list[str] = field(default_factory=list)
     scratch: bool = False
-    steps: list[list[tuple[str, str, str]]] = field(default_factory=lambda: [[]])
+    steps: list[list[tuple[str, str | None, str]]] = field(default_factory=lambda: [[]])
+    """Per step, its edits: (file, text replaced or None for a new file, new text)."""
 
 
 def parse(path: Path) -> Mutation:
@@ -68,14 +74,20 @@ def parse(path: Path) -> Mutation:
             pending_old = value
         elif key == "with":
             mutation.steps[-1].append((current_file, pending_old, value))
+        elif key == "create":
+            mutation.steps[-1].append((current_file, None, value))
         else:
             raise ValueError(f"{path.name}: unknown key {key!r}")
     return mutation
 
 
-def _apply(root: Path, step: list[tuple[str, str, str]]) -> None:
+def _apply(root: Path, step: list[tuple[str, str | None, str]]) -> None:
     for file, old, new in step:
-        edit(root / file, old, new)
+        if old is None:
+            assert not (root / file).exists(), f"{file} exists already"
+            (root / file).write_text(new)
+        else:
+            edit(root / file, old, new)
 
 
 @dataclass(frozen=True)
@@ -136,9 +148,22 @@ def test_gate_verdict(fixture: Path, baseline: Built, tmp_path: Path):
         releases = [Baseline(f"step {n}", r.path, r.image) for n, r in enumerate(history)]
         findings = judge(ROOT, built.path, built.image, releases)
     migrations = "\n".join(f.migration for f in findings if f.verdict == ALLOWED)
-    assert_verdict(mutation, [f.line() for f in findings], migrations)
+    lines = [f.line() for f in findings]
+    assert_verdict(mutation, lines, migrations)
+    for rule in RULES:
+        if rule.fixture == fixture.stem:
+            assert rule.verdict == mutation.verdict
+            assert rule.example in lines if rule.example else not lines, (rule.example, lines)
     if mutation.verdict != REFUSED and not mutation.migration:
         assert not migrations, migrations
+
+
+def test_every_model_rule_has_its_fixture():
+    """Every rule of the reference names a fixture, and every model fixture has its rule."""
+    stems = {path.stem for path in FIXTURES}
+    named = {rule.fixture for rule in RULES}
+    assert named <= stems, named - stems
+    assert {stem for stem in stems if stem.startswith("model_")} <= named
 
 
 SCRATCH = [path for path in FIXTURES if parse(path).scratch]
