@@ -160,7 +160,7 @@ class BigQueryEmulator(EmulatorProcess):
         log_path: Path | None = None,
     ) -> None:
         super().__init__(log_path)
-        self.data_dir = data_dir
+        self.data_dir = data_dir.resolve()
         self.project = project
         self.rest_port = rest_port or free_port()
         self.grpc_port = grpc_port or free_port()

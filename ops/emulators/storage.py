@@ -28,7 +28,7 @@ class StorageEmulator(EmulatorProcess):
         self, data_dir: Path, port: int | None = None, log_path: Path | None = None
     ) -> None:
         super().__init__(log_path)
-        self.data_dir = data_dir
+        self.data_dir = data_dir.resolve()  # the emulator takes absolute paths only
         self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
 

@@ -23,15 +23,16 @@ from tests.integration.conftest import require_bigquery_emulator, require_emulat
 from tests.integration.test_local_run import EVENTS, ROOT, SEED, _check
 
 
-def _production_run(workdir: Path, *extra: str) -> tuple[dict[str, Any], str]:
+def _production_run(tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str]:
+    """Run it as ``make run`` does, from a folder of its own with a relative work folder."""
     completed = subprocess.run(
         [sys.executable, "-m", "ops.local_run", "--warehouse", "bigquery",
          "--events", str(EVENTS), "--rate", "800", "--seed", str(SEED), "--timeout", "240",
-         "--workdir", str(workdir), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+         "--workdir", "local", *extra],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
-    summary: dict[str, Any] = json.loads((workdir / "summary.json").read_text())
+    summary: dict[str, Any] = json.loads((tmp_path / "local" / "summary.json").read_text())
     return summary, completed.stdout
 
 
@@ -45,7 +46,7 @@ def test_the_production_path_reconciles_and_both_engines_agree(tmp_path: Path, w
     _check(summary)  # the BigQuery emulator's answers, against the generated events
     assert summary["duckdb_comparison"] == {}
     assert said.count("DuckDB: the same") == 5
-    infra = (tmp_path / "cloud" / "infra.log").read_text()
+    infra = (tmp_path / "local" / "cloud" / "infra.log").read_text()
     for created in ("projects/ecom-local/topics/order-events: create",
                     "ecom-local.events.fact_order_item: create",
                     "ecom-local.events.fact_order_item_dedup: create",
