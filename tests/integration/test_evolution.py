@@ -65,6 +65,25 @@ def inventory_event(event_id: str) -> bytes:
     return event.SerializeToString()
 
 
+def _scratch_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the repository's contracts, generated outputs and code."""
+    scratch = tmp_path / "repo"
+    for name in COPIED:
+        shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
+    return scratch
+
+
+def _add_event_coupon(scratch: Path) -> None:
+    """Add ``optional string coupon = 8`` to the scratch copy's InventoryEvent."""
+    edit(
+        scratch / "proto/ecom/events/v1/inventory_event.proto",
+        "  // The order that caused the movement, for sales and returns; absent otherwise.",
+        "  // Coupon code redeemed with the movement, when any.\n  optional string coupon = 8;\n"
+        "  // The order that caused the movement, for sales and returns; absent otherwise.",
+    )
+
+
 def _generate(scratch: Path) -> subprocess.CompletedProcess[str]:
     """``make proto`` on the scratch copy."""
     return subprocess.run(
@@ -74,10 +93,7 @@ def _generate(scratch: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
-    scratch = tmp_path / "repo"
-    for name in COPIED:
-        shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
+    scratch = _scratch_copy(tmp_path)
     table = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
     edit(
         table,
@@ -91,12 +107,7 @@ def test_added_field_flows_through_with_mixed_revisions(tmp_path: Path):
     assert "has no source" in refused.stderr
     assert not (scratch / "migrations/0002.sql").exists()
 
-    edit(
-        scratch / "proto/ecom/events/v1/inventory_event.proto",
-        "  // The order that caused the movement, for sales and returns; absent otherwise.",
-        "  // Coupon code redeemed with the movement, when any.\n  optional string coupon = 8;\n"
-        "  // The order that caused the movement, for sales and returns; absent otherwise.",
-    )
+    _add_event_coupon(scratch)
     edit(
         table,
         "optional string coupon = 10;",
@@ -178,17 +189,9 @@ def test_live_bigquery_tables_holding_rows_take_the_migration(
     before.write_text(PubsubRecord(inventory_event("before-1"), contract, "m-before").to_json())
     _replay(ROOT, before, project, tmp_path / "dead_letters")
 
-    scratch = tmp_path / "repo"
-    for name in COPIED:
-        shutil.copytree(ROOT / name, scratch / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "buf.yaml", scratch / "buf.yaml")
+    scratch = _scratch_copy(tmp_path)
     table = scratch / "proto/ecom/warehouse/v1/fact_inventory.proto"
-    edit(
-        scratch / "proto/ecom/events/v1/inventory_event.proto",
-        "  // The order that caused the movement, for sales and returns; absent otherwise.",
-        "  // Coupon code redeemed with the movement, when any.\n  optional string coupon = 8;\n"
-        "  // The order that caused the movement, for sales and returns; absent otherwise.",
-    )
+    _add_event_coupon(scratch)
     edit(
         table,
         "  // When BigQuery stored the row",
