@@ -17,12 +17,15 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Both distributions in development mode: ecom-contracts (producer/: the generated classes and
-# ecom_contracts) and ecom-ingest (the pipeline, which depends on it), so `import ecom` is one copy.
-$(STAMP): pyproject.toml producer/pyproject.toml
+# The three distributions in development mode: ecom-contracts (producer/: the generated classes
+# and ecom_contracts), ecom-ingest (the workers' wheel: the pipeline and the generated warehouse
+# package with its run time; it depends on ecom-contracts, so `import ecom` is one copy) and
+# ecom-ingest-commands (commands/: the contract toolchain and the operations commands, which run
+# from this checkout only), with the development tools.
+$(STAMP): pyproject.toml producer/pyproject.toml commands/pyproject.toml
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "make: no Python 3.11 found (python3.11 or python3); install it or pass PYTHON=/path/to/python3.11" >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ./producer -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./producer -e '.[local]' -e './commands[dev]'
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)

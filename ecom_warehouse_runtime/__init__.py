@@ -8,4 +8,7 @@ imports nothing of the project.
 
 - :mod:`ecom_warehouse_runtime.fact_rows`: fact rows and the conversion of
   contract values to BigQuery's JSON row values.
+- :mod:`ecom_warehouse_runtime.schema_changes`: BigQuery's rules for
+  changing a table's schema in place, as one diff of typed changes (the
+  gate, ``ops.infra`` and the local warehouse render theirs from it).
 """

@@ -58,9 +58,10 @@ def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
 def test_the_producers_dependencies_are_ranges_holding_the_pipelines_pins_without_beam():
     producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
     pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    commands = tomllib.loads((ROOT / "commands" / "pyproject.toml").read_text())["project"]
     pins = {
         Requirement(pin).name: Requirement(pin).specifier
-        for pin in [*pipeline["dependencies"], *pipeline["optional-dependencies"]["ops"]]
+        for pin in [*pipeline["dependencies"], *commands["dependencies"]]
     }
     required = {Requirement(d).name: Requirement(d).specifier for d in producer["dependencies"]}
     assert set(required) == {"protobuf", "protovalidate", "google-cloud-pubsub"}
