@@ -56,9 +56,10 @@ release-contracts: $(STAMP) ## Record proto/ as a new registry release (after bu
 check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, buf breaking or the compatibility gate, or generated files drift
 	$(PY) -m contracts.generate --check
 
-lint: $(STAMP) ## Ruff lint and format check
+lint: $(STAMP) ## Ruff lint and format check, and the layers (import-linter: [tool.importlinter] in pyproject.toml)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP) ## mypy, strict for the package
 	$(PY) -m mypy
@@ -78,4 +79,4 @@ fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with at
 	$(PY) -m tests.fuzz.fuzz_messages -max_total_time=$(FUZZ_SECONDS)
 
 clean: ## Remove the virtual environment and build outputs
-	rm -rf $(VENV) .emulators build dist producer/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .emulators build dist producer/build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
