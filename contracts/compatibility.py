@@ -107,8 +107,7 @@ def compare_tables(old: Table, new: Table, dataset: str = "events") -> list[Find
 def _column_findings(old: Table, new: Table, target: str) -> list[Finding]:
     """Return the findings of the columns: each change of one schema diff, rendered."""
     findings: list[Finding] = []
-    added_at: dict[tuple[str, ...], int] = {}
-    """Where the finding of each column added is: its default joins that finding."""
+    added_at: dict[tuple[str, ...], int] = {}  # each new column's finding: its default joins it
     before = [column.to_api_repr() for column in old.columns]
     after = [column.to_api_repr() for column in new.columns]
     for change in diff(before, after):
