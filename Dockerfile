@@ -10,7 +10,10 @@ FROM apache/beam_python3.11_sdk:${BEAM_VERSION}
 
 COPY dist/ /tmp/dist/
 # Both wheels (`make dist`): the pipeline, ecom-ingest, depends on the contracts, ecom-contracts.
+# A worker gets the run-time packages only (pipeline, ecom_warehouse, ecom_warehouse_runtime,
+# and the contracts'); the toolchain (contracts) and operations (ops) stay in the checkout.
 RUN pip install --no-cache-dir --disable-pip-version-check \
       /tmp/dist/ecom_contracts-*.whl /tmp/dist/ecom_ingest-*.whl \
     && rm -rf /tmp/dist \
-    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom_warehouse.artifacts, ecom_contracts"
+    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom_warehouse.artifacts, ecom_warehouse_runtime, ecom_contracts" \
+    && python -c "import importlib.util as u; assert not (u.find_spec('contracts') or u.find_spec('ops'))"

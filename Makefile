@@ -17,12 +17,15 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-# Both distributions in development mode: ecom-contracts (producer/: the generated classes and
-# ecom_contracts) and ecom-ingest (the pipeline, which depends on it), so `import ecom` is one copy.
-$(STAMP): pyproject.toml producer/pyproject.toml
+# The three distributions in development mode: ecom-contracts (producer/: the generated classes
+# and ecom_contracts), ecom-ingest (the workers' wheel: the pipeline and the generated warehouse
+# package with its run time; it depends on ecom-contracts, so `import ecom` is one copy) and
+# ecom-ingest-commands (commands/: the contract toolchain and the operations commands, which run
+# from this checkout only), with the development tools.
+$(STAMP): pyproject.toml producer/pyproject.toml commands/pyproject.toml
 	@test -x $(PY) || test -n "$(PYTHON)" || { echo "make: no Python 3.11 found (python3.11 or python3); install it or pass PYTHON=/path/to/python3.11" >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e ./producer -e '.[dev]'
+	$(PY) -m pip install --quiet -e ./producer -e '.[local]' -e './commands[dev]'
 	@touch $@
 
 venv: $(STAMP) ## Create .venv with the pinned dependencies (done by every target that needs it)
@@ -53,9 +56,10 @@ release-contracts: $(STAMP) ## Record proto/ as a new registry release (after bu
 check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, buf breaking or the compatibility gate, or generated files drift
 	$(PY) -m contracts.generate --check
 
-lint: $(STAMP) ## Ruff lint and format check
+lint: $(STAMP) ## Ruff lint and format check, and the layers (import-linter: [tool.importlinter] in pyproject.toml)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP) ## mypy, strict for the package
 	$(PY) -m mypy
@@ -75,4 +79,4 @@ fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with at
 	$(PY) -m tests.fuzz.fuzz_messages -max_total_time=$(FUZZ_SECONDS)
 
 clean: ## Remove the virtual environment and build outputs
-	rm -rf $(VENV) .emulators build dist producer/build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .emulators build dist producer/build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -43,7 +43,7 @@ case "${1:-launch}" in
     # The wheels built here (and tested: the installed-package tests) go into Beam's SDK image:
     # ecom-contracts (producer/) and ecom-ingest, which depends on it.
     # Its tag names a commit, so the tree must be that commit (or TAG be set by hand).
-    if [[ -z "${TAG_SET:-}" && -n "$(git status --porcelain -- pipeline contracts ops generated ecom_contracts producer pyproject.toml 2>/dev/null)" ]]; then
+    if [[ -z "${TAG_SET:-}" && -n "$(git status --porcelain -- pipeline generated ecom_warehouse_runtime ecom_contracts producer pyproject.toml 2>/dev/null)" ]]; then
       echo "run.sh: uncommitted changes in the package; commit them (the image is tagged $TAG) or set TAG" >&2
       exit 2
     fi

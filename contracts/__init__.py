@@ -11,13 +11,13 @@ fails when the committed outputs drift from ``proto/``.
 from contracts.bigquery_schema import Column, Table, warehouse_tables
 from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
-from contracts.errors import ContractDefinitionError, ContractError, DriftError, ToolchainError
+from contracts.errors import ContractBuildError, ContractDefinitionError, DriftError, ToolchainError
 from contracts.pubsub_schema import event_messages, render_pubsub_schema
 
 __all__ = [
     "Column",
+    "ContractBuildError",
     "ContractDefinitionError",
-    "ContractError",
     "ContractImage",
     "DriftError",
     "Table",

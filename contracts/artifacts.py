@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from contracts.bigquery_schema import Table
+from contracts.bigquery_schema import PII_POLICY_TAG, Table
 from contracts.raw_landing import RawTable
 
 
@@ -80,6 +80,8 @@ def render_artifacts_module(tables: list[Table], raw: list[RawTable], files: dic
         '"""Per raw landing table: its event contract and topic, tables API body and DDL."""\n\n'
         f"PUBSUB_SCHEMAS: dict[str, str] = {_literal(pubsub)}\n"
         '"""Per file name under pubsub_schemas/: the Pub/Sub schema definition."""\n\n'
+        f"PII_POLICY_TAG: str = {json.dumps(PII_POLICY_TAG)}\n"
+        '"""The policy tag of PII columns in the ``api`` schemas, which ops.infra fills."""\n\n'
         f"MIGRATIONS: dict[int, str] = {_int_keyed(migrations)}\n"
         '"""Per release number: the migration the live tables need (migrations/NNNN.sql)."""\n'
     )

@@ -13,10 +13,16 @@ BIGNUMERIC or FLOAT64; NUMERIC to BIGNUMERIC or FLOAT64), description
 changes. Refused: removing or renaming a column, any other type change,
 tightening a mode, a new REQUIRED column, changing partitioning or
 clustering. For Pub/Sub schemas a revision may only add or remove fields.
+
+The column rules are BigQuery's, written once: one diff of the two schemas
+(``ecom_warehouse_runtime.schema_changes``, which ``ops.infra`` and the local
+warehouse apply too) yields typed changes, and this module renders each as a
+verdict and its migration DDL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Final
 
@@ -24,22 +30,25 @@ from google.protobuf import descriptor
 
 from contracts.bigquery_schema import Column, Table
 from contracts.ddl import column_type, quote
+from ecom_warehouse_runtime.schema_changes import (
+    ColumnAdded,
+    ColumnRemoved,
+    DefaultChanged,
+    DescriptionChanged,
+    ModeChanged,
+    ModeRelaxed,
+    RequiredColumnAdded,
+    SchemaChange,
+    TypeChanged,
+    TypeWidened,
+    diff,
+)
 
 ALLOWED: Final = "allowed"
 WARNING: Final = "warning"
 """Allowed, but worth a reader's attention (printed by ``make proto``, never refusing)."""
 REFUSED: Final = "refused"
 
-WIDENINGS: Final = frozenset(
-    {
-        ("INTEGER", "NUMERIC"),
-        ("INTEGER", "BIGNUMERIC"),
-        ("INTEGER", "FLOAT"),
-        ("NUMERIC", "BIGNUMERIC"),
-        ("NUMERIC", "FLOAT"),
-    }
-)
-"""Type changes BigQuery applies in place (``ALTER COLUMN ... SET DATA TYPE``)."""
 _DDL_TYPES: Final = {"NUMERIC": "NUMERIC", "BIGNUMERIC": "BIGNUMERIC", "FLOAT": "FLOAT64"}
 
 
@@ -82,7 +91,7 @@ def compare_tables(old: Table, new: Table, dataset: str = "events") -> list[Find
             )
         )
     target = f"`{dataset}.{new.name}`"
-    findings += _compare_columns(old.columns, new.columns, new.name, target, prefix="")
+    findings += _column_findings(old, new, target)
     if old.description != new.description:
         findings.append(
             Finding(
@@ -95,149 +104,163 @@ def compare_tables(old: Table, new: Table, dataset: str = "events") -> list[Find
     return findings
 
 
-def _compare_columns(
-    old: tuple[Column, ...], new: tuple[Column, ...], table: str, target: str, prefix: str
-) -> list[Finding]:
+def _column_findings(old: Table, new: Table, target: str) -> list[Finding]:
+    """Return the findings of the columns: each change of one schema diff, rendered."""
     findings: list[Finding] = []
-    new_by_name = {c.name.lower(): c for c in new}
-    old_names = {c.name.lower() for c in old}
-    for before in old:
-        subject = f"{table}.{prefix}{before.name}"
-        after = new_by_name.get(before.name.lower())
-        if after is None:
-            renamed = next(
-                (c for c in new if c.number == before.number and c.name.lower() not in old_names),
-                None,
-            )
-            rule = (
-                f"column renamed to {renamed.name}; BigQuery sees a removed and a new column"
-                if renamed is not None
-                else "column removed; the live table keeps it and BigQuery cannot drop it "
-                "for the pipeline"
-            )
-            findings.append(Finding(REFUSED, subject, rule))
+    added_at: dict[tuple[str, ...], int] = {}  # each new column's finding: its default joins it
+    before = [column.to_api_repr() for column in old.columns]
+    after = [column.to_api_repr() for column in new.columns]
+    for change in diff(before, after):
+        if isinstance(change, DefaultChanged) and change.path in added_at:
+            index = added_at[change.path]
+            findings[index] = _with_default(findings[index], change, target)
             continue
-        findings += _compare_column(before, after, subject, table, target, prefix)
-    for after in new:
-        if after.name.lower() in old_names:
+        finding = _finding(change, f"{new.name}.{change.column}", old, new, target)
+        if finding is None:
             continue
-        subject = f"{table}.{prefix}{after.name}"
-        if after.mode == "REQUIRED":
-            findings.append(
-                Finding(
-                    REFUSED,
-                    subject,
-                    "new REQUIRED column; rows written without it (older revisions) would be "
-                    "refused: add it NULLABLE",
-                )
-            )
-            continue
-        if prefix:
-            findings.append(
-                Finding(
-                    ALLOWED,
-                    subject,
-                    f"new {after.mode} field in a RECORD",
-                    f"-- {prefix}{after.name} {column_type(after)}: added to {target} by "
-                    "`python -m ops.infra` through the tables API (DDL cannot add a field inside "
-                    "a RECORD); the local warehouse adds it too",
-                )
-            )
-            continue
-        migration = (
-            f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {after.name} {column_type(after)} "
-            f"OPTIONS (description = {quote(after.description)});"
-        )
-        if after.default_value_expression:
-            # BigQuery adds no column with a default: add it, then set the default.
-            migration += (
-                f"\nALTER TABLE {target} ALTER COLUMN {after.name} SET DEFAULT "
-                f"{after.default_value_expression};"
-            )
-        findings.append(Finding(ALLOWED, subject, f"new {after.mode} column", migration))
+        if isinstance(change, ColumnAdded):
+            added_at[change.path] = len(findings)
+        findings.append(finding)
     return findings
 
 
-def _compare_column(
-    before: Column, after: Column, subject: str, table: str, target: str, prefix: str
-) -> list[Finding]:
-    findings: list[Finding] = []
-    nested = bool(prefix)
-    if before.json_type != after.json_type:
-        if (before.json_type, after.json_type) in WIDENINGS and not nested:
-            findings.append(
-                Finding(
-                    ALLOWED,
-                    subject,
-                    f"type widened from {before.json_type} to {after.json_type}",
-                    f"ALTER TABLE {target} ALTER COLUMN {after.name} SET DATA TYPE "
-                    f"{_DDL_TYPES[after.json_type]};",
-                )
+def _with_default(added: Finding, change: DefaultChanged, target: str) -> Finding:
+    """Return the finding of a new column with the statement setting its default after it."""
+    return dataclasses.replace(
+        added,
+        migration=f"{added.migration}\nALTER TABLE {target} ALTER COLUMN {change.path[-1]} "
+        f"SET DEFAULT {change.after};",
+    )
+
+
+def _finding(
+    change: SchemaChange, subject: str, old: Table, new: Table, target: str
+) -> Finding | None:
+    """Return the verdict, rule and migration of one change of a table's columns."""
+    match change:
+        case ColumnRemoved():
+            return Finding(REFUSED, subject, _removed_rule(change, old, new))
+        case RequiredColumnAdded():
+            return Finding(
+                REFUSED,
+                subject,
+                "new REQUIRED column; rows written without it (older revisions) would be "
+                "refused: add it NULLABLE",
             )
-        else:
-            findings.append(
-                Finding(
-                    REFUSED,
-                    subject,
-                    f"type changed from {before.json_type} to {after.json_type}; "
-                    "BigQuery cannot convert the column in place",
-                )
-            )
-            return findings
-    if before.mode != after.mode:
-        if (before.mode, after.mode) == ("REQUIRED", "NULLABLE") and not nested:
-            findings.append(
-                Finding(
-                    ALLOWED,
-                    subject,
-                    "mode relaxed from REQUIRED to NULLABLE",
-                    f"ALTER TABLE {target} ALTER COLUMN {after.name} DROP NOT NULL;",
-                )
-            )
-        elif (before.mode, after.mode) == ("REQUIRED", "NULLABLE"):
-            findings.append(
-                Finding(
-                    ALLOWED,
-                    subject,
-                    "mode relaxed from REQUIRED to NULLABLE",
-                    f"-- {prefix}{after.name}: relaxed in {target} by `python -m ops.infra` "
-                    "through the tables API (DDL cannot change a field inside a RECORD)",
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    REFUSED,
-                    subject,
-                    f"mode changed from {before.mode} to {after.mode}; BigQuery only relaxes "
-                    "REQUIRED to NULLABLE",
-                )
-            )
-    if before.default_value_expression != after.default_value_expression and not nested:
-        expression = after.default_value_expression
-        findings.append(
-            Finding(
+        case ColumnAdded():
+            return _added_finding(change, subject, _column_at(new, change.path), target)
+        case TypeWidened():
+            return Finding(
                 ALLOWED,
                 subject,
-                f"default changed from {before.default_value_expression or 'none'} to "
-                f"{expression or 'none'} (rows written from now on)",
-                f"ALTER TABLE {target} ALTER COLUMN {after.name} "
-                + (f"SET DEFAULT {expression};" if expression else "DROP DEFAULT;"),
+                f"type widened from {change.before} to {change.after}",
+                f"ALTER TABLE {target} ALTER COLUMN {_name_in(new, change)} SET DATA TYPE "
+                f"{_DDL_TYPES[change.after]};",
             )
+        case TypeChanged():
+            return Finding(
+                REFUSED,
+                subject,
+                f"type changed from {change.before} to {change.after}; "
+                "BigQuery cannot convert the column in place",
+            )
+        case ModeRelaxed():
+            return Finding(
+                ALLOWED,
+                subject,
+                "mode relaxed from REQUIRED to NULLABLE",
+                _relaxed(change, new, target),
+            )
+        case ModeChanged():
+            return Finding(
+                REFUSED,
+                subject,
+                f"mode changed from {change.before} to {change.after}; BigQuery only relaxes "
+                "REQUIRED to NULLABLE",
+            )
+        case DefaultChanged():
+            return Finding(
+                ALLOWED,
+                subject,
+                f"default changed from {change.before or 'none'} to {change.after or 'none'} "
+                "(rows written from now on)",
+                f"ALTER TABLE {target} ALTER COLUMN {_name_in(new, change)} "
+                + (f"SET DEFAULT {change.after};" if change.after else "DROP DEFAULT;"),
+            )
+        case DescriptionChanged():
+            migration = (
+                ""
+                if change.nested
+                else f"ALTER TABLE {target} ALTER COLUMN {_name_in(new, change)} SET OPTIONS "
+                f"(description = {quote(change.after)});"
+            )
+            return Finding(ALLOWED, subject, "description changed", migration)
+    return None  # policy tags follow the PII marking: ops.infra sets them, no verdict needed
+
+
+def _removed_rule(change: ColumnRemoved, old: Table, new: Table) -> str:
+    """Say whether a column that is gone was renamed (its field number lives on) or removed."""
+    before = _column_at(old, change.path)
+    old_names = {column.name.lower() for column in _siblings(old, change.path)}
+    renamed = next(
+        (
+            column
+            for column in _siblings(new, change.path)
+            if column.number == before.number and column.name.lower() not in old_names
+        ),
+        None,
+    )
+    if renamed is not None:
+        return f"column renamed to {renamed.name}; BigQuery sees a removed and a new column"
+    return "column removed; the live table keeps it and BigQuery cannot drop it for the pipeline"
+
+
+def _added_finding(change: ColumnAdded, subject: str, column: Column, target: str) -> Finding:
+    """Allow a new NULLABLE or REPEATED column: DDL at the top level, the tables API inside."""
+    if change.nested:
+        return Finding(
+            ALLOWED,
+            subject,
+            f"new {column.mode} field in a RECORD",
+            f"-- {change.column} {column_type(column)}: added to {target} by "
+            "`python -m ops.infra` through the tables API (DDL cannot add a field inside "
+            "a RECORD); the local warehouse adds it too",
         )
-    if before.description != after.description:
-        migration = (
-            f"ALTER TABLE {target} ALTER COLUMN {after.name} SET OPTIONS "
-            f"(description = {quote(after.description)});"
-            if not nested
-            else ""
+    return Finding(
+        ALLOWED,
+        subject,
+        f"new {column.mode} column",
+        f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {column.name} {column_type(column)} "
+        f"OPTIONS (description = {quote(column.description)});",
+    )
+
+
+def _relaxed(change: ModeRelaxed, new: Table, target: str) -> str:
+    """Return the migration relaxing a mode: DDL at the top level, the tables API inside."""
+    if change.nested:
+        return (
+            f"-- {change.column}: relaxed in {target} by `python -m ops.infra` "
+            "through the tables API (DDL cannot change a field inside a RECORD)"
         )
-        findings.append(Finding(ALLOWED, subject, "description changed", migration))
-    if before.fields or after.fields:
-        findings += _compare_columns(
-            before.fields, after.fields, table, target, prefix=f"{prefix}{before.name}."
-        )
-    return findings
+    return f"ALTER TABLE {target} ALTER COLUMN {_name_in(new, change)} DROP NOT NULL;"
+
+
+def _siblings(table: Table, path: tuple[str, ...]) -> tuple[Column, ...]:
+    """Return the columns beside the one at ``path`` (names match case-insensitively)."""
+    columns = table.columns
+    for name in path[:-1]:
+        columns = next(c for c in columns if c.name.lower() == name.lower()).fields
+    return columns
+
+
+def _column_at(table: Table, path: tuple[str, ...]) -> Column:
+    """Return the column or nested field of ``table`` at ``path``."""
+    return next(c for c in _siblings(table, path) if c.name.lower() == path[-1].lower())
+
+
+def _name_in(table: Table, change: SchemaChange) -> str:
+    """Return the name the changed top-level column has in ``table`` (its DDL name)."""
+    return _column_at(table, change.path).name
 
 
 def compare_event_schemas(old: descriptor.Descriptor, new: descriptor.Descriptor) -> list[Finding]:

@@ -28,8 +28,8 @@ from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.ddl import render_ddl, render_view
 from contracts.descriptors import ContractImage
 from contracts.errors import (
+    ContractBuildError,
     ContractDefinitionError,
-    ContractError,
     DriftError,
     GateRefusedError,
     ToolchainError,
@@ -338,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
                 pending = f"migrations/{len(registry.releases) + 1:04d}.sql"
                 if registry.releases and pending in rendered:
                     _say(f"migration: {pending} (pending until `make release-contracts`)")
-    except ContractError as error:
+    except ContractBuildError as error:
         print(f"make proto: error: {error}", file=sys.stderr)
         return 1
     return 0

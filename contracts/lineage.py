@@ -25,9 +25,9 @@ from typing import Final
 from google.protobuf import descriptor
 
 from contracts.bigquery_schema import MESSAGE_TYPE, Column, Table, type_mapping
-from contracts.compatibility import WIDENINGS
 from contracts.descriptors import ContractImage
 from contracts.rules import field_rules
+from ecom_warehouse_runtime.schema_changes import WIDENINGS
 
 DERIVATIONS: Final = {
     "date": ("date(ts)", "the UTC date of Timestamp `ts`", "DATE"),

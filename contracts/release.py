@@ -16,7 +16,7 @@ from pathlib import Path
 
 from contracts import toolchain
 from contracts.descriptors import ContractImage
-from contracts.errors import ContractError
+from contracts.errors import ContractBuildError
 from contracts.generate import PROTO, REPO, baselines, judge_change
 from contracts.registry import REGISTRY, Registry
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             against = baselines(repo, registry, work)
             judge_change(repo, image_path, current, against, wire=True, compatibility=True)
             release = registry.release(image_path.read_bytes(), current, args.date)
-    except ContractError as error:
+    except ContractBuildError as error:
         print(f"release-contracts: error: {error}", file=sys.stderr)
         return 1
     if release is None:

@@ -2,10 +2,12 @@
 
 One function per event contract builds the rows of every table fed by it,
 as plain straight-line code: each source of :mod:`contracts.lineage` becomes
-one expression, every conversion a call into :mod:`pipeline.fact_rows` chosen
-by the same type mapping that builds the BigQuery schema, so a row and its
-table cannot disagree. Values several columns share are computed once per
-event (or once per line).
+one expression, every conversion a call into the builders' hand-written run
+time, :mod:`ecom_warehouse_runtime.fact_rows`, chosen by the same type
+mapping that builds the BigQuery schema, so a row and its table cannot
+disagree. Values several columns share are computed once per event (or once
+per line). The rendered module imports nothing of the project but that run
+time.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from pipeline import fact_rows as _rows
-from pipeline.fact_rows import FactRow
+from ecom_warehouse_runtime import fact_rows as _rows
+from ecom_warehouse_runtime.fact_rows import FactRow
 
 _fact_row = tuple.__new__  # FactRow(...) without the NamedTuple constructor's Python frame
 _NANOS: Final = _rows.NANOS

@@ -9,7 +9,7 @@ from typing import Final, NamedTuple
 from google.protobuf import json_format
 
 from ecom.deadletter.v1 import dead_letter_pb2
-from pipeline.errors import DataError, InvalidEventError
+from pipeline.errors import DataError, RuleViolationError
 from pipeline.record import PubsubRecord
 from pipeline.route import Route
 
@@ -47,7 +47,7 @@ def dead_letter(
     )
     if record.publish_time:
         letter.publish_time.FromJsonString(record.publish_time)
-    if isinstance(error, InvalidEventError):
+    if isinstance(error, RuleViolationError):
         for violation in error.violations:
             letter.violations.add(
                 field_path=violation.field_path,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from ecom_contracts import DecodeError as PayloadDecodeError
-from ecom_contracts import decode as decode_payload
-from pipeline.errors import DecodeError
+import ecom_contracts
+from pipeline.errors import MalformedPayloadError
 from pipeline.route import Route
 
 
@@ -19,9 +18,10 @@ def decode(data: bytes, route: Route) -> Message:
     ``{"seconds", "nanos"}``) and is strict: unknown fields, wrong types, bad
     UTF-8 and truncated text are decode errors, except fields a released
     revision had and this one removed (``REMOVED_FIELDS``), which older
-    producers may still send and are dropped. Raises DecodeError.
+    producers may still send and are dropped. Raises MalformedPayloadError,
+    whose cause is the producers' ``ecom_contracts.DecodeError``.
     """
     try:
-        return decode_payload(data, route.contract, route.encoding)
-    except PayloadDecodeError as error:
-        raise DecodeError(str(error)) from None
+        return ecom_contracts.decode(data, route.contract, route.encoding)
+    except ecom_contracts.DecodeError as error:
+        raise MalformedPayloadError(error) from error

@@ -1,14 +1,20 @@
 """Data errors: a message the pipeline cannot turn into rows. Each becomes one dead-letter record.
 
 DataError
-├── UnknownEventError   the message maps to no known contract          (stage route)
-├── DecodeError         the payload does not parse as its contract     (stage decode)
-├── InvalidEventError   the event breaks its contract's rules          (stage validate)
-├── ModelingError       the valid event cannot become warehouse rows   (stage model)
-├── SinkRejectedError   the warehouse refused a row                    (stage write)
-└── SinkUnavailableError the warehouse could not be written, past retries (stage write)
+├── UnknownEventError      the message maps to no known contract            (stage route)
+├── MalformedPayloadError  the payload does not parse as its contract       (stage decode)
+├── RuleViolationError     the event breaks its contract's rules            (stage validate)
+├── ModelingError          the valid event cannot become warehouse rows     (stage model)
+├── SinkRejectedError      the warehouse refused a row                      (stage write)
+└── SinkUnavailableError   the warehouse could not be written, past retries (stage write)
 
 Anything that is not a DataError is a programming error and fails the bundle.
+Errors of other packages are wrapped, never inherited: a data error raised
+because the producers' package refused a payload or an event
+(``ecom_contracts.DecodeError``, ``ecom_contracts.InvalidEventError``) or
+because the warehouse run time cannot hold a value
+(``ecom_warehouse_runtime.fact_rows.UnrepresentableValueError``) has that
+error as its ``__cause__`` and the same text.
 """
 
 from __future__ import annotations
@@ -33,22 +39,31 @@ class UnknownEventError(DataError):
     reason = dead_letter_pb2.REASON_UNKNOWN_EVENT
 
 
-class DecodeError(DataError):
+class MalformedPayloadError(DataError):
     """The payload does not parse as its contract in the encoding its attributes name."""
 
     stage = dead_letter_pb2.STAGE_DECODE
     reason = dead_letter_pb2.REASON_DECODE_ERROR
 
+    def __init__(self, cause: ecom_contracts.DecodeError) -> None:
+        super().__init__(str(cause))
+        self.__cause__ = cause
 
-class InvalidEventError(DataError, ecom_contracts.InvalidEventError):
-    """The event breaks one or more of its contract's validation rules.
 
-    The producers' error (``ecom_contracts.InvalidEventError``: its ``violations``
-    and its text) as a data error of the pipeline.
+class RuleViolationError(DataError):
+    """The event breaks one or more of its contract's validation rules; ``violations`` says which.
+
+    Wraps the producers' refusal (``ecom_contracts.InvalidEventError``): its
+    text and its violations, which the dead letter records.
     """
 
     stage = dead_letter_pb2.STAGE_VALIDATE
     reason = dead_letter_pb2.REASON_INVALID
+
+    def __init__(self, cause: ecom_contracts.InvalidEventError) -> None:
+        super().__init__(str(cause))
+        self.__cause__ = cause
+        self.violations = cause.violations
 
 
 class ModelingError(DataError):

@@ -39,9 +39,12 @@ def write_facts(rows: PCollection[Any], options: IngestOptions) -> Any:
         return rows | "WriteWithStorageApi" >> WriteWithStorageApi(
             options.bq_project, options.bq_dataset
         )
-    from pipeline.sinks.bigquery import WriteToBigQuery
+    from pipeline.sinks.bigquery import WriteWithStreamingInserts
 
-    return rows | "WriteToBigQuery" >> WriteToBigQuery(options.bq_project, options.bq_dataset)
+    # The step keeps its label: a running job is updated in place by transform name.
+    return rows | "WriteToBigQuery" >> WriteWithStreamingInserts(
+        options.bq_project, options.bq_dataset
+    )
 
 
 def build(pipeline: beam.Pipeline, options: IngestOptions) -> None:

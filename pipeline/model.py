@@ -3,8 +3,10 @@
 Every column of a warehouse contract declares its source (an event field path
 or a derivation; see ``docs/contracts.md``), and ``make proto`` renders one
 builder per event contract into ``ecom_warehouse.rows``. Rows are dicts of
-JSON-ready values keyed by column name (see :mod:`pipeline.fact_rows`); the
-``ingestion_timestamp`` column is left to BigQuery's default.
+JSON-ready values keyed by column name (see :mod:`ecom_warehouse_runtime.fact_rows`,
+the builders' run time); the ``ingestion_timestamp`` column is left to
+BigQuery's default. A value BigQuery cannot hold is a modeling error, whose
+cause is the run time's ``UnrepresentableValueError``.
 
 Grain (see the README): ``fact_order_header`` gets one row per order event;
 ``fact_order_item`` and ``fact_order`` get one row per line of an order's
@@ -17,8 +19,15 @@ from __future__ import annotations
 from google.protobuf.message import Message
 
 from ecom_warehouse.rows import BUILDERS, KEY_COLUMNS, TABLES
+from ecom_warehouse_runtime.fact_rows import (
+    FactRow,
+    Row,
+    UnrepresentableValueError,
+    money_nanos,
+    numeric,
+    timestamp,
+)
 from pipeline.errors import ModelingError
-from pipeline.fact_rows import FactRow, Row, money_nanos, numeric, timestamp
 
 __all__ = [
     "KEY_COLUMNS",
@@ -37,4 +46,7 @@ def model(event: Message) -> list[FactRow]:
     builder = BUILDERS.get(event.DESCRIPTOR.full_name)
     if builder is None:
         raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
-    return builder(event)
+    try:
+        return builder(event)
+    except UnrepresentableValueError as error:
+        raise ModelingError(str(error)) from error

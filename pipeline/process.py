@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from google.protobuf import unknown_fields
 
 from ecom.deadletter.v1 import dead_letter_pb2
+from ecom_contracts import InvalidEventError
 from pipeline.deadletter import dead_letter
 from pipeline.decode import decode
-from pipeline.errors import DataError, InvalidEventError
+from pipeline.errors import DataError, RuleViolationError
 from pipeline.model import FactRow, model
 from pipeline.record import PubsubRecord
 from pipeline.revisions import RevisionResolver
@@ -52,7 +53,7 @@ def process(
         unknown = len(unknown_fields.UnknownFieldSet(event))
         violations = collect_violations(event)
         if violations:
-            raise InvalidEventError(violations)
+            raise RuleViolationError(InvalidEventError(violations))
         event_time = event.event_timestamp  # type: ignore[attr-defined]
         return Outcome(
             routed.contract.name,

@@ -4,7 +4,8 @@ Everything comes from the generated artifacts module (``ecom_warehouse.artifacts
 an installed package needs no checkout. A warehouse created by an older
 revision is brought up to date the way ``ops.infra`` brings BigQuery: the
 pending migrations (DDL), then the schema changes DDL cannot express in
-BigQuery (fields added inside RECORDs, column defaults), then the
+BigQuery (fields added inside RECORDs, column defaults; the changes of
+``ecom_warehouse_runtime.schema_changes``, rendered as DuckDB DDL), then the
 deduplicated views.
 """
 
@@ -18,10 +19,11 @@ import sqlglot
 from sqlglot import expressions as exp
 
 from ecom_warehouse.artifacts import MIGRATIONS, WAREHOUSE_TABLES
+from ecom_warehouse_runtime.schema_changes import ColumnAdded, DefaultChanged, SchemaChange, diff
 from pipeline.model import TABLES
-from pipeline.schema_evolution import ADD, DEFAULT, Field, SchemaChange, plan_changes
 
 DATASET: Final = "events"
+Field = dict[str, Any]
 
 
 def _numeric_precision(node: exp.Expression) -> exp.Expression:
@@ -195,22 +197,23 @@ def schema_statements(table: str, changes: list[SchemaChange]) -> list[str]:
     """Return the DuckDB DDL of the in-place changes (added columns and fields, defaults).
 
     Relaxing a nested field needs nothing in DuckDB (STRUCT fields carry no
-    NOT NULL); top-level relaxations and type widenings come with the migrations.
+    NOT NULL); top-level relaxations and type widenings come with the
+    migrations; DuckDB keeps no descriptions or policy tags; what BigQuery
+    cannot change in place the gate never lets through.
     """
     statements = []
+    target = f"{DATASET}.{table}"
     for change in changes:
-        target = f"{DATASET}.{table}"
-        column = ".".join(change.path)
-        if change.kind == ADD:
+        if isinstance(change, ColumnAdded):
             statements.append(
-                f"ALTER TABLE {target} ADD COLUMN {column} {_duckdb_type(change.field)}"
+                f"ALTER TABLE {target} ADD COLUMN {change.column} "
+                f"{_duckdb_type(dict(change.field))}"
             )
-        elif change.kind == DEFAULT:
-            expression = change.field.get("defaultValueExpression")
+        elif isinstance(change, DefaultChanged):
             statements.append(
-                f"ALTER TABLE {target} ALTER COLUMN {column} SET DEFAULT {expression}"
-                if expression
-                else f"ALTER TABLE {target} ALTER COLUMN {column} DROP DEFAULT"
+                f"ALTER TABLE {target} ALTER COLUMN {change.column} SET DEFAULT {change.after}"
+                if change.after
+                else f"ALTER TABLE {target} ALTER COLUMN {change.column} DROP DEFAULT"
             )
     return statements
 
@@ -221,8 +224,7 @@ def evolve_tables(connection: Any) -> list[str]:
     for table in TABLES:
         target = _duckdb_defaults(WAREHOUSE_TABLES[table]["api"]["schema"]["fields"], "bigquery")
         live = _duckdb_defaults(live_schema(connection, table), "duckdb")
-        changes, _ = plan_changes(live, target, compare_types=False)
-        for statement in schema_statements(table, changes):
+        for statement in schema_statements(table, diff(live, target)):
             _alter(connection, statement)
             applied.append(statement)
     return applied

@@ -1056,5 +1056,8 @@ PUBSUB_SCHEMAS: dict[str, str] = {
 }
 """Per file name under pubsub_schemas/: the Pub/Sub schema definition."""
 
+PII_POLICY_TAG: str = "projects/{project}/locations/{location}/taxonomies/{taxonomy}/policyTags/{pii_policy_tag}"
+"""The policy tag of PII columns in the ``api`` schemas, which ops.infra fills."""
+
 MIGRATIONS: dict[int, str] = {}
 """Per release number: the migration the live tables need (migrations/NNNN.sql)."""

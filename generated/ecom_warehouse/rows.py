@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from pipeline import fact_rows as _rows
-from pipeline.fact_rows import FactRow
+from ecom_warehouse_runtime import fact_rows as _rows
+from ecom_warehouse_runtime.fact_rows import FactRow
 
 _fact_row = tuple.__new__  # FactRow(...) without the NamedTuple constructor's Python frame
 _NANOS: Final = _rows.NANOS

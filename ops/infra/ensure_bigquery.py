@@ -4,9 +4,11 @@ A missing table is created from its generated schema (``bigquery.Table``:
 schema, daily partitioning, clustering, description). Migrations run as DDL
 jobs (every statement idempotent). The schema step then reads the live
 table and patches it to the generated schema wherever BigQuery allows it in
-place (``pipeline.schema_evolution``): fields added inside RECORDs, relaxed
-modes, descriptions, policy tags; a new column's default is set in a second
-patch, after the column exists. What cannot change in place is a warning.
+place (the changes of ``ecom_warehouse_runtime.schema_changes``, rendered as
+patches by :mod:`ops.infra.table_patch`): fields added inside RECORDs,
+relaxed modes, descriptions, policy tags; a new column's default is set in a
+second patch, after the column exists. What cannot change in place is a
+warning.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from typing import Any
 from google.api_core import exceptions
 from google.cloud import bigquery
 
+from ecom_warehouse_runtime.schema_changes import diff
 from ops.infra.context import Context
 from ops.infra.settings import Step
-from pipeline.schema_evolution import DEFAULT, Field, evolved_schema, plan_changes
+from ops.infra.table_patch import Field, conflicts, describe, patched_schema, patches
 
 
 def ensure_dataset(context: Context, step: Step) -> list[str]:
@@ -133,26 +136,19 @@ def ensure_table_schema(context: Context, step: Step) -> list[str]:
         return [] if not context.changes else ["(table missing)"]
     live = _normalized([field.to_api_repr() for field in table.schema])
     target = _normalized([field.to_api_repr() for field in wanted.schema])
-    changes, conflicts = plan_changes(live, target)
-    for conflict in conflicts:
+    changes = diff(live, target)
+    for conflict in conflicts(changes):
         context.warn(f"{step.name.removesuffix(': schema')}.{conflict}")
-    if not changes:
-        return []
     actions = []
-    for phase in (
-        [c for c in changes if c.kind != DEFAULT],
-        [c for c in changes if c.kind == DEFAULT],
-    ):
-        if not phase:
-            continue
-        live = evolved_schema(live, phase)
+    for phase in patches(changes):
+        live = patched_schema(live, phase)
         table.schema = [bigquery.SchemaField.from_api_repr(field) for field in live]
         updated: Any = context.change(
             "patch", functools.partial(context.clients.bigquery.update_table, table, ["schema"])
         )
         if updated is not None:
             table = updated
-        actions.append("; ".join(change.describe() for change in phase))
+        actions.append("; ".join(describe(change) for change in phase))
     return actions
 
 

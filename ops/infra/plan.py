@@ -25,13 +25,18 @@ from google.iam.v1 import policy_pb2
 from google.protobuf import duration_pb2
 from google.pubsub_v1 import types as pubsub
 
-from contracts.bigquery_schema import PII_POLICY_TAG
-from ecom_warehouse.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
+from ecom_warehouse.artifacts import (
+    MIGRATIONS,
+    PII_POLICY_TAG,
+    PUBSUB_SCHEMAS,
+    RAW_TABLES,
+    WAREHOUSE_TABLES,
+)
 from ops.infra.alerts import monitoring_steps
 from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
+from ops.infra.table_patch import with_policy_tag
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
-from pipeline.schema_evolution import with_policy_tag
 
 REQUIRED_APIS: Final = (
     "dataflow.googleapis.com",

@@ -209,7 +209,7 @@ def _transient_entry(entry: dict[str, Any]) -> bool:
     return any(error.get("reason") in TRANSIENT_REASONS for error in entry.get("errors", []))
 
 
-class WriteToBigQuery(beam.PTransform[PCollection[Any], Any]):
+class WriteWithStreamingInserts(beam.PTransform[PCollection[Any], Any]):
     """Insert rows into ``project.dataset.<table>``; return dead-letter lines of refused rows."""
 
     def __init__(

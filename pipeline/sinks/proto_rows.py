@@ -12,7 +12,7 @@ is missing). ``ingestion_timestamp`` is a field like any other but rows never
 carry it, so BigQuery fills it with the column's default (the request asks
 for ``DEFAULT_VALUE`` for missing values).
 
-The pipeline's rows are JSON-ready (:mod:`pipeline.fact_rows`); each value is
+The pipeline's rows are JSON-ready (:mod:`ecom_warehouse_runtime.fact_rows`); each value is
 converted to the wire type BigQuery documents for its column:
 
 =================================== ======================= ==================================
@@ -51,8 +51,8 @@ from typing import Any, Final
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
+from ecom_warehouse_runtime.fact_rows import Row
 from pipeline.errors import SinkRejectedError
-from pipeline.fact_rows import Row
 
 PACKAGE: Final = "ecom_ingest.storage_write"
 """Package of the messages in this process's own pool (BigQuery reads the descriptor alone)."""

@@ -1,18 +1,22 @@
 """The package as a Dataflow worker runs it: the built wheel in a fresh environment, no checkout.
 
-The wheels are built from this checkout (ecom-ingest and the contracts it
-depends on, ecom-contracts), installed with their run-time dependencies
+The wheels are built from this checkout (ecom-ingest, the workers' wheel, and
+the contracts it depends on, ecom-contracts), installed with their run-time dependencies
 (plus the ``local`` extra for DuckDB) into a new virtual
 environment outside the repository, and run from an empty folder. Every
 child process carries an audit hook that fails on any file or folder access
 under the repository, so a module that reads ``bq_schemas/``, ``sql/`` or
-``migrations/`` from a checkout fails here instead of on a worker.
+``migrations/`` from a checkout fails here instead of on a worker. The
+workers' wheel holds the run-time packages only: neither the contract
+toolchain (``contracts``) nor the operations commands (``ops``).
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
+import tarfile
 import venv
 from pathlib import Path
 
@@ -90,6 +94,8 @@ def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
         "import ecom, ecom_contracts, ecom_warehouse.artifacts, pipeline, pipeline.main\n"
         "print(pipeline.__file__, ecom_warehouse.artifacts.__file__, ecom_contracts.__file__)\n"
         "print(*ecom.__path__)\n"
+        "from importlib.util import find_spec\n"
+        "print('toolchain or operations:', find_spec('contracts'), find_spec('ops'))\n"
         "from importlib import metadata\n"
         "for name in ('ecom-ingest', 'ecom-contracts'):\n"
         "    print(name, *sorted({f.parts[0] for f in metadata.files(name) or []}))\n"
@@ -102,6 +108,28 @@ def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
     # One copy of the classes: the contracts' distribution holds them, the pipeline's does not.
     assert {"ecom", "buf", "ecom_contracts"} <= tops["ecom-contracts"]
     assert not {"ecom", "buf", "ecom_contracts"} & tops["ecom-ingest"]
+    # The workers' wheel: the run-time packages, not the toolchain or the operations commands.
+    packages = {top for top in tops["ecom-ingest"] if not top.endswith(".dist-info")}
+    assert packages == {"pipeline", "ecom_warehouse", "ecom_warehouse_runtime"}
+    assert "toolchain or operations: None None" in completed.stdout
+
+
+def test_the_setup_file_packaging_ships_what_the_wheel_ships(tmp_path: Path):
+    # Dataflow's --setup_file path: `python setup.py sdist` on the launching machine.
+    subprocess.run(
+        [sys.executable, "setup.py", "egg_info", "--egg-base", str(tmp_path),
+         "sdist", "--dist-dir", str(tmp_path)],
+        cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    (sdist,) = tmp_path.glob("ecom_ingest-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        modules = {
+            Path(*Path(name).parts[1:]) for name in archive.getnames() if name.endswith(".py")
+        }
+    tops = {module.parts[0] for module in modules if len(module.parts) > 1}
+    assert tops == {"pipeline", "generated", "ecom_warehouse_runtime"}, tops
+    assert Path("generated/ecom_warehouse/rows.py") in modules
+    assert not {path for path in modules if path.parts[:2] == ("generated", "ecom")}
 
 
 def _keys(table: str) -> str:

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from google.protobuf import text_format
 
+import ecom_contracts
 from ecom.events.v1 import order_event_pb2
 from ops.deadletters import main
 from pipeline.deadletter import dead_letter, to_json_line
-from pipeline.errors import DecodeError, InvalidEventError
+from pipeline.errors import MalformedPayloadError, RuleViolationError
 from pipeline.record import PubsubRecord
 from pipeline.route import route
 from pipeline.validate import collect_violations
@@ -23,14 +24,14 @@ CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
 ORDER = {"ecom_contract": "ecom.events.v1.OrderEvent"}
 
 
-def _invalid_order(message_id: str, revision: str = "") -> tuple[PubsubRecord, InvalidEventError]:
+def _invalid_order(message_id: str, revision: str = "") -> tuple[PubsubRecord, RuleViolationError]:
     event = text_format.Parse(
         (CASES / "valid_three_items.textproto").read_text(), order_event_pb2.OrderEvent()
     )
     event.customer.email = "not-an-address"
     attributes = {**ORDER, "ecom_revision": revision} if revision else ORDER
     record = PubsubRecord(event.SerializeToString(), attributes, message_id)
-    return record, InvalidEventError(collect_violations(event))
+    return record, RuleViolationError(ecom_contracts.InvalidEventError(collect_violations(event)))
 
 
 @pytest.fixture
@@ -46,7 +47,9 @@ def folder(tmp_path: Path) -> Path:
         to_json_line(
             dead_letter(
                 garbage,
-                DecodeError("not a binary ecom.events.v1.OrderEvent"),
+                MalformedPayloadError(
+                    ecom_contracts.DecodeError("not a binary ecom.events.v1.OrderEvent")
+                ),
                 route(garbage),
                 failed_at=dt.datetime(2025, 12, 1, 11, tzinfo=dt.UTC),
             )

@@ -12,7 +12,7 @@ from ecom.events.v1 import inventory_event_pb2
 from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
 from pipeline.catalog import BY_NAME
 from pipeline.decode import decode
-from pipeline.errors import DecodeError
+from pipeline.errors import MalformedPayloadError
 from pipeline.route import Route
 
 CONTRACT = BY_NAME["ecom.events.v1.InventoryEvent"]
@@ -72,13 +72,15 @@ BAD_JSON = {
 
 @pytest.mark.parametrize("case", sorted(BAD_JSON))
 def test_strict_json(case: str):
-    with pytest.raises(DecodeError):
+    with pytest.raises(MalformedPayloadError):
         decode(BAD_JSON[case](_schema_json(_event())), JSON)
 
 
 @pytest.mark.parametrize("payload", [b"\xff\xff\xff", b"\x0a\x05ab", b"\x08"])
 def test_malformed_binary(payload: bytes):
-    with pytest.raises(DecodeError, match=r"not a binary ecom\.events\.v1\.InventoryEvent"):
+    with pytest.raises(
+        MalformedPayloadError, match=r"not a binary ecom\.events\.v1\.InventoryEvent"
+    ):
         decode(payload, BINARY)
 
 
@@ -99,7 +101,7 @@ def test_json_drops_only_the_fields_a_released_revision_had(monkeypatch: pytest.
         item["sku"] = "S"
     older = {**payload, "gift_note": "for you"}
     assert decode(json.dumps(older).encode(), route) == order
-    with pytest.raises(DecodeError, match="coupon"):
+    with pytest.raises(MalformedPayloadError, match="coupon"):
         decode(json.dumps({**older, "coupon": "X"}).encode(), route)
-    with pytest.raises(DecodeError):
+    with pytest.raises(MalformedPayloadError):
         decode(json.dumps({**payload, "items": [{"sku": "S", "size": 1}]}).encode(), route)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
 from ecom.types.v1 import types_pb2
+from ecom_warehouse_runtime.fact_rows import UnrepresentableValueError
 from pipeline.errors import ModelingError
 from pipeline.model import KEY_COLUMNS, TABLES, model, money_nanos, numeric, timestamp
 
@@ -55,9 +56,18 @@ def test_numeric(nanos: int, text: str):
     assert numeric(nanos) == text
 
 
-def test_numeric_overflow_is_a_modeling_error():
-    with pytest.raises(ModelingError, match="exceeds BigQuery NUMERIC"):
+def test_numeric_overflow_is_unrepresentable():
+    with pytest.raises(UnrepresentableValueError, match="exceeds BigQuery NUMERIC"):
         numeric(10**29 * 10**9)
+
+
+def test_a_value_the_warehouse_cannot_hold_is_a_modeling_error_caused_by_the_runtime():
+    event = _order()
+    event.event_timestamp.seconds = 253402300800  # year 10000: beyond BigQuery's TIMESTAMP
+    with pytest.raises(ModelingError, match="outside BigQuery's range") as refused:
+        model(event)
+    assert isinstance(refused.value.__cause__, UnrepresentableValueError)
+    assert str(refused.value) == str(refused.value.__cause__)
 
 
 @given(st.integers(-(2**63), 2**63 - 1), st.integers(0, 999_999_999), st.integers(1, 2**31 - 1))
@@ -179,6 +189,6 @@ def test_timestamp_matches_the_calendar(seconds: int, nanos: int):
 
 
 @pytest.mark.parametrize(("seconds", "nanos"), [(253402300800, 0), (-62135596801, 0), (0, -1)])
-def test_timestamp_outside_bigquery_range_is_a_modeling_error(seconds: int, nanos: int):
-    with pytest.raises(ModelingError, match="outside BigQuery's range"):
+def test_timestamp_outside_bigquery_range_is_unrepresentable(seconds: int, nanos: int):
+    with pytest.raises(UnrepresentableValueError, match="outside BigQuery's range"):
         timestamp(seconds, nanos)

@@ -16,14 +16,14 @@ from packaging.requirements import Requirement
 
 import ecom_contracts
 import pipeline.catalog
+import pipeline.errors
 import pipeline.validate
 from contracts.pubsub_schema import schema_id
 from ecom.events.v1 import inventory_event_pb2
 from ecom.registry_revisions import CONTRACT_REVISIONS
 from ecom.warehouse.v1 import fact_inventory_pb2
 from pipeline.decode import decode as pipeline_decode
-from pipeline.errors import DecodeError as PipelineDecodeError
-from pipeline.errors import InvalidEventError as PipelineInvalidEventError
+from pipeline.errors import DataError, MalformedPayloadError, RuleViolationError
 from pipeline.record import PubsubRecord
 from pipeline.route import route
 
@@ -58,9 +58,10 @@ def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
 def test_the_producers_dependencies_are_ranges_holding_the_pipelines_pins_without_beam():
     producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
     pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    commands = tomllib.loads((ROOT / "commands" / "pyproject.toml").read_text())["project"]
     pins = {
         Requirement(pin).name: Requirement(pin).specifier
-        for pin in [*pipeline["dependencies"], *pipeline["optional-dependencies"]["ops"]]
+        for pin in [*pipeline["dependencies"], *commands["dependencies"]]
     }
     required = {Requirement(d).name: Requirement(d).specifier for d in producer["dependencies"]}
     assert set(required) == {"protobuf", "protovalidate", "google-cloud-pubsub"}
@@ -91,7 +92,6 @@ def test_schema_ids_follow_the_generators_rule_and_revisions_the_registry():
 def test_the_pipeline_uses_the_producers_contract_code():
     assert pipeline.catalog.CONTRACTS is ecom_contracts.CONTRACTS
     assert pipeline.validate.collect_violations is ecom_contracts.collect_violations
-    assert issubclass(PipelineInvalidEventError, ecom_contracts.InvalidEventError)
 
 
 @pytest.mark.parametrize("encoding", ["BINARY", "JSON", "json"])
@@ -126,11 +126,33 @@ def test_decode_errors_are_the_pipelines():
     contract = ecom_contracts.contract("inventory-event")
     with pytest.raises(ecom_contracts.DecodeError) as producers:
         ecom_contracts.decode(b'{"eventId": 1', contract, "JSON")
-    with pytest.raises(PipelineDecodeError) as pipelines:
+    with pytest.raises(MalformedPayloadError) as pipelines:
         pipeline_decode(
             b'{"eventId": 1', route(PubsubRecord(b"", {"ecom_encoding": "JSON"}), contract.name)
         )
     assert str(producers.value) == str(pipelines.value)
+    assert isinstance(pipelines.value.__cause__, ecom_contracts.DecodeError)
+
+
+def test_the_pipelines_data_errors_wrap_the_producers_errors_never_inherit_them():
+    producers = {
+        name: cls
+        for name, cls in vars(ecom_contracts).items()
+        if isinstance(cls, type) and issubclass(cls, Exception)
+    }
+    pipelines = {
+        name: cls
+        for name, cls in vars(pipeline.errors).items()
+        if isinstance(cls, type) and issubclass(cls, DataError)
+    }
+    assert not set(producers) & set(pipelines)  # one name per concept
+    for cls in pipelines.values():
+        assert not any(issubclass(cls, theirs) for theirs in producers.values()), cls
+    refused = ecom_contracts.InvalidEventError([])
+    wrapped = RuleViolationError(refused)
+    assert wrapped.__cause__ is refused
+    assert wrapped.violations == refused.violations
+    assert str(wrapped) == str(refused)
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from contracts.bigquery_schema import warehouse_tables
 from contracts.descriptors import ContractImage
 from contracts.lineage import lineages, required_fields
 from contracts.row_builders import render_rows_module
-from pipeline.errors import ModelingError
+from ecom_warehouse_runtime.fact_rows import UnrepresentableValueError
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = Path(__file__).parent / "protos" / "type_mapping.proto"  # as test_bigquery_schema
@@ -127,19 +127,19 @@ def test_absent_messages_and_optional_fields_are_null(
     assert row.row["maybe"] == ""  # set, though empty: not NULL
 
 
-def test_undefined_enum_value_and_impossible_date_are_modeling_errors(
+def test_undefined_enum_value_and_impossible_date_are_unrepresentable(
     every_type: tuple[ContractImage, dict[str, Any]],
 ):
     image, namespace = every_type
     build = namespace["BUILDERS"]["ecom.testing.v1.EveryTypeEvent"]
     event = _event(image)
     event.an_enum = 42
-    with pytest.raises(ModelingError, match="enum value 42"):
+    with pytest.raises(UnrepresentableValueError, match="enum value 42"):
         build(event)
     event = _event(image)
     event.day.month = 2
     event.day.day = 30
-    with pytest.raises(ModelingError, match="date 2026-2-30"):
+    with pytest.raises(UnrepresentableValueError, match="date 2026-2-30"):
         build(event)
 
 

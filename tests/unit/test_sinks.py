@@ -27,7 +27,7 @@ from google.api_core import exceptions
 from pipeline import endpoints
 from pipeline.model import FactRow
 from pipeline.record import MessageRows, PubsubRecord
-from pipeline.sinks.bigquery import InsertRowsFn, WriteToBigQuery, insert_id
+from pipeline.sinks.bigquery import InsertRowsFn, WriteWithStreamingInserts, insert_id
 from pipeline.sinks.duckdb import WriteToDuckDB
 
 
@@ -100,7 +100,7 @@ def _run_bigquery(elements: list[list[tuple[tuple[FactRow, ...], PubsubRecord]]]
         refused = (
             pipeline
             | beam.Create(elements)
-            | WriteToBigQuery("proj", "events", client_factory=_fake)
+            | WriteWithStreamingInserts("proj", "events", client_factory=_fake)
             | beam.MapTuple(lambda key, letter: (key, json.loads(letter[0])["reason"]))
         )
         assert_that(refused, equal_to([("msg-bad", "REASON_SINK_REJECTED")]))

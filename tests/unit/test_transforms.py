@@ -134,11 +134,14 @@ def test_a_failed_bundle_forgets_what_it_did_not_finish_writing(tmp_path: Path):
 
 def test_dead_letter_files_replay_as_input(tmp_path: Path):
     """A dead-letter record parses as replay input with its original payload and attributes."""
+    import ecom_contracts
     from pipeline.deadletter import dead_letter, to_json_line
-    from pipeline.errors import DecodeError
+    from pipeline.errors import MalformedPayloadError
 
     original = PubsubRecord(b"\x00\xffpayload", {"a": "b"}, "m9", "2025-12-01T10:00:00Z")
-    line = to_json_line(dead_letter(original, DecodeError("bad")))
+    line = to_json_line(
+        dead_letter(original, MalformedPayloadError(ecom_contracts.DecodeError("bad")))
+    )
     assert PubsubRecord.from_json(line) == original
 
 

@@ -8,6 +8,11 @@ JSON-ready values keyed by column name, as BigQuery's ``insertAll`` takes
 them: NUMERIC as an exact decimal string, DATE as ``YYYY-MM-DD``, TIMESTAMP as
 RFC 3339 UTC with microseconds, BYTES as base64, enums as their warehouse
 label, absent values as ``None``.
+
+A value BigQuery cannot hold raises :class:`UnrepresentableValueError`; the
+pipeline's model stage turns it into a dead letter (``pipeline.model``).
+This module imports nothing of the project: the generated code depends on
+it, never the other way round.
 """
 
 from __future__ import annotations
@@ -16,8 +21,6 @@ import base64
 import datetime as dt
 import functools
 from typing import Any, Final, NamedTuple
-
-from pipeline.errors import ModelingError
 
 Row = dict[str, Any]
 
@@ -28,6 +31,10 @@ _EPOCH_DATE: Final = dt.date(1970, 1, 1)
 _MIN_SECONDS: Final = -62135596800  # 0001-01-01T00:00:00Z
 _MAX_SECONDS: Final = 253402300799  # 9999-12-31T23:59:59Z
 _TWO_DIGITS: Final = tuple(f"{second:02d}" for second in range(60))
+
+
+class UnrepresentableValueError(Exception):
+    """A valid contract value BigQuery cannot hold (NUMERIC overflow, an impossible date, ...)."""
 
 
 class FactRow(NamedTuple):
@@ -47,10 +54,11 @@ def money_nanos(money: Any) -> int:
 def numeric(nanos: int) -> str:
     """Return an amount in nanos as a NUMERIC decimal string: ``12500000000`` is ``"12.5"``.
 
-    Cached: prices and totals repeat. Raises ModelingError beyond NUMERIC's range.
+    Cached: prices and totals repeat. Raises UnrepresentableValueError beyond NUMERIC's
+    range.
     """
     if abs(nanos) >= NUMERIC_LIMIT:
-        raise ModelingError(f"amount {nanos} nanos exceeds BigQuery NUMERIC")
+        raise UnrepresentableValueError(f"amount {nanos} nanos exceeds BigQuery NUMERIC")
     sign = "-" if nanos < 0 else ""
     whole, fraction = divmod(abs(nanos), NANOS)
     if not fraction:
@@ -76,28 +84,40 @@ def timestamp(seconds: int, nanos: int) -> tuple[str, str]:
     """Return (RFC 3339 UTC timestamp with microseconds, ``YYYY-MM-DD`` date) of a Timestamp.
 
     BigQuery keeps microseconds; the nanosecond remainder is truncated.
-    Raises ModelingError outside BigQuery's range (years 1 to 9999).
+    Raises UnrepresentableValueError outside BigQuery's range (years 1 to 9999).
     """
     if not (_MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos <= 999_999_999):
-        raise ModelingError(f"timestamp {seconds}s {nanos}ns is outside BigQuery's range")
+        raise UnrepresentableValueError(
+            f"timestamp {seconds}s {nanos}ns is outside BigQuery's range"
+        )
     minutes, second = divmod(seconds, 60)
     prefix, day = _minute(minutes)
     return f"{prefix}{_TWO_DIGITS[second]}.{nanos // 1000:06d}Z", day
 
 
 def date(value: Any) -> str:
-    """Return an ``ecom.types.v1.Date`` as ``YYYY-MM-DD``. Raises ModelingError if impossible."""
+    """Return an ``ecom.types.v1.Date`` as ``YYYY-MM-DD``.
+
+    Raises UnrepresentableValueError for an impossible date.
+    """
     try:
         return dt.date(value.year, value.month, value.day).isoformat()
     except ValueError as error:
-        raise ModelingError(f"date {value.year}-{value.month}-{value.day}: {error}") from None
+        raise UnrepresentableValueError(
+            f"date {value.year}-{value.month}-{value.day}: {error}"
+        ) from None
 
 
 def label(labels: dict[int, str], number: int, field: str) -> str:
-    """Return the warehouse label of enum value ``number``. Raises ModelingError if undefined."""
+    """Return the warehouse label of enum value ``number``.
+
+    Raises UnrepresentableValueError for a value the contract does not define.
+    """
     found = labels.get(number)
     if found is None:
-        raise ModelingError(f"{field}: enum value {number} is not defined in this contract")
+        raise UnrepresentableValueError(
+            f"{field}: enum value {number} is not defined in this contract"
+        )
     return found
 
 

@@ -1,4 +1,8 @@
-"""Schema changes DDL cannot express: planned once, applied to BigQuery's API and to DuckDB."""
+"""BigQuery's schema rules: one diff, typed changes, rendered as a tables-API patch and DuckDB DDL.
+
+The compatibility gate renders the same changes as verdicts and migrations
+(tests/contract/test_compatibility_catalogue.py holds its output).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,21 @@ import pytest
 from google.cloud import bigquery
 
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
-from pipeline.schema_evolution import (
-    ADD,
-    DEFAULT,
-    DESCRIPTION,
-    POLICY_TAGS,
-    RELAX,
-    evolved_schema,
-    plan_changes,
-    with_policy_tag,
+from ecom_warehouse_runtime.schema_changes import (
+    ColumnAdded,
+    ColumnRemoved,
+    DefaultChanged,
+    DescriptionChanged,
+    ModeChanged,
+    ModeRelaxed,
+    PolicyTagsChanged,
+    RequiredColumnAdded,
+    SchemaChange,
+    TypeChanged,
+    TypeWidened,
+    diff,
 )
+from ops.infra.table_patch import conflicts, patched_schema, patches, with_policy_tag
 from pipeline.warehouse import create_tables, evolve_tables, live_schema
 
 LIVE: list[dict[str, Any]] = [
@@ -58,30 +67,83 @@ def _target() -> list[dict[str, Any]]:
     return target
 
 
-def test_plan_finds_every_in_place_change_and_reports_the_rest():
-    changes, conflicts = plan_changes(LIVE, _target())
-    assert [(c.kind, c.column) for c in changes] == [
-        (RELAX, "id"),
-        (DESCRIPTION, "customer"),
-        (RELAX, "customer.email"),
-        (POLICY_TAGS, "customer.email"),
-        (ADD, "customer.tier"),
-        (ADD, "stored_at"),
-        (DEFAULT, "stored_at"),
+def _kinds(changes: list[SchemaChange]) -> list[tuple[type[SchemaChange], str]]:
+    return [(type(change), change.column) for change in changes]
+
+
+def test_the_diff_finds_every_change_in_order():
+    changes = diff(LIVE, _target())
+    assert _kinds(changes) == [
+        (ModeRelaxed, "id"),
+        (DescriptionChanged, "customer"),
+        (ModeRelaxed, "customer.email"),
+        (PolicyTagsChanged, "customer.email"),
+        (ColumnAdded, "customer.tier"),
+        (ColumnRemoved, "legacy"),
+        (ColumnAdded, "stored_at"),
+        (DefaultChanged, "stored_at"),
     ]
-    assert conflicts == ["legacy: in the live table but not generated (kept)"]
-    added = next(c for c in changes if c.kind == ADD and c.column == "stored_at")
+    assert [change.in_place for change in changes] == [True] * 5 + [False] + [True] * 2
+    added = changes[6]
+    assert isinstance(added, ColumnAdded)
     assert "defaultValueExpression" not in added.field  # added first, default set after
+    assert changes[7] == DefaultChanged(("stored_at",), "", "CURRENT_TIMESTAMP()")
+    assert diff(LIVE, LIVE) == []
 
 
-def test_refusals_are_reported_not_planned():
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ("INTEGER", "NUMERIC", TypeWidened),
+        ("NUMERIC", "FLOAT", TypeWidened),
+        ("NUMERIC", "INTEGER", TypeChanged),
+        ("STRING", "BYTES", TypeChanged),
+    ],
+)
+def test_only_the_widenings_bigquery_makes_in_place_widen(
+    before: str, after: str, expected: type[SchemaChange]
+):
+    column = {"name": "amount", "type": before, "mode": "REQUIRED", "description": "a"}
+    (change,) = diff([column], [{**column, "type": after}])
+    assert isinstance(change, expected)
+    assert change.in_place is (expected is TypeWidened)
+
+
+def test_inside_a_record_no_type_widens_and_no_default_is_compared():
+    record = copy.deepcopy(LIVE[1])
+    record["fields"].append({"name": "n", "type": "INTEGER", "mode": "NULLABLE"})
+    changed = copy.deepcopy(record)
+    changed["fields"][0]["defaultValueExpression"] = "'unknown'"
+    changed["fields"][1]["type"] = "NUMERIC"
+    assert _kinds(diff([record], [changed])) == [(TypeChanged, "customer.n")]
+    changed["fields"].append({"name": "m", "type": "STRING", "defaultValueExpression": "'x'"})
+    assert _kinds(diff([record], [changed]))[1:] == [(ColumnAdded, "customer.m")]
+
+
+def test_a_column_whose_type_cannot_convert_has_no_other_change():
+    retyped = {**LIVE[0], "type": "BYTES", "mode": "NULLABLE", "description": "other"}
+    assert diff([LIVE[0]], [retyped]) == [TypeChanged(("id",), "STRING", "BYTES")]
+
+
+def test_types_are_compared_only_where_both_schemas_state_one():
+    untyped = [{"name": "id", "mode": "REQUIRED", "description": "i"}]
+    assert diff(untyped, LIVE[:1]) == []
+
+
+def test_refusals_are_reported_not_patched():
     target = copy.deepcopy(LIVE)
     target[0]["type"] = "BYTES"
     target[2]["mode"] = "REQUIRED"
     target.append({"name": "new", "type": "STRING", "mode": "REQUIRED"})
-    changes, conflicts = plan_changes(LIVE, target)
-    assert changes == []
-    assert conflicts == [
+    changes = diff(LIVE, target)
+    assert _kinds(changes) == [
+        (TypeChanged, "id"),
+        (ModeChanged, "legacy"),
+        (RequiredColumnAdded, "new"),
+    ]
+    assert not any(change.in_place for change in changes)
+    assert patches(changes) == []
+    assert conflicts(changes) == [
         "id: live type STRING, generated BYTES (a widening is a migration; anything else "
         "cannot change in place)",
         "legacy: live mode NULLABLE, generated REQUIRED",
@@ -89,15 +151,15 @@ def test_refusals_are_reported_not_planned():
     ]
 
 
-def test_evolved_schema_keeps_live_columns_and_appends_new_ones():
-    changes, _ = plan_changes(LIVE, _target())
-    without_defaults = [c for c in changes if c.kind != DEFAULT]
-    first = evolved_schema(LIVE, without_defaults)
+def test_the_patch_keeps_live_columns_and_appends_new_ones_then_sets_defaults():
+    without_defaults, defaults = patches(diff(LIVE, _target()))
+    assert all(isinstance(change, DefaultChanged) for change in defaults)
+    first = patched_schema(LIVE, without_defaults)
     assert [f["name"] for f in first] == ["id", "customer", "legacy", "stored_at"]
     assert "defaultValueExpression" not in first[3]
     assert [f["name"] for f in first[1]["fields"]] == ["email", "tier"]
     assert first[1]["fields"][0]["mode"] == "NULLABLE"
-    second = evolved_schema(first, [c for c in changes if c.kind == DEFAULT])
+    second = patched_schema(first, defaults)
     assert second[3]["defaultValueExpression"] == "CURRENT_TIMESTAMP()"
     # The result is what the tables API takes: the client library's SchemaField round-trips it.
     fields = [bigquery.SchemaField.from_api_repr(f) for f in second]
@@ -105,7 +167,7 @@ def test_evolved_schema_keeps_live_columns_and_appends_new_ones():
     assert fields[1].fields[0].policy_tags == bigquery.PolicyTagList(
         names=["projects/p/taxonomies/t/policyTags/pii"]
     )
-    assert plan_changes(second, _target())[0] == []  # applied: nothing left to do
+    assert patches(diff(second, _target())) == []  # applied: nothing left to do
 
 
 def test_policy_tag_placeholders_are_filled_or_dropped():
