@@ -4,7 +4,8 @@ ContractError
 ├── ContractDefinitionError  a contract breaks a project rule (bad table declaration, ...)
 ├── ToolchainError           protoc or buf refused the contracts (syntax, lint, breaking change)
 ├── GateRefusedError         the change is incompatible with released contracts or live tables
-└── DriftError               committed generated files differ from what ``proto/`` generates
+├── DriftError               committed generated files differ from what ``proto/`` generates
+└── ReleaseFilesError        a release's bundle or the producers' package version cannot be made
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ class GateRefusedError(ContractError):
 
 class DriftError(ContractError):
     """Generated files on disk differ from what ``proto/`` generates."""
+
+
+class ReleaseFilesError(ContractError):
+    """A release's bundle or the producers' package version cannot be produced as asked."""

@@ -11,7 +11,7 @@ from contracts.ddl import column_type
 from contracts.descriptors import ContractImage
 from contracts.lineage import DERIVATIONS, Lineage, by_event
 from contracts.model_rules import RULES
-from contracts.raw_landing import RawTable
+from contracts.raw_tables import RawTable
 
 
 def render_reference(
@@ -191,7 +191,7 @@ def _model_rules() -> list[str]:
         "",
         "A table's `source_event`, `lines`, `line_order`, `only_when`, `key_column` and "
         "`ingestion_time_column`, and every column's `source`, are the model: what a row is and "
-        "what each column holds. `make proto` and `python -m contracts.gate` compare the model "
+        "what each column holds. `make proto` and `python -m contracts gate` compare the model "
         "of every table of every release with the working tree's, table by table and column by "
         "column, and print each difference on one line under its table, naming the column, the "
         "old and the new. Sources are compared as resolved: event fields by number, derivations "

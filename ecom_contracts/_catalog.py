@@ -14,7 +14,7 @@ from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
 from ecom.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
 from ecom.registry_revisions import SCHEMA_IDS
 from ecom_contracts._errors import UnknownContractError
-from ecom_contracts._release import revision
+from ecom_contracts._versions import revision
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
     latest = max(release["number"] for release in index["releases"])
     producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
     pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    hint = "run `python producer/release.py stamp` (make release-contracts does), then make venv"
+    hint = "run `python -m contracts stamp` (make release-contracts does), then make venv"
     assert int(producer["version"].split(".")[0]) == latest, hint
     assert f"ecom-contracts=={producer['version']}" in pipeline["dependencies"], hint
     assert ecom_contracts.VERSION == ecom_contracts.__version__ == producer["version"], hint
