@@ -24,6 +24,7 @@ from contracts.artifacts import render_artifacts_module
 from contracts.baselines import Baseline
 from contracts.bigquery_schema import warehouse_tables
 from contracts.breaking import WIRE_PATHS
+from contracts.catalog import render_catalog_module
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.ddl import render_ddl, render_view
 from contracts.descriptors import ContractImage
@@ -114,6 +115,7 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))
     files["generated/ecom/registry_revisions.py"] = render_revisions_module(registry, image)
+    files["generated/ecom/catalog.py"] = render_catalog_module(registry, image)
     files["generated/ecom_warehouse/artifacts.py"] = render_artifacts_module(tables, raw, files)
     files["generated/ecom_warehouse/rows.py"] = render_rows_module(
         resolved, required_fields(image, resolved)

@@ -28,7 +28,13 @@ from google.pubsub_v1 import types as pubsub
 from contracts.bigquery_schema import PII_POLICY_TAG
 from ecom_warehouse.artifacts import MIGRATIONS, PUBSUB_SCHEMAS, RAW_TABLES, WAREHOUSE_TABLES
 from ops.infra.alerts import monitoring_steps
-from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
+from ops.infra.settings import (
+    SERVICE_ACCOUNT_ID,
+    Settings,
+    Step,
+    pipeline_subscription_id,
+    raw_subscription_id,
+)
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
 from pipeline.schema_evolution import with_policy_tag
@@ -157,7 +163,7 @@ def subscription_step(settings: Settings, contract: Contract) -> Step:
     nobody reads. The pipeline's own dead letters are the failure path, and the
     backlog's age is alerted on.
     """
-    name = _subscription(settings, contract.subscription_id)
+    name = _subscription(settings, pipeline_subscription_id(contract))
     return Step(
         "pubsub.subscription",
         name,
@@ -404,7 +410,7 @@ def iam_steps(settings: Settings) -> list[Step]:
         for role, why in PROJECT_ROLES.items()
     ]
     for contract in CONTRACTS:
-        subscription = _subscription(settings, contract.subscription_id)
+        subscription = _subscription(settings, pipeline_subscription_id(contract))
         steps += [
             _binding("iam.pubsub_binding", subscription, role, member, why, subscription, account)
             for role, why in SUBSCRIPTION_ROLES.items()
@@ -558,7 +564,7 @@ def pipeline_arguments(settings: Settings) -> list[str]:
     """Return the pipeline options naming this deployment's subscriptions, dataset and bucket."""
     arguments = []
     for contract in CONTRACTS:
-        subscription = _subscription(settings, contract.subscription_id)
+        subscription = _subscription(settings, pipeline_subscription_id(contract))
         arguments += ["--subscription", f"{contract.name}={subscription}"]
     arguments += [
         "--sink", "bigquery",
