@@ -9,8 +9,10 @@ event contract (Pub/Sub revision rules) and its validation rules
 resolves against its event. :func:`judge` runs both, with buf, as ``make
 proto`` does: against every released revision in ``registry/``
 (transitively, as Confluent's BACKWARD_TRANSITIVE does), failing on any
-refusal. :func:`migrations` renders ``migrations/NNNN.sql``, the DDL each
-release needs on the live tables, from the registry's images.
+refusal, against the baselines of :mod:`contracts.baselines`.
+:func:`migrations` renders ``migrations/NNNN.sql``, the DDL each release
+needs on the live tables, from the registry's images. ``python -m contracts
+gate`` (:func:`run`) prints every finding without generating anything.
 """
 
 from __future__ import annotations
