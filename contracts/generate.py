@@ -36,7 +36,7 @@ from contracts.errors import (
     ToolchainError,
 )
 from contracts.gate import judge, migrations, report, summary
-from contracts.layout import PROTO, REPO
+from contracts.layout import BUF_CONFIG, PROTO, REPO
 from contracts.lineage import lineages, required_fields
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
 from contracts.raw_tables import raw_tables, render_raw_ddl
@@ -149,7 +149,7 @@ def buf_format(repo: Path, *, check: bool) -> None:
 
 def buf_lint(repo: Path, image: Path) -> None:
     """Lint the project's files in ``image`` with buf.yaml's rules (STANDARD and COMMENTS)."""
-    toolchain.buf(["lint", str(image), "--config", "buf.yaml", "--path", "ecom"], cwd=repo)
+    toolchain.buf(["lint", str(image), "--config", BUF_CONFIG, "--path", "ecom"], cwd=repo)
 
 
 def judge_change(
