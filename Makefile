@@ -37,7 +37,7 @@ dist: $(STAMP) ## Build into dist/ the wheels of ecom-contracts (producers) and 
 	rm -rf dist build producer/build
 	$(PY) -m build --wheel --no-isolation --outdir dist producer
 	$(PY) -m build --wheel --no-isolation --outdir dist .
-	$(PY) producer/release.py bundle --out dist
+	$(PY) -m contracts bundle --out dist
 
 RUN_ARGS ?=
 WAREHOUSE ?= duckdb
@@ -46,15 +46,15 @@ run: $(STAMP) $(if $(filter bigquery,$(WAREHOUSE)),emulators) ## The main job, l
 
 PROTO_ARGS ?=
 proto: $(STAMP) ## Regenerate everything from proto/ (format, lint, breaking check, compatibility gate, migrations)
-	$(PY) -m contracts.generate $(PROTO_ARGS)
+	$(PY) -m contracts generate $(PROTO_ARGS)
 
 release-contracts: $(STAMP) ## Record proto/ as a new registry release (after buf breaking and the compatibility gate), then regenerate and version ecom-contracts after it
-	$(PY) -m contracts.release
-	$(PY) -m contracts.generate --skip-breaking
-	$(PY) producer/release.py stamp
+	$(PY) -m contracts release
+	$(PY) -m contracts generate --skip-breaking
+	$(PY) -m contracts stamp
 
 check-generated: $(STAMP) ## Fail if proto/ is unformatted, fails lint, buf breaking or the compatibility gate, or generated files drift
-	$(PY) -m contracts.generate --check
+	$(PY) -m contracts check
 
 lint: $(STAMP) ## Ruff lint and format check, and the layers (import-linter: [tool.importlinter] in pyproject.toml)
 	$(PY) -m ruff check .

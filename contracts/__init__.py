@@ -5,7 +5,9 @@ it into everything else: Python classes (``generated/``), BigQuery JSON
 schemas (``bq_schemas/``), BigQuery DDL (``sql/``), self-contained Pub/Sub
 schema definitions (``pubsub_schemas/``) and the contract reference
 (``docs/contracts.md``). Run it with ``make proto``; ``make check-generated``
-fails when the committed outputs drift from ``proto/``.
+fails when the committed outputs drift from ``proto/``. ``python -m contracts``
+(:mod:`contracts.cli`) is the toolchain's one command line: ``generate``,
+``check``, ``gate``, ``release``, ``bundle``, ``stamp``.
 """
 
 from contracts.bigquery_schema import Column, Table, warehouse_tables

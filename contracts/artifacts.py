@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from contracts.bigquery_schema import PII_POLICY_TAG, Table
-from contracts.raw_landing import RawTable
+from contracts.raw_tables import RawTable
 
 
 def _literal(value: Any) -> str:

@@ -4,7 +4,8 @@ ContractBuildError
 ├── ContractDefinitionError  a contract breaks a project rule (bad table declaration, ...)
 ├── ToolchainError           protoc or buf refused the contracts (syntax, lint, breaking change)
 ├── GateRefusedError         the change is incompatible with released contracts or live tables
-└── DriftError               committed generated files differ from what ``proto/`` generates
+├── DriftError               committed generated files differ from what ``proto/`` generates
+└── ReleaseFilesError        a release's bundle or the producers' package version cannot be made
 
 Callers (``make proto``, ``make release-contracts``) catch ``ContractBuildError``
 and print it; anything else is a bug. Not to be confused with the producers'
@@ -33,3 +34,7 @@ class GateRefusedError(ContractBuildError):
 
 class DriftError(ContractBuildError):
     """Generated files on disk differ from what ``proto/`` generates."""
+
+
+class ReleaseFilesError(ContractBuildError):
+    """A release's bundle or the producers' package version cannot be produced as asked."""

@@ -9,16 +9,23 @@ event contract (Pub/Sub revision rules) and its validation rules
 resolves against its event. :func:`judge` runs both, with buf, as ``make
 proto`` does: against every released revision in ``registry/``
 (transitively, as Confluent's BACKWARD_TRANSITIVE does), failing on any
-refusal. :func:`migrations` renders ``migrations/NNNN.sql``, the DDL each
-release needs on the live tables, from the registry's images.
+refusal, against the baselines of :mod:`contracts.baselines`.
+:func:`migrations` renders ``migrations/NNNN.sql``, the DDL each release
+needs on the live tables, from the registry's images. ``python -m contracts
+gate`` (:func:`run`) prints every finding without generating anything.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
-from dataclasses import dataclass
+import sys
+import tempfile
 from pathlib import Path
+from typing import Final
 
+from contracts import baselines
+from contracts.baselines import Baseline
 from contracts.bigquery_schema import warehouse_tables
 from contracts.breaking import breaking
 from contracts.compatibility import (
@@ -31,12 +38,23 @@ from contracts.compatibility import (
 )
 from contracts.ddl import render_ddl
 from contracts.descriptors import ContractImage
-from contracts.errors import ContractDefinitionError
+from contracts.errors import ContractBuildError, ContractDefinitionError
+from contracts.layout import PROTO, REPO
 from contracts.lineage import lineages
 from contracts.model_changes import compare_models
 from contracts.pubsub_schema import event_messages
-from contracts.registry import Registry
+from contracts.registry import REGISTRY, Registry
 from contracts.rules import compare_rules
+
+DESCRIPTION: Final = (
+    "Print every finding of buf breaking and the compatibility gate about proto/ against every "
+    "registry release (or a git ref, or a folder holding proto/), grouped by contract, without "
+    "generating anything."
+)
+EXIT_STATUS: Final = (
+    "exit status: 0 no refusal, 1 a change is refused (or proto/ does not compile), 2 usage "
+    "error (a baseline that holds no proto/)"
+)
 
 
 def model_findings(new: ContractImage) -> list[Finding]:
@@ -92,20 +110,6 @@ def check_against_registry(registry: Registry, new: ContractImage) -> list[Findi
         for finding in check(registry.image(release), new):
             seen.setdefault(finding.line(), finding)
     return list(seen.values())
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """An earlier state of the contracts that the working tree is judged against."""
-
-    label: str
-    """What it is, for messages: ``registry release 1``, ``git:main``."""
-    path: Path
-    """Its descriptor image (what buf reads)."""
-    image: ContractImage
-    live: bool = True
-    """Its tables and Pub/Sub schemas are (or may be) live: the gate judges against it too.
-    False for the last commit before the first release, which only buf judges."""
 
 
 def judge(
@@ -213,57 +217,50 @@ def migrations(registry: Registry, current: ContractImage) -> dict[str, str]:
     return files
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m contracts.gate``: every finding against the registry, a git ref or a folder."""
-    import argparse
-    import sys
-    import tempfile
-
-    from contracts import toolchain
-    from contracts.generate import PROTO, REPO, baselines, image_at_ref
-    from contracts.registry import REGISTRY
-
-    parser = argparse.ArgumentParser(
-        prog="python -m contracts.gate",
-        description=__doc__,
-        epilog="exit status: 0 no refusal, 1 a change is refused, 2 usage error (a baseline "
-        "that holds no proto/)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``python -m contracts gate`` to ``parser``."""
     parser.add_argument(
         "--against",
-        default="registry",
+        default=baselines.REGISTRY_BASELINES,
         help="registry (every release; the last commit before the first one), git:REF, or a "
         "folder holding proto/",
     )
     parser.add_argument("--repo", type=Path, default=REPO, help="repository root")
-    args = parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print every finding about ``args.repo``'s contracts against ``args.against``; the status."""
     repo = args.repo.resolve()
-    with tempfile.TemporaryDirectory(prefix="gate-") as temp:
-        work = Path(temp)
-        current_path = toolchain.build_image(repo / PROTO, work / "current")
-        current = ContractImage.load(current_path, toolchain.proto_sources(repo / PROTO))
-        if args.against == "registry":
-            against = baselines(repo, Registry.load(repo / REGISTRY), work)
-        else:
-            if args.against.startswith("git:"):
-                baseline_path = image_at_ref(repo, args.against.removeprefix("git:"), work)
-                if baseline_path is None:
-                    print(f"error: {args.against} has no proto/", file=sys.stderr)
-                    return 2
-                baseline_root = work / "baseline" / PROTO
-            else:
-                baseline_root = Path(args.against) / PROTO
-                baseline_path = toolchain.build_image(baseline_root, work / "against")
-            image = ContractImage.load(baseline_path, toolchain.proto_sources(baseline_root))
-            against = [Baseline(args.against, baseline_path, image)]
-        findings = judge(repo, current_path, current, against)
-        lines = report(findings, current)
+    try:
+        with tempfile.TemporaryDirectory(prefix="gate-") as temp:
+            work = Path(temp)
+            current_path, current = baselines.compile_proto(repo / PROTO, work / "current")
+            registry = Registry.load(repo / REGISTRY)
+            against = baselines.against(args.against, repo, registry, work)
+            if against is None:
+                print(f"error: {args.against} has no proto/", file=sys.stderr)
+                return 2
+            findings = judge(repo, current_path, current, against)
+            lines = report(findings, current)
+    except ContractBuildError as error:
+        print(f"gate: error: {error}", file=sys.stderr)
+        return 1
     for line in lines:
         print(line)
     print(summary(findings))
     return 1 if any(f.verdict == REFUSED for f in findings) else 0
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m contracts.gate``: an alias of ``python -m contracts gate``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m contracts.gate",
+        description=f"An alias of `python -m contracts gate`. {DESCRIPTION}",
+        epilog=EXIT_STATUS,
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main())

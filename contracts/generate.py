@@ -1,29 +1,30 @@
-"""``make proto`` and ``make check-generated``: regenerate every artifact from ``proto/``.
+"""``python -m contracts generate`` and ``check``: regenerate every artifact from ``proto/``.
 
-Steps: buf format, compile an image with protoc, buf lint, then buf breaking
-(events, shared types, dead letters) and the compatibility gate against every
-registry release (buf: the last commit before the first release), reporting
-every finding of both grouped by contract, then render Python
-classes, BigQuery JSON schemas, DDL, Pub/Sub schemas, the reference, the
+``make proto`` and ``make check-generated`` run them. Steps: buf format,
+compile an image with protoc, buf lint, then buf breaking (events, shared
+types, dead letters) and the compatibility gate against every registry
+release (buf: the last commit before the first release), reporting every
+finding of both grouped by contract, then render Python classes, BigQuery
+JSON schemas, DDL, Pub/Sub schemas, the event catalogue, the reference, the
 registry revisions and the migrations into a staging tree, and either write
-them into the repository or (``--check``) compare them with it.
+them into the repository or (``check``) compare them with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
-import io
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+from typing import Final
 
-from contracts import toolchain
+from contracts import baselines, toolchain
 from contracts.artifacts import render_artifacts_module
+from contracts.baselines import Baseline
 from contracts.bigquery_schema import warehouse_tables
 from contracts.breaking import WIRE_PATHS
+from contracts.catalog import render_catalog_module
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.ddl import render_ddl, render_view
 from contracts.descriptors import ContractImage
@@ -34,16 +35,15 @@ from contracts.errors import (
     GateRefusedError,
     ToolchainError,
 )
-from contracts.gate import Baseline, judge, migrations, report, summary
+from contracts.gate import judge, migrations, report, summary
+from contracts.layout import BUF_CONFIG, PROTO, REPO
 from contracts.lineage import lineages, required_fields
 from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_file_name
-from contracts.raw_landing import raw_tables, render_raw_ddl
+from contracts.raw_tables import raw_tables, render_raw_ddl
 from contracts.reference_doc import render_reference
 from contracts.registry import REGISTRY, Registry, render_revisions_module
 from contracts.row_builders import render_rows_module
 
-REPO = Path(__file__).resolve().parent.parent
-PROTO = "proto"
 MANAGED = (
     "generated/**/*",
     "bq_schemas/*",
@@ -115,6 +115,7 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))
     files["generated/ecom/registry_revisions.py"] = render_revisions_module(registry, image)
+    files["generated/ecom/catalog.py"] = render_catalog_module(registry, image)
     files["generated/ecom_warehouse/artifacts.py"] = render_artifacts_module(tables, raw, files)
     files["generated/ecom_warehouse/rows.py"] = render_rows_module(
         resolved, required_fields(image, resolved)
@@ -148,45 +149,7 @@ def buf_format(repo: Path, *, check: bool) -> None:
 
 def buf_lint(repo: Path, image: Path) -> None:
     """Lint the project's files in ``image`` with buf.yaml's rules (STANDARD and COMMENTS)."""
-    toolchain.buf(["lint", str(image), "--config", "buf.yaml", "--path", "ecom"], cwd=repo)
-
-
-def image_at_ref(repo: Path, ref: str, work: Path) -> Path | None:
-    """Compile ``proto/`` as of git ``ref`` into an image; None when the ref has no proto/."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", ref, PROTO],
-        cwd=repo,
-        capture_output=True,
-        check=False,
-    )
-    if archive.returncode != 0:
-        return None
-    baseline = work / "baseline"
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(baseline, filter="data")
-    return toolchain.build_image(baseline / PROTO, baseline / "build")
-
-
-def baselines(repo: Path, registry: Registry, work: Path) -> list[Baseline]:
-    """Return what the working tree is judged against: every release, oldest first.
-
-    Before the first release, the last commit with a ``proto/`` folder, for buf
-    only (no table is live yet); none when there is no such commit either.
-    """
-    if registry.releases:
-        return [
-            Baseline(
-                f"registry release {release.number}",
-                registry.root / release.image,
-                registry.image(release),
-            )
-            for release in registry.releases
-        ]
-    head = image_at_ref(repo, "HEAD", work)
-    if head is None:
-        return []
-    image = ContractImage.load(head, toolchain.proto_sources(work / "baseline" / PROTO))
-    return [Baseline("HEAD (no release in registry/ yet)", head, image, live=False)]
+    toolchain.buf(["lint", str(image), "--config", BUF_CONFIG, "--path", "ecom"], cwd=repo)
 
 
 def judge_change(
@@ -273,21 +236,45 @@ def drift(repo: Path, rendered: dict[str, bytes]) -> list[str]:
     return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the generator; return the process exit code."""
-    parser = argparse.ArgumentParser(
-        prog="python -m contracts.generate",
-        description="Regenerate Python classes, BigQuery schemas, DDL, Pub/Sub schemas and "
-        "docs from proto/.",
-        epilog="exit status: 0 generated (or, with --check, everything matches), 1 the change "
-        "was refused (format, lint, buf breaking, the compatibility gate) or generated files "
-        "drift, 2 usage error",
-    )
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="change nothing; fail if proto/ is unformatted or a generated file differs",
-    )
+def regenerate(repo: Path, *, check: bool, wire: bool, compatibility: bool) -> None:
+    """Judge ``repo/proto`` and regenerate every artifact from it, saying what it does.
+
+    buf format (``check``: fail if unformatted), compile, buf lint, then buf
+    breaking (``wire``) and the compatibility gate (``compatibility``) against
+    every baseline (:func:`contracts.baselines.of_registry`); then write the
+    generated files into ``repo``, or (``check``) raise DriftError listing
+    every difference. Raises a ContractBuildError for whatever refuses the change.
+    """
+    with tempfile.TemporaryDirectory(prefix="contracts-") as temp:
+        work = Path(temp)
+        buf_format(repo, check=check)
+        _say("buf format: ok")
+        image, current = baselines.compile_proto(repo / PROTO, work / "image")
+        buf_lint(repo, image)
+        _say("buf lint: ok (STANDARD, COMMENTS)")
+        registry = Registry.load(repo / REGISTRY)
+        if wire or compatibility:
+            against = baselines.of_registry(repo, registry, work)
+            judge_change(repo, image, current, against, wire=wire, compatibility=compatibility)
+        rendered = render_all(repo, current, work / "render")
+        if check:
+            report = drift(repo, rendered)
+            if report:
+                raise DriftError(
+                    "generated files differ from proto/; run `make proto` and commit:\n"
+                    + "\n".join(report)
+                )
+            _say(f"{len(rendered)} generated files match proto/")
+        else:
+            written, removed = sync(repo, rendered)
+            _say(f"{len(rendered)} files generated: {written} written, {removed} removed")
+            pending = f"migrations/{len(registry.releases) + 1:04d}.sql"
+            if registry.releases and pending in rendered:
+                _say(f"migration: {pending} (pending until `make release-contracts`)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``python -m contracts generate`` and ``check`` to ``parser``."""
     parser.add_argument(
         "--skip-breaking",
         action="store_true",
@@ -305,43 +292,49 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO,
         help="repository root holding proto/ and buf.yaml (default: this checkout)",
     )
-    args = parser.parse_args(argv)
-    repo = args.repo.resolve()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Regenerate (``args.check``: compare) as ``args`` say; return the exit status."""
     try:
-        with tempfile.TemporaryDirectory(prefix="contracts-") as temp:
-            work = Path(temp)
-            buf_format(repo, check=args.check)
-            _say("buf format: ok")
-            image = toolchain.build_image(repo / PROTO, work / "image")
-            buf_lint(repo, image)
-            _say("buf lint: ok (STANDARD, COMMENTS)")
-            registry = Registry.load(repo / REGISTRY)
-            current = ContractImage.load(image, toolchain.proto_sources(repo / PROTO))
-            wire = not args.skip_breaking
-            if wire or not args.skip_gate:
-                against = baselines(repo, registry, work)
-                judge_change(
-                    repo, image, current, against, wire=wire, compatibility=not args.skip_gate
-                )
-            rendered = render_all(repo, current, work / "render")
-            if args.check:
-                report = drift(repo, rendered)
-                if report:
-                    raise DriftError(
-                        "generated files differ from proto/; run `make proto` and commit:\n"
-                        + "\n".join(report)
-                    )
-                _say(f"{len(rendered)} generated files match proto/")
-            else:
-                written, removed = sync(repo, rendered)
-                _say(f"{len(rendered)} files generated: {written} written, {removed} removed")
-                pending = f"migrations/{len(registry.releases) + 1:04d}.sql"
-                if registry.releases and pending in rendered:
-                    _say(f"migration: {pending} (pending until `make release-contracts`)")
+        regenerate(
+            args.repo.resolve(),
+            check=args.check,
+            wire=not args.skip_breaking,
+            compatibility=not args.skip_gate,
+        )
     except ContractBuildError as error:
         print(f"make proto: error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+GENERATE: Final = (
+    "Judge proto/ (buf format, buf lint, buf breaking and the compatibility gate against every "
+    "release) and regenerate Python classes, BigQuery schemas, DDL, Pub/Sub schemas, the "
+    "catalogue, docs and migrations from it (make proto)."
+)
+CHECK: Final = (
+    "Change nothing; fail if proto/ is unformatted, the change is refused, or a generated file "
+    "differs from what proto/ generates (make check-generated)."
+)
+EXIT_STATUS: Final = (
+    "exit status: 0 generated (check: everything matches), 1 the change was refused (format, "
+    "lint, buf breaking, the compatibility gate) or generated files drift, 2 usage error"
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m contracts.generate [--check]``: an alias of ``python -m contracts generate``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m contracts.generate",
+        description="An alias of `python -m contracts generate` (with --check, of `python -m "
+        f"contracts check`). {GENERATE}",
+        epilog=EXIT_STATUS,
+    )
+    parser.add_argument("--check", action="store_true", help=CHECK)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

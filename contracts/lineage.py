@@ -325,32 +325,34 @@ def _check_derivation(
             )
 
 
-def resolve(
-    image: ContractImage, table: Table, message: descriptor.Descriptor
-) -> tuple[Lineage | None, list[SourceProblem]]:
-    """Resolve ``table`` (declared by warehouse message ``message``) against its event.
-
-    Returns the lineage (None when a problem prevents it) and every problem.
-    """
-    problems: list[SourceProblem] = []
-    name = table.name
+def _source_event(image: ContractImage, table: Table) -> descriptor.Descriptor:
+    """Return the event ``table`` declares its rows come from (``source_event``)."""
     if not table.source_event:
-        return None, [SourceProblem(name, "declares no source_event (the event of its rows)")]
+        raise _SourceProblemError("declares no source_event (the event of its rows)")
     try:
-        event = image.pool.FindMessageTypeByName(table.source_event)
+        return image.pool.FindMessageTypeByName(table.source_event)
     except KeyError:
-        return None, [SourceProblem(name, f"source_event {table.source_event} is not a message")]
-    lines = None
-    if table.lines:
-        lines = event.fields_by_name.get(table.lines)
-        if lines is None or not lines.is_repeated or lines.message_type is None:
-            return None, [
-                SourceProblem(
-                    name,
-                    f"lines {table.lines!r} is not a repeated message field of {event.full_name}",
-                )
-            ]
+        raise _SourceProblemError(f"source_event {table.source_event} is not a message") from None
+
+
+def _lines(table: Table, event: descriptor.Descriptor) -> descriptor.FieldDescriptor | None:
+    """Return the repeated message field giving one row per element (``lines``), if any."""
+    if not table.lines:
+        return None
+    lines = event.fields_by_name.get(table.lines)
+    if lines is None or not lines.is_repeated or lines.message_type is None:
+        raise _SourceProblemError(
+            f"lines {table.lines!r} is not a repeated message field of {event.full_name}"
+        )
+    return lines
+
+
+def _line_order(
+    table: Table, event: descriptor.Descriptor, lines: descriptor.FieldDescriptor | None
+) -> tuple[list[tuple[FieldPath, bool]], list[SourceProblem]]:
+    """Resolve ``line_order``: single fields of the line, only numbers descending."""
     order: list[tuple[FieldPath, bool]] = []
+    problems = []
     for entry in table.line_order:
         descending = entry.startswith("-")
         try:
@@ -363,39 +365,51 @@ def resolve(
                 )
             order.append((path, descending))
         except _SourceProblemError as problem:
-            problems.append(SourceProblem(name, f"line_order {entry}: {problem}"))
-    only_when = None
-    if table.only_when:
-        field_name, _, value_name = (part.strip() for part in table.only_when.partition("="))
-        found = event.fields_by_name.get(field_name)
-        value = (
-            found.enum_type.values_by_name.get(value_name) if found and found.enum_type else None
+            problems.append(SourceProblem(table.name, f"line_order {entry}: {problem}"))
+    return order, problems
+
+
+def _only_when(
+    table: Table, event: descriptor.Descriptor
+) -> tuple[descriptor.FieldDescriptor, descriptor.EnumValueDescriptor] | None:
+    """Resolve ``only_when``, ``enum field = VALUE_NAME``: the events that have rows at all."""
+    if not table.only_when:
+        return None
+    field_name, _, value_name = (part.strip() for part in table.only_when.partition("="))
+    found = event.fields_by_name.get(field_name)
+    value = found.enum_type.values_by_name.get(value_name) if found and found.enum_type else None
+    if found is None or value is None:
+        raise _SourceProblemError(
+            f"only_when {table.only_when!r} is not `enum field = VALUE_NAME` of {event.full_name}"
         )
-        if found is None or value is None:
-            problems.append(
-                SourceProblem(
-                    name,
-                    f"only_when {table.only_when!r} is not `enum field = VALUE_NAME` of "
-                    f"{event.full_name}",
-                )
-            )
-        else:
-            only_when = (found, value)
+    return found, value
+
+
+def _column_sources(
+    image: ContractImage,
+    table: Table,
+    message: descriptor.Descriptor,
+    event: descriptor.Descriptor,
+    lines: descriptor.FieldDescriptor | None,
+) -> tuple[list[Source], list[SourceProblem]]:
+    """Resolve the source of every column the pipeline writes (not BigQuery's defaults)."""
     sources = []
+    problems = []
     column_fields = message.fields_by_name
     for column in table.columns:
         if column.default_value_expression:
             continue
+        subject = f"{table.name}.{column.name}"
         try:
             source = _source(image, table, event, lines, column, column_fields[column.name])
         except _SourceProblemError as problem:
             declared = f"source {column.source!r}: " if column.source else ""
-            problems.append(SourceProblem(f"{name}.{column.name}", f"{declared}{problem}"))
+            problems.append(SourceProblem(subject, f"{declared}{problem}"))
             continue
         if source.nullable and column.mode == "REQUIRED":
             problems.append(
                 SourceProblem(
-                    f"{name}.{column.name}",
+                    subject,
                     f"source {column.source!r}: REQUIRED, but the source can be absent (a "
                     "field with presence that no protovalidate `required` guarantees); make "
                     "the column NULLABLE or require the field",
@@ -403,6 +417,29 @@ def resolve(
             )
             continue
         sources.append(source)
+    return sources, problems
+
+
+def resolve(
+    image: ContractImage, table: Table, message: descriptor.Descriptor
+) -> tuple[Lineage | None, list[SourceProblem]]:
+    """Resolve ``table`` (declared by warehouse message ``message``) against its event.
+
+    Returns the lineage (None when a problem prevents it) and every problem.
+    """
+    try:
+        event = _source_event(image, table)
+        lines = _lines(table, event)
+    except _SourceProblemError as problem:
+        return None, [SourceProblem(table.name, str(problem))]
+    order, problems = _line_order(table, event, lines)
+    only_when = None
+    try:
+        only_when = _only_when(table, event)
+    except _SourceProblemError as problem:
+        problems.append(SourceProblem(table.name, str(problem)))
+    sources, column_problems = _column_sources(image, table, message, event, lines)
+    problems += column_problems
     if problems:
         return None, problems
     return Lineage(table, event, lines, tuple(order), only_when, tuple(sources)), []

@@ -76,6 +76,11 @@ def schema_id(message: _Named) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", message.name).lower()
 
 
+def topic_id(message: _Named) -> str:
+    """Return the id of ``message``'s Pub/Sub topic: ``OrderEvent`` is ``order-events``."""
+    return f"{schema_id(message)}s"
+
+
 def schema_file_name(message: _Named) -> str:
     """Return the file name of ``message``'s schema: ``OrderEvent`` is ``order_event.proto``."""
     return schema_id(message).replace("-", "_") + ".proto"

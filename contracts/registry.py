@@ -27,7 +27,7 @@ from google.protobuf import descriptor, descriptor_pb2
 from contracts.bigquery_schema import warehouse_tables
 from contracts.descriptors import ContractImage
 from contracts.model_record import load_record, record_path
-from contracts.pubsub_schema import event_messages, render_pubsub_schema, schema_id
+from contracts.pubsub_schema import event_messages, render_pubsub_schema
 
 REGISTRY: Final = "registry"
 INDEX: Final = "index.json"
@@ -256,11 +256,6 @@ def render_revisions_module(registry: Registry, image: ContractImage) -> str:
     # Not sort_keys: revisions stay oldest first (``r10`` after ``r9``).
     definitions = json.dumps(pubsub_definitions(registry, image), indent=4)
     removed = json.dumps(removed_fields(registry, image), indent=4, sort_keys=True)
-    schema_ids = json.dumps(
-        {event.full_name: schema_id(event) for event in event_messages(image)},
-        indent=4,
-        sort_keys=True,
-    )
     release = registry.releases[-1].number if registry.releases else 0
     return (
         '"""Registry revisions of the contracts this code was generated from.\n\n'
@@ -268,8 +263,6 @@ def render_revisions_module(registry: Registry, image: ContractImage) -> str:
         '"""\n\n'
         f"RELEASE: int = {release}\n"
         '"""The latest registry release (0 before the first)."""\n\n'
-        f"SCHEMA_IDS: dict[str, str] = {schema_ids}\n"
-        '"""Per event contract: the id of its Pub/Sub schema (and the stem of its topic)."""\n\n'
         f"CONTRACT_REVISIONS: dict[str, str] = {labels}\n"
         '"""Per contract: the revision the working tree is (``+dev``: unreleased changes)."""\n\n'
         f"PUBSUB_DEFINITIONS: dict[str, dict[str, str]] = {definitions}\n"

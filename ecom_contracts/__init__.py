@@ -47,7 +47,6 @@ from ecom_contracts._errors import (
     UnknownContractError,
 )
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
-from ecom_contracts._release import RELEASE, VERSION, revision
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
     SchemaDefinitions,
@@ -56,6 +55,7 @@ from ecom_contracts._schema_revisions import (
     same_meaning,
 )
 from ecom_contracts._validation import Violation, collect_violations, validate
+from ecom_contracts._versions import RELEASE, VERSION, revision
 
 __version__ = VERSION
 

@@ -21,7 +21,7 @@ from ecom_contracts._catalog import CONTRACTS, Contract, contract
 from ecom_contracts._check import FORMATS, Refusal, check_events, read_events
 from ecom_contracts._errors import EncodingError, UnknownContractError
 from ecom_contracts._publisher import Publisher
-from ecom_contracts._release import RELEASE, VERSION
+from ecom_contracts._versions import RELEASE, VERSION
 
 EXIT_STATUS = "Exit status: 0 success, 1 some event refused or not published, 2 a usage error."
 FORMAT_HELP = (

@@ -25,13 +25,13 @@ from google.protobuf.message import Message
 from ecom.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_contracts._encoding import encode, encoding_name
 from ecom_contracts._errors import EncodingError, InvalidEventError, SchemaLookupError
-from ecom_contracts._release import revision
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
     SchemaDefinitions,
     registry_revision_of,
     same_meaning,
 )
+from ecom_contracts._versions import revision
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,7 @@ def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, A
     from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
     from ops.emulators import EmulatorUnavailableError, PubsubEmulator
+    from ops.infra.settings import pipeline_subscription_id
     from ops.local_run import expectation, topic_of
     from ops.report import DeadLetterScan, landed_count
     from pipeline.catalog import CONTRACTS
@@ -332,7 +333,8 @@ def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, A
             topic = f"projects/{project}/topics/{contract.topic_id}"
             publisher.create_topic(name=topic)
             for suffix, specs in (("", pipeline_subs), ("-passthrough", passthrough_subs)):
-                name = f"projects/{project}/subscriptions/{contract.subscription_id}{suffix}"
+                subscription = pipeline_subscription_id(contract) + suffix
+                name = f"projects/{project}/subscriptions/{subscription}"
                 subscriber.create_subscription(name=name, topic=topic, ack_deadline_seconds=600)
                 specs.append(f"{contract.name}={name}")
         futures = [

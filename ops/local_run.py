@@ -30,6 +30,7 @@ from typing import Any
 
 from ecom_contracts import Publisher
 from ops.emulators import EmulatorUnavailableError, PubsubEmulator
+from ops.infra.settings import pipeline_subscription_id
 from ops.report import (
     BigQueryReader,
     DeadLetterScan,
@@ -141,7 +142,7 @@ def _setup_topics(emulator: PubsubEmulator) -> tuple[dict[str, Publisher], list[
     subscriptions = []
     for contract in CONTRACTS:
         topic = f"projects/{PROJECT}/topics/{contract.topic_id}"
-        subscription = f"projects/{PROJECT}/subscriptions/{contract.subscription_id}"
+        subscription = f"projects/{PROJECT}/subscriptions/{pipeline_subscription_id(contract)}"
         publisher_client.create_topic(name=topic)
         subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
         publishers[contract.topic_id] = Publisher(topic, client=publisher_client)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ecom_contracts import Publisher, encode
 from ops.deadletters import has_files, read_dead_letters
-from ops.raw_landing import (
+from ops.raw_messages import (
     PAGE_ROWS,
     RawRowError,
     contract_of_table,

@@ -108,7 +108,7 @@ from typing import Final, NamedTuple
 from google.cloud import monitoring_dashboard_v1, monitoring_v3
 from google.protobuf import duration_pb2
 
-from ops.infra.settings import Settings, Step, raw_subscription_id
+from ops.infra.settings import Settings, Step, pipeline_subscription_id, raw_subscription_id
 from pipeline.catalog import CONTRACTS
 
 MANAGED_BY: Final = ("managed-by", "ecom-ingest")
@@ -249,7 +249,7 @@ def _subscriptions_filter(subscription_ids: Sequence[str]) -> str:
 
 
 def _pipeline_subscriptions() -> list[str]:
-    return [contract.subscription_id for contract in CONTRACTS]
+    return [pipeline_subscription_id(contract) for contract in CONTRACTS]
 
 
 def _raw_subscriptions() -> list[str]:

@@ -33,7 +33,13 @@ from ecom_warehouse.artifacts import (
     WAREHOUSE_TABLES,
 )
 from ops.infra.alerts import monitoring_steps
-from ops.infra.settings import SERVICE_ACCOUNT_ID, Settings, Step, raw_subscription_id
+from ops.infra.settings import (
+    SERVICE_ACCOUNT_ID,
+    Settings,
+    Step,
+    pipeline_subscription_id,
+    raw_subscription_id,
+)
 from ops.infra.table_patch import with_policy_tag
 from pipeline.catalog import CONTRACTS, Contract
 from pipeline.model import TABLES
@@ -162,7 +168,7 @@ def subscription_step(settings: Settings, contract: Contract) -> Step:
     nobody reads. The pipeline's own dead letters are the failure path, and the
     backlog's age is alerted on.
     """
-    name = _subscription(settings, contract.subscription_id)
+    name = _subscription(settings, pipeline_subscription_id(contract))
     return Step(
         "pubsub.subscription",
         name,
@@ -409,7 +415,7 @@ def iam_steps(settings: Settings) -> list[Step]:
         for role, why in PROJECT_ROLES.items()
     ]
     for contract in CONTRACTS:
-        subscription = _subscription(settings, contract.subscription_id)
+        subscription = _subscription(settings, pipeline_subscription_id(contract))
         steps += [
             _binding("iam.pubsub_binding", subscription, role, member, why, subscription, account)
             for role, why in SUBSCRIPTION_ROLES.items()
@@ -563,7 +569,7 @@ def pipeline_arguments(settings: Settings) -> list[str]:
     """Return the pipeline options naming this deployment's subscriptions, dataset and bucket."""
     arguments = []
     for contract in CONTRACTS:
-        subscription = _subscription(settings, contract.subscription_id)
+        subscription = _subscription(settings, pipeline_subscription_id(contract))
         arguments += ["--subscription", f"{contract.name}={subscription}"]
     arguments += [
         "--sink", "bigquery",

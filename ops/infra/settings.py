@@ -127,6 +127,11 @@ def request_json(request: Any) -> Any:
     raise TypeError(f"no JSON form for {type(request).__name__}")
 
 
+def pipeline_subscription_id(contract: Contract) -> str:
+    """Id of the subscription the pipeline reads ``contract``'s topic from: ``<topic>-pipeline``."""
+    return f"{contract.topic_id}-pipeline"
+
+
 def raw_subscription_id(contract: Contract) -> str:
     """Id of the BigQuery subscription that lands ``contract``'s topic raw."""
     return f"{contract.topic_id}-raw"

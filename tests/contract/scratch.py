@@ -36,10 +36,10 @@ def committed_copy(target: Path) -> Path:
     return target
 
 
-def run_module(module: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m module --repo repo *args`` with this checkout's code."""
+def run_contracts(command: str, repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m contracts command --repo repo *args`` with this checkout's code."""
     return subprocess.run(
-        [sys.executable, "-m", module, "--repo", str(repo), *args],
+        [sys.executable, "-m", "contracts", command, "--repo", str(repo), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -16,8 +16,8 @@ that rule's example, as ``docs/contracts.md`` shows it.
 Every fixture is judged as ``make proto`` judges it: buf breaking on the
 serialized contracts and the gate, against every release. A fixture with
 ``scratch: true`` also runs the user's path on a scratch copy of the
-repository: ``make proto`` (``python -m contracts.generate``) and
-``python -m contracts.gate``, which must agree.
+repository: ``make proto`` (``python -m contracts generate``) and
+``python -m contracts gate``, which must agree.
 """
 
 from __future__ import annotations
@@ -29,12 +29,13 @@ from pathlib import Path
 import pytest
 
 from contracts import toolchain
+from contracts.baselines import Baseline
 from contracts.breaking import breaking
 from contracts.compatibility import ALLOWED, REFUSED, WARNING, Finding
 from contracts.descriptors import ContractImage
-from contracts.gate import Baseline, check, judge, model_findings
+from contracts.gate import check, judge, model_findings
 from contracts.model_rules import RULES
-from tests.contract.scratch import ROOT, edit, run_module
+from tests.contract.scratch import ROOT, edit, run_contracts
 
 FIXTURES = sorted((Path(__file__).parent / "mutations").glob("*.txt"))
 
@@ -171,12 +172,12 @@ SCRATCH = [path for path in FIXTURES if parse(path).scratch]
 
 @pytest.mark.parametrize("fixture", SCRATCH, ids=lambda p: p.stem)
 def test_make_proto_and_the_gate_agree(fixture: Path, scratch: Path):
-    """The user's path: ``make proto`` and ``python -m contracts.gate`` on a scratch copy."""
+    """The user's path: ``make proto`` and ``python -m contracts gate`` on a scratch copy."""
     mutation = parse(fixture)
     assert len(mutation.steps) == 1, "a scratch fixture has no release steps"
     _apply(scratch / "proto", mutation.steps[0])
-    generated = run_module("contracts.generate", scratch)
-    gate = run_module("contracts.gate", scratch)
+    generated = run_contracts("generate", scratch)
+    gate = run_contracts("gate", scratch)
     expected_status = 1 if mutation.verdict == REFUSED else 0
     assert generated.returncode == expected_status, generated.stdout + generated.stderr
     assert gate.returncode == expected_status, gate.stdout + gate.stderr

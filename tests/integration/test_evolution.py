@@ -87,7 +87,7 @@ def _add_event_coupon(scratch: Path) -> None:
 def _generate(scratch: Path) -> subprocess.CompletedProcess[str]:
     """``make proto`` on the scratch copy."""
     return subprocess.run(
-        [sys.executable, "-m", "contracts.generate", "--repo", str(scratch)],
+        [sys.executable, "-m", "contracts", "generate", "--repo", str(scratch)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )  # fmt: skip
 

@@ -91,14 +91,21 @@ def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_pa
         "print(ecom_contracts.VERSION, ecom_contracts.RELEASE, ecom_contracts.__file__)\n"
         "print(*[m for m in ('apache_beam', 'duckdb', 'pipeline', 'ops', 'contracts',"
         " 'ecom_warehouse', 'grpc_tools') if u.find_spec(m)])\n"
+        "import ecom.catalog\n"
+        "print(ecom.catalog.__file__, *(c.schema_id for c in ecom_contracts.CONTRACTS))\n"
     )
     (folder / "probe.py").write_text(probe)
     completed = _run(producer, folder, "probe.py")
     assert completed.returncode == 0, completed.stderr[-3000:]
-    version, where = completed.stdout.splitlines()
+    version, where, catalog = completed.stdout.splitlines()
     assert version.startswith("1.0.0 1 ")
     assert str(producer.parents[1]) in version
     assert where == "", f"not a producer's dependency: {where}"
+    # The generated catalogue ships in the wheel, under the contracts' API.
+    catalog_file, *schema_ids = catalog.split()
+    assert catalog_file.startswith(str(producer.parents[1]))
+    assert catalog_file.endswith("/ecom/catalog.py")
+    assert schema_ids == ["inventory-event", "order-event", "user-activity-event"]
     beam = _run(producer, folder, "python", "-c", "import apache_beam", guarded=False)
     assert beam.returncode != 0
     assert "No module named 'apache_beam'" in beam.stderr

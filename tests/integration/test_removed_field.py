@@ -47,15 +47,15 @@ def test_removed_field_in_json_from_an_older_producer_still_lands(tmp_path: Path
     inventory = scratch / "proto/ecom/events/v1/inventory_event.proto"
     edit(inventory, ORDER_COMMENT, BATCH + ORDER_COMMENT)
     for step in (
-        ("contracts.generate", "--repo", str(scratch)),
-        ("contracts.release", "--repo", str(scratch), "--date", "2026-01-02"),
-        ("contracts.generate", "--repo", str(scratch), "--skip-breaking"),
+        ("contracts", "generate", "--repo", str(scratch)),
+        ("contracts", "release", "--repo", str(scratch), "--date", "2026-01-02"),
+        ("contracts", "generate", "--repo", str(scratch), "--skip-breaking"),
     ):
         done = _run(ROOT, *step)
         assert done.returncode == 0, done.stdout + done.stderr
     # Release 2 has batch_id; the working tree removes it, reserving name and number.
     edit(inventory, BATCH, '  reserved 8;\n  reserved "batch_id";\n')
-    generated = _run(ROOT, "contracts.generate", "--repo", str(scratch))
+    generated = _run(ROOT, "contracts", "generate", "--repo", str(scratch))
     assert generated.returncode == 0, generated.stderr
     assert "allowed: InventoryEvent.batch_id: optional field removed" in generated.stdout
     revisions = (scratch / "generated/ecom/registry_revisions.py").read_text()

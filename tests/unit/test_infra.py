@@ -34,7 +34,8 @@ from ops.infra import ensure_bigquery, ensure_iam, ensure_storage
 from ops.infra.__main__ import main as infra_main
 from ops.infra.context import Clients, Context, InfraError
 from ops.infra.plan import build_plan, migration_steps, pipeline_arguments
-from ops.infra.settings import Settings, Step
+from ops.infra.settings import Settings, Step, pipeline_subscription_id, raw_subscription_id
+from pipeline.catalog import BY_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = Settings("demo-project", "europe-west1", project_number="123")
@@ -70,19 +71,18 @@ def test_pipeline_subscriptions_carry_no_dead_letter_topic_nor_retry_policy():
 def test_raw_landing_subscriptions_write_every_message_to_the_raw_tables():
     raw = [s for s in _steps("pubsub.subscription") if s.name.endswith("-raw")]
     assert [s.name.rsplit("/", 1)[-1] for s in raw] == [
-        "order-events-raw",
         "inventory-events-raw",
+        "order-events-raw",
         "user-activity-events-raw",
     ]
-    config = raw[0].request.bigquery_config
+    order = raw[1]
+    config = order.request.bigquery_config
     assert isinstance(config, pubsub.BigQueryConfig)
     assert config.table == "demo-project.events_raw.raw_order_events"  # not the warehouse
     assert config.use_topic_schema
     assert config.write_metadata
     assert not config.drop_unknown_fields  # the audit copy drops nothing
-    assert (
-        "demo-project.events_raw.raw_order_events: roles/bigquery.dataEditor" in raw[0].depends_on
-    )
+    assert "demo-project.events_raw.raw_order_events: roles/bigquery.dataEditor" in order.depends_on
     agent = "serviceAccount:service-123@gcp-sa-pubsub.iam.gserviceaccount.com"
     table_grants = _steps("iam.table_binding")
     assert {s.request.members[0] for s in table_grants} == {agent}
@@ -92,8 +92,8 @@ def test_raw_landing_subscriptions_write_every_message_to_the_raw_tables():
 def test_schemas_are_the_generated_pubsub_definitions():
     schemas = _steps("pubsub.schema")
     assert [s.name.rsplit("/", 1)[-1] for s in schemas] == [
-        "order-event",
         "inventory-event",
+        "order-event",
         "user-activity-event",
     ]
     for step in schemas:
@@ -109,7 +109,7 @@ def test_topics_are_bound_to_their_schema_in_the_deployments_encoding():
         settings = Settings("demo-project", "europe-west1", encoding=encoding)
         topic = _steps("pubsub.topic", settings)[0].request
         assert isinstance(topic, pubsub.Topic)
-        assert topic.schema_settings.schema == "projects/demo-project/schemas/order-event"
+        assert topic.schema_settings.schema == "projects/demo-project/schemas/inventory-event"
         assert topic.schema_settings.encoding == getattr(pubsub.Encoding, encoding)
 
 
@@ -192,6 +192,17 @@ def test_migrations_are_applied_in_the_deployments_dataset():
     assert step.request == (
         "ALTER TABLE `demo-project.events.fact_inventory` ALTER COLUMN x DROP NOT NULL;\n"
     )
+
+
+def test_the_deployment_names_the_subscriptions_of_a_contracts_topic():
+    """The contract knows its topic; what reads the topic is the deployment's to name."""
+    order = BY_NAME["ecom.events.v1.OrderEvent"]
+    assert pipeline_subscription_id(order) == "order-events-pipeline"
+    assert raw_subscription_id(order) == "order-events-raw"
+    assert not hasattr(order, "subscription_id")
+    subscriptions = [s.name for s in _steps("pubsub.subscription")]
+    assert "projects/demo-project/subscriptions/order-events-pipeline" in subscriptions
+    assert "projects/demo-project/subscriptions/order-events-raw" in subscriptions
 
 
 def test_pipeline_arguments_name_every_subscription():

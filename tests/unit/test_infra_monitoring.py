@@ -155,10 +155,10 @@ def test_backlog_policy_watches_pipeline_and_raw_subscriptions():
         'resource.type = "pubsub_subscription" AND metric.type = '
         '"pubsub.googleapis.com/subscription/oldest_unacked_message_age" AND '
         "resource.labels.subscription_id = monitoring.regex.full_match("
-        '"order-events-pipeline|inventory-events-pipeline|user-activity-events-pipeline")'
+        '"inventory-events-pipeline|order-events-pipeline|user-activity-events-pipeline")'
     )
     assert pipeline.threshold_value == 600
-    assert 'full_match("order-events-raw|inventory-events-raw|user-activity-events-raw")' in (
+    assert 'full_match("inventory-events-raw|order-events-raw|user-activity-events-raw")' in (
         raw.filter
     )
     assert raw.threshold_value == 1800

@@ -18,7 +18,8 @@ import ecom_contracts
 import pipeline.catalog
 import pipeline.errors
 import pipeline.validate
-from contracts.pubsub_schema import schema_id
+from contracts.pubsub_schema import schema_id, topic_id
+from ecom.catalog import EVENT_CONTRACTS, EventContract
 from ecom.events.v1 import inventory_event_pb2
 from ecom.registry_revisions import CONTRACT_REVISIONS
 from ecom.warehouse.v1 import fact_inventory_pb2
@@ -48,7 +49,7 @@ def test_the_version_is_the_registry_release_and_the_pipeline_pins_it():
     latest = max(release["number"] for release in index["releases"])
     producer = tomllib.loads((ROOT / "producer" / "pyproject.toml").read_text())["project"]
     pipeline = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    hint = "run `python producer/release.py stamp` (make release-contracts does), then make venv"
+    hint = "run `python -m contracts stamp` (make release-contracts does), then make venv"
     assert int(producer["version"].split(".")[0]) == latest, hint
     assert f"ecom-contracts=={producer['version']}" in pipeline["dependencies"], hint
     assert ecom_contracts.VERSION == ecom_contracts.__version__ == producer["version"], hint
@@ -75,15 +76,25 @@ def test_each_contract_answers_to_all_its_names():
     order = ecom_contracts.BY_NAME["ecom.events.v1.OrderEvent"]
     for name in ("order-event", "order-events", "OrderEvent", "ecom.events.v1.OrderEvent"):
         assert ecom_contracts.contract(name) is order
-    with pytest.raises(ecom_contracts.UnknownContractError, match="known: order-event"):
+    known = r"known: inventory-event, order-event, user-activity-event$"
+    with pytest.raises(ecom_contracts.UnknownContractError, match=known):
         ecom_contracts.contract("refund-event")
     with pytest.raises(ecom_contracts.UnknownContractError, match="not an event contract"):
         ecom_contracts.contract_of(fact_inventory_pb2.FactInventory())
 
 
-def test_schema_ids_follow_the_generators_rule_and_revisions_the_registry():
+def test_the_catalogue_is_generated_with_the_generators_names_and_the_registrys_revisions():
+    assert ecom_contracts.CONTRACTS is EVENT_CONTRACTS
+    assert ecom_contracts.Contract is EventContract
+    assert [c.name for c in EVENT_CONTRACTS] == sorted(
+        name for name in CONTRACT_REVISIONS if name.startswith("ecom.events.")
+    )
     for known in ecom_contracts.CONTRACTS:
+        assert known.message.DESCRIPTOR.full_name == known.name
+        pubsub_name = f"ecom.pubsub.v1.{known.message.DESCRIPTOR.name}"
+        assert known.pubsub_message.DESCRIPTOR.full_name == pubsub_name
         assert known.schema_id == schema_id(known.message.DESCRIPTOR)
+        assert known.topic_id == topic_id(known.message.DESCRIPTOR)
         assert (
             known.revision == CONTRACT_REVISIONS[known.name] == ecom_contracts.revision(known.name)
         )

@@ -308,8 +308,8 @@ def test_validate_of_good_events_exits_0_across_files_and_stdin(
 USAGE = {
     "unknown contract": (
         ["--contract", "refund-event", "x.ndjson"],
-        "argument --contract: unknown contract 'refund-event'; known: order-event, "
-        "inventory-event, user-activity-event",
+        "argument --contract: unknown contract 'refund-event'; known: inventory-event, "
+        "order-event, user-activity-event",
     ),
     "no contract": (["x.ndjson"], "the following arguments are required: --contract"),
     "no file": (["--contract", "order-event"], "the following arguments are required: FILE"),

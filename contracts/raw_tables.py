@@ -21,7 +21,7 @@ from contracts.bigquery_schema import MAX_NESTING_DEPTH, Column
 from contracts.ddl import DATASET, column_definition, quote
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractDefinitionError
-from contracts.pubsub_schema import schema_id
+from contracts.pubsub_schema import topic_id
 
 _FD = descriptor.FieldDescriptor
 _PUBSUB_TYPES: Final[dict[int, tuple[str, str]]] = {
@@ -102,7 +102,7 @@ class RawTable:
 
 def raw_table_name(event: descriptor.Descriptor) -> str:
     """Return the raw landing table of ``event``: ``OrderEvent`` lands in ``raw_order_events``."""
-    return "raw_" + schema_id(event).replace("-", "_") + "s"
+    return "raw_" + topic_id(event).replace("-", "_")
 
 
 def raw_tables(image: ContractImage, events: list[descriptor.Descriptor]) -> list[RawTable]:
@@ -127,7 +127,7 @@ def raw_tables(image: ContractImage, events: list[descriptor.Descriptor]) -> lis
                 name=raw_table_name(event),
                 event=event.full_name,
                 source_file=event.file.name,
-                topic_id=f"{schema_id(event)}s",
+                topic_id=topic_id(event),
                 columns=METADATA_COLUMNS + columns,
             )
         )
