@@ -12,7 +12,10 @@ Every step of a DirectRunner run is in one process, but each bundle gets a
 fresh copy of its DoFn, so the steps find their run's table by its id
 (:meth:`Deliveries.of`). A message pulled again before it was acknowledged
 (its ack deadline passed) has two ack ids; once either delivery's outcome is
-durable, both are acknowledged: the message is accounted for.
+durable, both are acknowledged: the message is accounted for. Keys are message
+ids across every subscription a run reads, as the dead-letter writer's are:
+Pub/Sub makes them unique within a topic, and the emulator numbers them across
+topics.
 """
 
 from __future__ import annotations
