@@ -37,7 +37,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,9 +46,12 @@ import apache_beam as beam
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from ops.traffic import TrafficGenerator
-from pipeline import acks
+from ops.emulator_topics import EmulatorTopics, create_topics, topic_of
+from ops.local_pipeline.acknowledge import AcknowledgeAfterFn
+from ops.local_run import Expectation, expectation
+from ops.traffic import TrafficGenerator, TrafficMessage
 from pipeline.catalog import BY_NAME
+from pipeline.deadletter import delivery_key
 from pipeline.decode import decode
 from pipeline.process import process
 from pipeline.record import PubsubRecord
@@ -55,10 +59,10 @@ from pipeline.route import route
 from pipeline.validate import collect_violations
 
 PROFILES = {"short": 20_000, "long": 200_000}
+"""Events per measurement of the per-event work; replay end to end uses three times more."""
 BURST_MESSAGES = 100_000
 PULL_BATCH = 5000
 """Messages per local Pub/Sub read in the capacity drains, for both pipelines alike."""
-"""Events per measurement of the per-event work; replay end to end uses three times more."""
 
 
 def _rate(count: int, work: Callable[[], None], repeat: int = 3) -> float:
@@ -266,23 +270,29 @@ def burst_figures(count: int, seed: int) -> dict[str, Any]:
     return figures
 
 
-class _PassThroughFn(beam.DoFn):
-    """Count and acknowledge each message: the least a streaming pipeline can do."""
+class _CountFn(beam.DoFn):
+    """Count the messages of each bundle: the pass-through pipeline's only work."""
 
     counted: ClassVar[int] = 0
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def start_bundle(self) -> None:
-        self._tokens: list[str] = []
+        self._count = 0
 
     def process(self, element: PubsubRecord | list[PubsubRecord]) -> None:
-        records = element if isinstance(element, list) else [element]
-        self._tokens.extend(record.ack for record in records)
+        self._count += len(element) if isinstance(element, list) else 1
 
     def finish_bundle(self) -> None:
-        acks.acknowledge(self._tokens)
         with self._lock:
-            _PassThroughFn.counted += len(self._tokens)
+            _CountFn.counted += self._count
+
+
+class _AcknowledgeCounted(AcknowledgeAfterFn):
+    """Acknowledge every message the count received, as the pipeline's writers do theirs."""
+
+    def received(self, element: PubsubRecord | list[PubsubRecord]) -> Iterable[str]:
+        records = element if isinstance(element, list) else [element]
+        return (delivery_key(record) for record in records)
 
 
 def _drain(start: Callable[[], Any], done: Callable[[], bool], timeout: float) -> float | None:
@@ -299,99 +309,115 @@ def _drain(start: Callable[[], Any], done: Callable[[], bool], timeout: float) -
         result.cancel()
 
 
-def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, Any]:
-    """Drain one published backlog with the pipeline and with a pass-through pipeline."""
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+PASS_THROUGH = "-passthrough"
+"""The pass-through pipeline's subscriptions: the pipeline's names with this suffix."""
 
-    from ops.emulators import EmulatorUnavailableError, PubsubEmulator
-    from ops.infra.settings import pipeline_subscription_id
-    from ops.local_run import expectation, topic_of
-    from ops.report import DeadLetterScan, landed_count
-    from pipeline.catalog import CONTRACTS
-    from pipeline.direct_pubsub import enlarge_pulls
-    from pipeline.main import run
+
+@dataclass(frozen=True)
+class Backlog:
+    """Messages published to the emulator before any pipeline reads them."""
+
+    topics: EmulatorTopics
+    messages: list[TrafficMessage]
+    expected: Expectation
+
+
+def publish_backlog(count: int, seed: int) -> Backlog:
+    """Publish ``count`` generated messages to topics the pipeline and the pass-through read."""
+    messages = list(TrafficGenerator(seed=seed).messages(count))
+    topics = create_topics(
+        "ecom-bench", ("", PASS_THROUGH), ack_deadline_seconds=600, publish_batch=(1000, 0.05)
+    )
+    futures = [
+        topics.publisher.publish(topics.topic(topic_of(m)), m.data, **m.attributes)
+        for m in messages
+    ]
+    for future in futures:
+        future.result()
+    return Backlog(topics, messages, expectation(messages))
+
+
+def drain_pass_through(backlog: Backlog, timeout: float) -> float | None:
+    """Return the seconds a pass-through pipeline (read, acknowledge, count) takes to drain it."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from ops.local_pipeline.deliveries import Deliveries
+    from ops.local_pipeline.pulls import pull_locally
     from pipeline.sources import ReadMessages
+
+    def start() -> Any:
+        specs = backlog.topics.subscriptions[PASS_THROUGH]
+        deliveries = Deliveries()
+        pull_locally([spec.rpartition("=")[2] for spec in specs], PULL_BATCH, deliveries)
+        options = PipelineOptions(["--streaming"])
+        options.view_as(StandardOptions).streaming = True
+        pipeline = beam.Pipeline(options=options)
+        _ = (
+            pipeline
+            | ReadMessages(specs, [])
+            | "PassThrough" >> beam.ParDo(_AcknowledgeCounted(_CountFn(), deliveries.run_id))
+        )
+        return pipeline.run()
+
+    _CountFn.counted = 0
+    return _drain(start, lambda: _CountFn.counted >= len(backlog.messages), timeout)
+
+
+def drain_pipeline(backlog: Backlog, timeout: float) -> float | None:
+    """Return the seconds the pipeline (the local run, into DuckDB) takes to account for it all."""
+    import duckdb
+
+    from ops import local_pipeline
+    from ops.report import DeadLetterScan, landed_count
     from pipeline.warehouse import create_tables
 
-    messages = list(TrafficGenerator(seed=seed).messages(count))
-    expected = expectation(messages)
+    expected = backlog.expected
+    with tempfile.TemporaryDirectory(prefix="bench-capacity-") as temp:
+        folder = Path(temp)
+        with duckdb.connect(str(folder / "w.duckdb")) as connection:
+            create_tables(connection)
+        scan = DeadLetterScan()
+        target = len(expected.events) + expected.dead_letters
+
+        def accounted() -> bool:
+            if (folder / "dl").exists():
+                scan.scan(folder / "dl")
+            if len(scan.by_message) < expected.dead_letters:
+                return False
+            with duckdb.connect(str(folder / "w.duckdb")) as connection:
+                landed = landed_count(connection)
+            return landed + len(scan.by_message) >= target
+
+        arguments = [*backlog.topics.subscription_arguments(),
+                     "--sink", "duckdb", "--duckdb_path", str(folder / "w.duckdb"),
+                     "--dead_letter_prefix", str(folder / "dl"),
+                     "--dead_letter_window_seconds", "2",
+                     "--direct_pubsub_batch", str(PULL_BATCH)]  # fmt: skip
+        return _drain(lambda: local_pipeline.run(arguments), accounted, timeout)
+
+
+def capacity_figures(count: int, seed: int, timeout: float = 600) -> dict[str, Any]:
+    """Drain one published backlog with the pipeline and with a pass-through pipeline."""
+    from ops.emulators import EmulatorUnavailableError, PubsubEmulator
+
     try:
         emulator = PubsubEmulator()
         emulator.start()
     except EmulatorUnavailableError as missing:
         return {"skipped": str(missing)}
     try:
-        publisher = pubsub_v1.PublisherClient(
-            batch_settings=pubsub_v1.types.BatchSettings(max_messages=1000, max_latency=0.05)
-        )
-        subscriber = pubsub_v1.SubscriberClient()
-        project = "ecom-bench"
-        pipeline_subs: list[str] = []
-        passthrough_subs: list[str] = []
-        for contract in CONTRACTS:
-            topic = f"projects/{project}/topics/{contract.topic_id}"
-            publisher.create_topic(name=topic)
-            for suffix, specs in (("", pipeline_subs), ("-passthrough", passthrough_subs)):
-                subscription = pipeline_subscription_id(contract) + suffix
-                name = f"projects/{project}/subscriptions/{subscription}"
-                subscriber.create_subscription(name=name, topic=topic, ack_deadline_seconds=600)
-                specs.append(f"{contract.name}={name}")
-        futures = [
-            publisher.publish(f"projects/{project}/topics/{topic_of(m)}", m.data, **m.attributes)
-            for m in messages
-        ]
-        for future in futures:
-            future.result()
-
-        def passthrough() -> Any:
-            enlarge_pulls(PULL_BATCH)
-            options = PipelineOptions(["--streaming"])
-            options.view_as(StandardOptions).streaming = True
-            pipeline = beam.Pipeline(options=options)
-            _ = (
-                pipeline
-                | ReadMessages(passthrough_subs, [])
-                | "PassThrough" >> beam.ParDo(_PassThroughFn())
-            )
-            return pipeline.run()
-
-        _PassThroughFn.counted = 0
-        passthrough_s = _drain(passthrough, lambda: _PassThroughFn.counted >= count, timeout)
-
-        with tempfile.TemporaryDirectory(prefix="bench-capacity-") as temp:
-            folder = Path(temp)
-            import duckdb
-
-            with duckdb.connect(str(folder / "w.duckdb")) as connection:
-                create_tables(connection)
-            scan = DeadLetterScan()
-            target = len(expected.events) + expected.dead_letters
-
-            def accounted() -> bool:
-                if (folder / "dl").exists():
-                    scan.scan(folder / "dl")
-                if len(scan.by_message) < expected.dead_letters:
-                    return False
-                with duckdb.connect(str(folder / "w.duckdb")) as connection:
-                    landed = landed_count(connection)
-                return landed + len(scan.by_message) >= target
-
-            arguments = [arg for spec in pipeline_subs for arg in ("--subscription", spec)]
-            arguments += ["--sink", "duckdb", "--duckdb_path", str(folder / "w.duckdb"),
-                          "--dead_letter_prefix", str(folder / "dl"),
-                          "--dead_letter_window_seconds", "2",
-                          "--direct_pubsub_batch", str(PULL_BATCH)]  # fmt: skip
-            pipeline_s = _drain(lambda: run(arguments), accounted, timeout)
+        backlog = publish_backlog(count, seed)
+        pass_through_s = drain_pass_through(backlog, timeout)
+        pipeline_s = drain_pipeline(backlog, timeout)
     finally:
         emulator.stop()
-    if passthrough_s is None or pipeline_s is None:
+    if pass_through_s is None or pipeline_s is None:
         return {"failed": f"a drain of {count:,} did not finish within {timeout:.0f}s"}
     return {
         "backlog": count,
-        "pass_through_per_s": round(count / passthrough_s),
+        "pass_through_per_s": round(count / pass_through_s),
         "pipeline_per_s": round(count / pipeline_s),
-        "share_of_pass_through": round(passthrough_s / pipeline_s, 2),
+        "share_of_pass_through": round(pass_through_s / pipeline_s, 2),
         "nothing_lost": True,
     }
 
@@ -427,58 +453,67 @@ def streaming_figures(count: int, seed: int) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark; print the table and write the JSON file."""
-    parser = argparse.ArgumentParser(
+def parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    parsing = argparse.ArgumentParser(
         prog="python -m ops.bench",
         description=__doc__.split("\n")[0],
         epilog="exit status: 0 measured (figures that could not be taken say why), 2 usage error",
     )
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="short")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--output", default="bench.json", help="where to write the JSON figures")
-    parser.add_argument(
+    parsing.add_argument("--profile", choices=sorted(PROFILES), default="short")
+    parsing.add_argument("--seed", type=int, default=7)
+    parsing.add_argument("--output", default="bench.json", help="where to write the JSON figures")
+    parsing.add_argument(
         "--skip-replay",
         action="store_true",
         help="per-event figures only (no replay, no streaming, no burst)",
     )
-    parser.add_argument("--burst-child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.burst_child:
-        print(json.dumps(burst_child(args.burst_child, args.workdir, args.seed)))
-        return 0
-    count = PROFILES[args.profile]
+    parsing.add_argument("--burst-child", type=int, help=argparse.SUPPRESS)
+    parsing.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    return parsing
+
+
+def measure(profile: str, seed: int, skip_replay: bool) -> dict[str, Any]:
+    """Take every figure of ``profile`` (only the per-event ones with ``skip_replay``)."""
+    count = PROFILES[profile]
     report: dict[str, Any] = {
-        "profile": args.profile,
-        "seed": args.seed,
+        "profile": profile,
+        "seed": seed,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "per_event": per_event_figures(count, args.seed),
+        "per_event": per_event_figures(count, seed),
     }
-    if not args.skip_replay:
-        report["replay_end_to_end"] = replay_figures(count * 3, args.seed)
-        report["streaming"] = streaming_figures(count // 4, args.seed)
-        report["dead_letter_burst"] = burst_figures(BURST_MESSAGES, args.seed)
-        report["streaming_capacity"] = capacity_figures(count * 3, args.seed)
+    if not skip_replay:
+        report["replay_end_to_end"] = replay_figures(count * 3, seed)
+        report["streaming"] = streaming_figures(count // 4, seed)
+        report["dead_letter_burst"] = burst_figures(BURST_MESSAGES, seed)
+        report["streaming_capacity"] = capacity_figures(count * 3, seed)
     report["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return report
 
+
+def print_per_event(per_event: dict[str, dict[str, Any]]) -> None:
+    """Print the per-event work per type and for the mix, and the mix against its targets."""
     print(
         f"{'per-event work (route+decode+validate+model)':<48}{'events/s':>12}{'upb parse/s':>14}"
         f"{'validator/s':>14}{'naive/s':>10}{'cost/validator':>16}{'x naive':>9}"
     )
-    for name, figures in report["per_event"].items():
+    for name, figures in per_event.items():
         print(
             f"  {name:<46}{figures['events_per_s']:>12,}{figures['upb_parse_per_s']:>14,}"
             f"{figures['validate_per_s']:>14,}{figures['naive_per_s']:>10,}"
             f"{figures['cost_vs_validator']:>16}{figures['speed_vs_naive']:>9}"
         )
-    mix = report["per_event"]["mix"]
+    mix = per_event["mix"]
     print(
         f"  targets on the mix: cost at most 1.6x the validator's (measured "
         f"{mix['cost_vs_validator']}x), at least 2.5x the naive rate (measured "
         f"{mix['speed_vs_naive']}x)"
     )
+
+
+def print_end_to_end(report: dict[str, Any]) -> None:
+    """Print the replay, streaming and capacity figures, or why one was not measured."""
     if "replay_end_to_end" in report:
         replay = report["replay_end_to_end"]
         print(
@@ -502,7 +537,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     elif capacity:
         print(f"streaming capacity: not measured ({next(iter(capacity.values()))})")
-    burst = report.get("dead_letter_burst", {})
+
+
+def print_burst(burst: dict[str, Any]) -> None:
+    """Print each dead-letter burst's rate and peak memory, and how memory grew between them."""
     if "memory_growth_mib" in burst:
         for size, figures in burst.items():
             if isinstance(figures, dict):
@@ -514,6 +552,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  peak memory growth from the smaller burst: {burst['memory_growth_mib']} MiB")
     elif burst:
         print(f"dead-letter burst: not measured ({burst.get('failed', '')[-300:]})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; print the table and write the JSON file."""
+    args = parser().parse_args(argv)
+    if args.burst_child:
+        print(json.dumps(burst_child(args.burst_child, args.workdir, args.seed)))
+        return 0
+    report = measure(args.profile, args.seed, args.skip_replay)
+    print_per_event(report["per_event"])
+    print_end_to_end(report)
+    print_burst(report.get("dead_letter_burst", {}))
     print(f"{'peak memory (MiB)':<48}{report['peak_memory_mib']:>12,}")
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {args.output}")

@@ -6,7 +6,9 @@ applies the infrastructure with ``python -m ops.infra apply`` against them
 (what no emulator answers is skipped, said step by step), and runs the
 pipeline with exactly the options ``./run.sh launch`` passes to Dataflow
 (read from ``DRY_RUN=1 ./run.sh launch``), the runner alone replaced by
-the DirectRunner: Pub/Sub in, BigQuery out, dead letters in ``gs://``.
+the DirectRunner: Pub/Sub in, BigQuery out, dead letters in ``gs://``. The
+pipeline runs through the local-run layer (:mod:`ops.local_pipeline`): the
+graph Dataflow would run, with local Pub/Sub reads and acknowledgements.
 """
 
 from __future__ import annotations
@@ -265,10 +267,9 @@ def run_production_shaped(args: Any, workdir: Any, messages: list[Any], expected
     import threading
     import time
 
-    from ops import local_run
+    from ops import local_pipeline, local_run
     from ops.emulators import EmulatorUnavailableError
     from ops.report import DeadLetterScan, query_differences
-    from pipeline.main import run
 
     workdir.cloud.mkdir(parents=True, exist_ok=True)
     cloud = LocalCloud(workdir.cloud)
@@ -293,7 +294,7 @@ def run_production_shaped(args: Any, workdir: Any, messages: list[Any], expected
             "pipeline: ./run.sh launch's options, the DirectRunner for Dataflow "
             f"(--bq_write_method {args.bq_write_method}; dead letters in {dead_letters})"
         )
-        streaming = run(arguments)
+        streaming = local_pipeline.run(arguments)
         _publish(cloud, args, messages, progress)
         if outage is not None:
             threading.Thread(

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ecom_contracts import Publisher
+from ops.emulator_topics import create_topics, topic_of
 from ops.emulators import EmulatorUnavailableError, PubsubEmulator
-from ops.infra.settings import pipeline_subscription_id
 from ops.report import (
     BigQueryReader,
     DeadLetterScan,
@@ -44,9 +44,8 @@ from ops.report import (
     run_queries,
 )
 from ops.traffic import TrafficGenerator, TrafficMessage
-from pipeline.catalog import BY_NAME, CONTRACTS
+from pipeline.catalog import CONTRACTS
 from pipeline.record import PubsubRecord
-from pipeline.route import CONTRACT
 
 PROJECT = "ecom-local"
 FAILED_STATES = frozenset(
@@ -93,12 +92,6 @@ def expectation(messages: list[TrafficMessage]) -> Expectation:
     return Expectation(len(messages), events, dead_letters, duplicates)
 
 
-def topic_of(message: TrafficMessage) -> str:
-    """Each event family has its topic; traffic of unknown contracts goes to the order topic."""
-    known = BY_NAME.get(message.attributes.get(CONTRACT, ""))
-    return known.topic_id if known is not None else BY_NAME["ecom.events.v1.OrderEvent"].topic_id
-
-
 def publish_at_rate(
     emulator_topics: dict[str, Publisher],
     messages: list[TrafficMessage],
@@ -129,25 +122,6 @@ def publish_at_rate(
         if delay > 0:
             time.sleep(delay)
     progress.done = True
-
-
-def _setup_topics(emulator: PubsubEmulator) -> tuple[dict[str, Publisher], list[str]]:
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-
-    publisher_client = pubsub_v1.PublisherClient(
-        batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.01)
-    )
-    subscriber = pubsub_v1.SubscriberClient()
-    publishers = {}
-    subscriptions = []
-    for contract in CONTRACTS:
-        topic = f"projects/{PROJECT}/topics/{contract.topic_id}"
-        subscription = f"projects/{PROJECT}/subscriptions/{pipeline_subscription_id(contract)}"
-        publisher_client.create_topic(name=topic)
-        subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
-        publishers[contract.topic_id] = Publisher(topic, client=publisher_client)
-        subscriptions.append(f"{contract.name}={subscription}")
-    return publishers, subscriptions
 
 
 def _say(text: str) -> None:
@@ -290,7 +264,12 @@ def start_pipeline(
     messages: list[TrafficMessage],
     progress: Progress,
 ) -> tuple[Any, Any]:
-    """Step 3: the pipeline, and the publisher when streaming; returns (streaming, replayed)."""
+    """Step 3: the pipeline, and the publisher when streaming; returns (streaming, replayed).
+
+    Streaming runs through the local-run layer (:mod:`ops.local_pipeline`),
+    which acknowledges a message once its rows or dead letter are written.
+    """
+    from ops import local_pipeline
     from pipeline.main import run
 
     sink_args = [
@@ -306,10 +285,13 @@ def start_pipeline(
         replayed = run(["--replay", str(workdir.published), *sink_args])
         progress.done = True
         return None, replayed
-    publishers, subscriptions = _setup_topics(emulator)
+    topics = create_topics(PROJECT)
+    publishers = {
+        contract.topic_id: Publisher(topics.topic(contract.topic_id), client=topics.publisher)
+        for contract in CONTRACTS
+    }
     _say(f"emulator on {emulator.host}: a topic and a subscription per family ({len(publishers)})")
-    subscription_args = [arg for spec in subscriptions for arg in ("--subscription", spec)]
-    streaming = run([*subscription_args, *sink_args])
+    streaming = local_pipeline.run([*topics.subscription_arguments(), *sink_args])
     _say(f"pipeline: streaming on the DirectRunner; publishing at {args.rate:,.0f}/s")
     threading.Thread(
         target=publish_at_rate, args=(publishers, messages, args.rate, progress), daemon=True

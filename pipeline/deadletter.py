@@ -91,8 +91,6 @@ class DeadLetterLine(NamedTuple):
 
     line: str
     """The record as one line of JSON."""
-    ack: str
-    """Ack token of a locally pulled message ('' on Dataflow and in replays)."""
     family: str
     """Event family the file groups it under: the contract's short name, or ``unknown``."""
 
@@ -104,4 +102,4 @@ DeadLetterElement = tuple[str, DeadLetterLine]
 def keyed_line(record: PubsubRecord, letter: dead_letter_pb2.DeadLetter) -> DeadLetterElement:
     """Return the dead-letter element of ``record``."""
     family = letter.contract_name.rsplit(".", 1)[-1] or "unknown"
-    return delivery_key(record), DeadLetterLine(to_json_line(letter), record.ack, family)
+    return delivery_key(record), DeadLetterLine(to_json_line(letter), family)

@@ -10,8 +10,8 @@ burst. Every worker writes its own files: no hot key.
 
 One record per message per window: a delivery key (the message id) is
 remembered, for its window, once the bundle that wrote it has finished; a
-later delivery of the same message in the same window adds nothing (its ack
-token is still acknowledged, its first copy being durable). Memory per window
+later delivery of the same message in the same window adds nothing (its
+first copy is durable, or becomes so with its bundle). Memory per window
 is those keys (about 100 bytes each), not the payloads. The keys are
 per process: on Dataflow a redelivery that reaches another worker can yield a
 second record with the same ``messageId`` (exactly-once streaming deduplicates
@@ -35,7 +35,6 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 from typing_extensions import override
 
-from pipeline import acks
 from pipeline.deadletter import DeadLetterElement
 
 KEPT_WINDOWS = 3
@@ -49,7 +48,7 @@ def window_name(start: int, seconds: int) -> str:
 
 
 class WriteDeadLetterFilesFn(beam.DoFn):
-    """Stream each bundle's dead letters into per-window, per-family files; then acknowledge."""
+    """Stream each bundle's dead letters into per-window, per-family files, renamed at its end."""
 
     _committed: ClassVar[dict[tuple[str, int], set[str]]] = {}
     """Delivery keys written by finished bundles, per (launch, window start)."""
@@ -61,13 +60,11 @@ class WriteDeadLetterFilesFn(beam.DoFn):
         self.run_id = run_id
         self._files: dict[tuple[int, str], tuple[str, Any]] = {}
         self._pending: dict[int, set[str]] = {}
-        self._tokens: list[str] = []
 
     @override
     def start_bundle(self) -> None:
         self._abandon()
         self._pending = {}
-        self._tokens = []
 
     @override
     def teardown(self) -> None:
@@ -93,8 +90,6 @@ class WriteDeadLetterFilesFn(beam.DoFn):
     def process(self, element: DeadLetterElement) -> None:
         key, letter = element
         start = int(time.time() // self.window_seconds) * self.window_seconds
-        if letter.ack:
-            self._tokens.append(letter.ack)
         pending = self._pending.setdefault(start, set())
         with self._lock:
             written = key in self._committed.get((self.run_id, start), ())
@@ -118,7 +113,6 @@ class WriteDeadLetterFilesFn(beam.DoFn):
             for stale in [k for k in self._committed if k[1] < horizon]:
                 del self._committed[stale]
         self._files = {}
-        acks.acknowledge(self._tokens)
         for name in names:
             yield WindowedValue(name, 0, (GlobalWindow(),))
 

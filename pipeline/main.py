@@ -1,8 +1,10 @@
 """The ingestion pipeline, top to bottom: read, process, write, dead-letter.
 
 Run ``python -m pipeline.main --help`` for the options and exit statuses.
-Locally the DirectRunner runs it (``make run``); in production Dataflow does
-(``run.sh``).
+In production Dataflow runs it (``run.sh``); replays run anywhere. A local
+streaming run (``make run``) goes through the local-run layer,
+``ops/local_pipeline/``, which runs this same graph on the DirectRunner with
+its own Pub/Sub reads and acknowledgements; nothing of it is in this package.
 """
 
 from __future__ import annotations
@@ -68,24 +70,27 @@ def pipeline_options(argv: list[str] | None) -> PipelineOptions:
     return options
 
 
-def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
-    """Build and start the pipeline; return its result (bounded runs are waited for).
+def prepare(argv: list[str] | None) -> beam.Pipeline:
+    """Parse ``argv``, check it makes a run, and return the pipeline built from it, not started.
 
     Raises UsageError (before anything is built) when the options do not make a run.
     """
     beam_storage_without_credentials()  # a named Cloud Storage emulator needs none
     options = pipeline_options(argv)
-    ingest = options.view_as(IngestOptions)
-    check_usage(ingest)
-    runner = str(options.view_as(StandardOptions).runner or "DirectRunner")
-    if ingest.subscription and "Direct" in runner:
-        from pipeline.direct_pubsub import enlarge_pulls
-
-        enlarge_pulls(ingest.direct_pubsub_batch)
+    check_usage(options.view_as(IngestOptions))
     pipeline = beam.Pipeline(options=options)
     build(pipeline, options.view_as(IngestOptions))
+    return pipeline
+
+
+def run(argv: list[str] | None = None) -> beam.runners.runner.PipelineResult:
+    """Build and start the pipeline; return its result (bounded runs are waited for).
+
+    Raises UsageError (before anything is built) when the options do not make a run.
+    """
+    pipeline = prepare(argv)
     result = pipeline.run()
-    if not options.view_as(StandardOptions).streaming:
+    if not pipeline.options.view_as(StandardOptions).streaming:
         result.wait_until_finish()
     return result
 
@@ -102,6 +107,14 @@ def dead_lettered(result: Any) -> int:
         for counter in counters
         if counter.key.metric.name.endswith(reasons)
     )
+
+
+LOCAL_STREAMING_NOTE = (
+    "note: on the DirectRunner, Beam's own Pub/Sub reader pulls ten messages at a time and "
+    "acknowledges them as it pulls; `python -m ops.local_pipeline` takes the same options and "
+    "acknowledges a message only once its rows or its dead letter are written"
+)
+"""What ``main`` says after starting a Pub/Sub read on the DirectRunner."""
 
 
 def main(argv: list[str]) -> int:
@@ -130,6 +143,7 @@ def main(argv: list[str]) -> int:
             return 1
         return 0
     if "Direct" in runner:
+        print(LOCAL_STREAMING_NOTE, file=sys.stderr)
         result.wait_until_finish()  # Dataflow jobs run on; a local one runs in this process
     return 0
 

@@ -62,12 +62,6 @@ class IngestOptions(PipelineOptions):
             "gs://). Dead-letter files are valid replay input. Runs bounded (batch).",
         )
         source.add_argument(
-            "--direct_pubsub_batch",
-            type=int,
-            default=1000,
-            help="on the DirectRunner, messages per Pub/Sub pull (Beam's own reader pulls 10)",
-        )
-        source.add_argument(
             "--default_contract",
             default="",
             help="contract for replayed messages that carry no schema or contract attribute",

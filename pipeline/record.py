@@ -25,8 +25,6 @@ class PubsubRecord:
     message_id: str = ""
     publish_time: str = ""
     """RFC 3339 UTC timestamp, or empty when unknown."""
-    ack: str = field(default="", compare=False)
-    """Ack token of a locally pulled message (see ``pipeline/acks.py``); not part of the JSON."""
     default_contract: str = field(default="", compare=False)
     """The contract of the subscription it was read from, for routing a message that names
     none; carried beside the message, never added to its attributes (a dead letter keeps

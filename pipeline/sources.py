@@ -13,28 +13,23 @@ from apache_beam.pvalue import PBegin, PCollection
 from apache_beam.transforms.window import GlobalWindows
 from typing_extensions import override
 
-from pipeline import acks
 from pipeline.record import PubsubRecord
 
 
 def to_record(message: PubsubMessage, default_contract: str = "") -> PubsubRecord:
     """Return ``message`` as a PubsubRecord carrying its subscription's default contract.
 
-    The attributes stay as Pub/Sub delivered them (only a local ack token is
-    taken out); the default contract travels beside them.
+    The attributes stay as Pub/Sub delivered them; the default contract travels beside them.
     """
-    attributes = dict(message.attributes or {})
-    ack = attributes.pop(acks.ATTRIBUTE, "")
     publish_time = message.publish_time
     published = ""
     if isinstance(publish_time, dt.datetime):
         published = publish_time.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     return PubsubRecord(
         data=message.data or b"",
-        attributes=attributes,
+        attributes=dict(message.attributes or {}),
         message_id=message.message_id or "",
         publish_time=published,
-        ack=ack,
         default_contract=default_contract,
     )
 

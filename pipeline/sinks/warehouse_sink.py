@@ -5,9 +5,10 @@ A new sink subclasses :class:`WarehouseSinkFn` and implements :meth:`write`
 warehouse could not be written past the sink's bounded retries). A sink whose
 requests have a size limit also implements :meth:`encode` (a row as it is
 sent, and what it costs in a request) and sets ``max_batch_bytes``. Batching
-(:mod:`pipeline.sinks.batches`), the dead letters of refusals
-(:mod:`pipeline.sinks.refusals`) and acknowledgement (:class:`pipeline.acks.PendingAcks`)
-are each their own piece; this class only wires them together.
+(:mod:`pipeline.sinks.batches`) and the dead letters of refusals
+(:mod:`pipeline.sinks.refusals`) are each their own piece; this class only
+wires them together. A message's rows are all written by the end of the
+bundle that received them, unless the sink emitted its dead letter.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 from typing_extensions import override
 
-from pipeline.acks import PendingAcks
 from pipeline.deadletter import DeadLetterElement, delivery_key
 from pipeline.errors import SinkRejectedError, SinkUnavailableError
 from pipeline.model import FactRow
@@ -43,7 +43,6 @@ class WarehouseSinkFn(beam.DoFn):
 
     def __init__(self) -> None:
         self._batches = TableBatches(self.max_batch_rows, self.max_batch_bytes)
-        self._acks = PendingAcks()
 
     def write(self, table: str, batch: Batch) -> list[Refusal]:
         """Write ``batch`` into ``table``; return the refused rows."""
@@ -61,12 +60,10 @@ class WarehouseSinkFn(beam.DoFn):
     @override
     def start_bundle(self) -> None:
         self._batches = TableBatches(self.max_batch_rows, self.max_batch_bytes)
-        self._acks = PendingAcks()
 
     @override
     def process(self, element: list[MessageRows]) -> Iterator[DeadLetterElement]:
         for rows, record in element:
-            self._acks.note(record.ack)
             refused: list[Refusal] = []
             for row in rows:
                 try:
@@ -78,7 +75,6 @@ class WarehouseSinkFn(beam.DoFn):
                 for batch in complete:
                     yield from self._write(row.table, batch)
             if refused:
-                self._acks.hand_over([record.ack])
                 yield from refusal_dead_letters(self.sink_name, refused[0][0].table, refused)
 
     @override
@@ -86,7 +82,6 @@ class WarehouseSinkFn(beam.DoFn):
         for table in self._batches.tables():
             for line in self._write(table, self._batches.take(table)):
                 yield WindowedValue(line, 0, (GlobalWindow(),))
-        self._acks.acknowledge()
 
     def _write(self, table: str, batch: Batch) -> Iterator[DeadLetterElement]:
         if not batch:
@@ -96,10 +91,8 @@ class WarehouseSinkFn(beam.DoFn):
         except SinkUnavailableError as error:
             positions = range(len(batch)) if error.unwritten is None else error.unwritten
             unwritten = [batch[i] for i in positions]
-            self._acks.hand_over(pending.record.ack for pending in unwritten)
             yield from unavailable_dead_letters(table, unwritten, error)
             # A message with an unwritten row is replayed whole; the others keep their reason.
             waiting = {delivery_key(pending.record) for pending in unwritten}
             refusals = [r for r in error.refused if delivery_key(r[1]) not in waiting]
-        self._acks.hand_over(record.ack for _, record, _ in refusals)
         yield from refusal_dead_letters(self.sink_name, table, refusals)

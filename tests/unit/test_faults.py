@@ -24,7 +24,7 @@ def test_a_dead_letter_write_failure_fails_the_pipeline(tmp_path: Path):
     with pytest.raises(Exception, match="not-a-folder"), TestPipeline() as pipeline:
         _ = (
             pipeline
-            | beam.Create([("m1", DeadLetterLine('{"messageId": "m1"}', "", "unknown"))])
+            | beam.Create([("m1", DeadLetterLine('{"messageId": "m1"}', "unknown"))])
             | WriteDeadLetters(str(blocker / "dead_letters"), 60)
         )
 

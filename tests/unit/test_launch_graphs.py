@@ -55,6 +55,11 @@ def launch_arguments(write_method: str, streaming_mode: str, packaging: str) -> 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Stub Beam's soft-delete check of the buckets; record (and refuse) any other connection."""
+    return go_offline(monkeypatch)
+
+
+def go_offline(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Stub Beam's soft-delete check; return the list any other connection attempt is added to."""
     attempts: list[Any] = []
 
     def refuse(*args: Any, **kwargs: Any) -> Any:

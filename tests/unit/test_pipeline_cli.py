@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.main import main
+import pipeline.main
+from pipeline.main import LOCAL_STREAMING_NOTE, main
 from pipeline.options import parser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +101,21 @@ def test_a_bounded_run_exits_1_when_it_dead_lettered_and_0_when_not(
     clean = tmp_path / "good.ndjson"
     clean.write_text("\n".join(good) + "\n")
     assert _replay(clean, tmp_path / "good") == 0
+
+
+class _Started:
+    """A streaming run's result that finishes at once."""
+
+    def wait_until_finish(self) -> None:
+        """Return: the run is over."""
+
+
+def test_the_command_says_where_a_local_run_acknowledges_after_writing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setattr(pipeline.main, "run", lambda argv: _Started())
+    argv = ["--subscription", "projects/ecom-direct-read/subscriptions/s"]
+    assert pipeline.main.main([*argv, "--runner", "DirectRunner"]) == 0
+    assert capsys.readouterr().err.strip() == LOCAL_STREAMING_NOTE
+    assert pipeline.main.main([*argv, "--runner", "DataflowRunner"]) == 0
+    assert capsys.readouterr().err == ""

@@ -95,11 +95,11 @@ def test_streaming_out_of_order_event_times_partition_by_event_time():
 
 def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
     lines = [
-        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "", "OrderEvent")),
-        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "", "OrderEvent")),
+        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "OrderEvent")),
+        ("m1", DeadLetterLine('{"messageId": "m1", "reason": "REASON_INVALID"}', "OrderEvent")),
         (
             "m2",
-            DeadLetterLine('{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}', "", "unknown"),
+            DeadLetterLine('{"messageId": "m2", "reason": "REASON_DECODE_ERROR"}', "unknown"),
         ),
     ]
     with TestPipeline() as pipeline:
@@ -118,7 +118,7 @@ def test_dead_letters_are_written_once_per_delivery(tmp_path: Path):
 def test_a_failed_bundle_forgets_what_it_did_not_finish_writing(tmp_path: Path):
     from pipeline.deadletter_files import WriteDeadLetterFilesFn
 
-    letter = DeadLetterLine('{"messageId": "m1"}', "", "OrderEvent")
+    letter = DeadLetterLine('{"messageId": "m1"}', "OrderEvent")
     fn = WriteDeadLetterFilesFn(str(tmp_path / "dl"), 3600, "run-1")
     fn.start_bundle()
     fn.process(("m1", letter))  # the bundle then fails: finish_bundle never runs
