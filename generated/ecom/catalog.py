@@ -34,6 +34,9 @@ class EventContract:
     """The generated class of the source contract (``ecom.events.v1.*``)."""
     pubsub_message: type[Message]
     """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
+    pii_fields: tuple[str, ...] = ()
+    """Dotted paths of the event's fields that feed a PII column of the warehouse (their
+    lineage), for example ``customer.email``: personal data, never an ordering key."""
 
 
 EVENT_CONTRACTS: Final[tuple[EventContract, ...]] = (
@@ -44,6 +47,7 @@ EVENT_CONTRACTS: Final[tuple[EventContract, ...]] = (
         revision="r1",
         message=ecom.events.v1.inventory_event_pb2.InventoryEvent,
         pubsub_message=ecom.pubsub.v1.inventory_event_pb2.InventoryEvent,
+        pii_fields=(),
     ),
     EventContract(
         name="ecom.events.v1.OrderEvent",
@@ -52,6 +56,12 @@ EVENT_CONTRACTS: Final[tuple[EventContract, ...]] = (
         revision="r1",
         message=ecom.events.v1.order_event_pb2.OrderEvent,
         pubsub_message=ecom.pubsub.v1.order_event_pb2.OrderEvent,
+        pii_fields=(
+            "customer.email",
+            "customer.name",
+            "shipping_address.postal_code",
+            "shipping_address.street",
+        ),
     ),
     EventContract(
         name="ecom.events.v1.UserActivityEvent",
@@ -60,6 +70,9 @@ EVENT_CONTRACTS: Final[tuple[EventContract, ...]] = (
         revision="r1",
         message=ecom.events.v1.user_activity_event_pb2.UserActivityEvent,
         pubsub_message=ecom.pubsub.v1.user_activity_event_pb2.UserActivityEvent,
+        pii_fields=(
+            "search_query",
+        ),
     ),
 )
 """Every event contract of this build, in the order of their files in proto/."""
