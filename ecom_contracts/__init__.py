@@ -7,8 +7,12 @@ One release of the contract registry, as a package::
 
     event = OrderEvent(event_id="e-1", order_id="o-1", ...)
     ecom_contracts.validate(event)             # raises InvalidEventError with the violations
-    publisher = ecom_contracts.Publisher("projects/P/topics/order-events")
-    results = publisher.publish([event])      # encoded as the topic's schema settings require
+    publisher = ecom_contracts.Publisher("projects/P/topics/order-events", encoding="BINARY")
+    results = publisher.publish([event])      # one PublishResult per event, refusals included
+    future = publisher.send(event)            # or without waiting; publisher.flush() later
+
+``RecordingPublisher`` is the same publisher for unit tests: it records instead
+of sending.
 
 The generated classes are the ``ecom`` package (``ecom.events.v1``,
 ``ecom.types.v1``); ``RELEASE`` is the registry release they were built from,
@@ -43,10 +47,26 @@ from ecom_contracts._errors import (
     DecodeError,
     EncodingError,
     InvalidEventError,
+    KeyHeldError,
+    OrderingKeyError,
+    PublishError,
+    PublishRefusedError,
+    PublishTimeoutError,
     SchemaLookupError,
+    TopicMismatchError,
     UnknownContractError,
 )
-from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
+from ecom_contracts._publisher import (
+    DEFAULT_TIMEOUT,
+    Publisher,
+    PublishResult,
+    TopicSettings,
+    check_ordering_key,
+    default_retry,
+    read_topic_settings,
+    topic_contract,
+)
+from ecom_contracts._recording import RecordedMessage, RecordingPublisher
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
     SchemaDefinitions,
@@ -64,6 +84,7 @@ __all__ = [
     "BY_SCHEMA_ID",
     "CONTRACTS",
     "CONTRACT_ATTRIBUTE",
+    "DEFAULT_TIMEOUT",
     "ENCODINGS",
     "ENCODING_ATTRIBUTE",
     "FORMATS",
@@ -80,26 +101,37 @@ __all__ = [
     "Encoded",
     "EncodingError",
     "InvalidEventError",
+    "KeyHeldError",
+    "OrderingKeyError",
+    "PublishError",
+    "PublishRefusedError",
     "PublishResult",
+    "PublishTimeoutError",
     "Publisher",
     "PubsubSchemaDefinitions",
+    "RecordedMessage",
+    "RecordingPublisher",
     "Refusal",
     "SchemaDefinitions",
     "SchemaLookupError",
+    "TopicMismatchError",
     "TopicSettings",
     "UnknownContractError",
     "Violation",
     "check_events",
     "check_file",
+    "check_ordering_key",
     "collect_violations",
     "contract",
     "contract_of",
     "decode",
+    "default_retry",
     "definition_tokens",
     "encode",
     "read_topic_settings",
     "registry_revision_of",
     "revision",
     "same_meaning",
+    "topic_contract",
     "validate",
 ]

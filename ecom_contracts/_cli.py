@@ -19,8 +19,13 @@ from google.protobuf.message import Message
 
 from ecom_contracts._catalog import CONTRACTS, Contract, contract
 from ecom_contracts._check import FORMATS, Refusal, check_events, read_events
-from ecom_contracts._errors import EncodingError, UnknownContractError
-from ecom_contracts._publisher import Publisher
+from ecom_contracts._errors import (
+    EncodingError,
+    OrderingKeyError,
+    TopicMismatchError,
+    UnknownContractError,
+)
+from ecom_contracts._publisher import DEFAULT_TIMEOUT, Publisher, check_ordering_key
 from ecom_contracts._versions import RELEASE, VERSION
 
 EXIT_STATUS = "Exit status: 0 success, 1 some event refused or not published, 2 a usage error."
@@ -78,7 +83,9 @@ def _parser() -> _Parser:
             "settings require (read from the topic: BINARY or JSON) and publish it with the "
             "attributes the pipeline reads (ecom_contract, ecom_encoding, ecom_revision). "
             "Refused events are reported and not published; so are messages Pub/Sub refuses "
-            "and, with --ordering-key, the later messages of a key a refusal paused."
+            "or does not confirm within --timeout and, with --ordering-key, the later messages "
+            "of a key a refusal holds. A topic named after another contract, or whose schema "
+            "is another contract's, is a usage error."
         ),
         epilog=EXIT_STATUS + " Set PUBSUB_EMULATOR_HOST to publish to the Pub/Sub emulator.",
     )
@@ -92,7 +99,15 @@ def _parser() -> _Parser:
         help="default: what the topic's schema settings require (BINARY without a schema)",
     )
     publish.add_argument(
-        "--ordering-key", default="", help="event field whose value orders messages (order_id)"
+        "--ordering-key",
+        default="",
+        help="scalar event field, not personal data, whose value orders messages (order_id)",
+    )
+    publish.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds each message has to be confirmed, retries included (default: %(default)g)",
     )
     publish.add_argument("file", nargs="?", default="-", metavar="FILE", help="default: stdin")
     publish.set_defaults(parser=publish)
@@ -169,26 +184,41 @@ def _validate(parser: _Parser, chosen: Contract, files: list[str], fmt: str) -> 
 
 
 def _publish(parser: _Parser, chosen: Contract, args: argparse.Namespace) -> int:
-    fields = chosen.message.DESCRIPTOR.fields_by_name
-    if args.ordering_key and args.ordering_key not in fields:
-        parser.error(f"argument --ordering-key: {chosen.name} has no field {args.ordering_key!r}")
+    if args.ordering_key:
+        try:
+            check_ordering_key(chosen, args.ordering_key)
+        except OrderingKeyError as refused:
+            parser.error(f"argument --ordering-key: {refused}")
     with _open(parser, args.file) as stream:
         parsed = list(read_events(stream, chosen, args.format, source=args.file))
     events = [(number, event) for number, event in parsed if isinstance(event, Message)]
     failures = [(r.line, f"{r.kind}: {r.detail}") for _, r in parsed if isinstance(r, Refusal)]
-    publisher = Publisher(args.topic, ordering=bool(args.ordering_key), encoding=args.encoding)
+    publisher = Publisher(
+        args.topic,
+        ordering=bool(args.ordering_key),
+        encoding=args.encoding,
+        contract=chosen.name,
+        timeout=args.timeout,
+    )
     try:
         print(f"{args.topic}: {publisher.encoding} messages", file=sys.stderr)
+        publisher.carries  # noqa: B018 - the topic's contract, checked before anything is sent
     except EncodingError as refused:
         parser.error(f"argument --encoding: {refused}")
-    note = publisher.settings.revision_note(chosen.name)
+    except TopicMismatchError as mismatch:
+        parser.error(f"argument --topic: {mismatch}")
+    note = publisher.settings.revision_note(chosen.name) if publisher.settings else ""
     if note:
         print(f"warning: {note}", file=sys.stderr)
     results = publisher.publish(
         [event for _, event in events], ordering_key_field=args.ordering_key
     )
-    for key in publisher.resumed_keys:
-        print(f"ordering key {key!r} was paused by a refusal and has been resumed", file=sys.stderr)
+    for key, cause in publisher.held_keys.items():
+        print(
+            f"ordering key {key!r} is held after a refusal ({cause}): its later events were "
+            "not sent",
+            file=sys.stderr,
+        )
     failures += [(events[r.index][0], r.error) for r in results if r.error is not None]
     for number, error in sorted(failures):
         print(f"{args.file}:{number}: {error}")
