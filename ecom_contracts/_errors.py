@@ -8,7 +8,7 @@ ContractError
 ├── TopicMismatchError    an event of one contract for a topic that carries another
 └── OrderingKeyError      a field that cannot order messages (unknown, not a scalar, or PII)
 
-SchemaLookupError         a Pub/Sub schema revision could not be read (not a refusal)
+SchemaLookupError         a topic's schema settings or a schema revision could not be read
 
 PublishError              a message Pub/Sub did not take (reported in its result, not raised)
 ├── PublishRefusedError   Pub/Sub answered with an error (schema, not found, permission)
@@ -68,7 +68,7 @@ class OrderingKeyError(ContractError):
 
 
 class SchemaLookupError(Exception):
-    """A Pub/Sub schema revision could not be read: permission, not found, or unreachable."""
+    """A topic's schema settings or a schema revision could not be read (not a refusal)."""
 
 
 class PublishError(Exception):

@@ -332,13 +332,16 @@ class Publisher:
 
         Not read with an explicit encoding (publish rights suffice); None too
         where the read is denied (``PermissionDenied``), said in one warning.
+        Raises SchemaLookupError when the read fails otherwise (not found,
+        unreachable within ``timeout``).
         """
         if not self._settings_read and self._encoding is None:
-            self._settings = self._read_settings()
+            self._settings = self._read_settings()  # not kept when it raises: read again
             self._settings_read = True
         return self._settings
 
     def _read_settings(self) -> TopicSettings | None:
+        """Read the settings; None where denied (one warning); SchemaLookupError otherwise."""
         from google.api_core import exceptions
 
         try:
@@ -352,6 +355,11 @@ class Publisher:
                 type(denied).__name__,
             )
             return None
+        except exceptions.GoogleAPIError as failed:  # RetryError included: unreachable
+            raise SchemaLookupError(
+                f"{self.topic}: the topic's schema settings could not be read ({_line(failed)}); "
+                "pass the encoding explicitly to publish without reading them"
+            ) from failed
 
     @property
     def encoding(self) -> str:
@@ -458,7 +466,9 @@ class Publisher:
         exception, at the latest ``timeout`` seconds from now; ``callback``, if
         given, is called with it (on a client library thread: keep it short).
         Raises at once, sending nothing, what is a programming error rather
-        than a refusal: TopicMismatchError, OrderingKeyError, EncodingError.
+        than a refusal: TopicMismatchError, OrderingKeyError, EncodingError; and
+        SchemaLookupError when the topic's settings, needed without an explicit
+        encoding, cannot be read.
         """
         self.check(event, ordering_key_field)
         return self._send(event, ordering_key_field, callback, self.encoding)

@@ -160,9 +160,12 @@ try:
     ecom_contracts.validate(bad)
 except ecom_contracts.InvalidEventError as refused:
     print("refused", *(f"{v.field_path}:{v.rule_id}" for v in refused.violations))
-publisher = ecom_contracts.Publisher(topic)
+publisher = ecom_contracts.Publisher(topic, encoding="BINARY", timeout=30.0)
 for result in publisher.publish([event, bad]):
     print("published" if result.ok else f"not published: {result.error}")
+recording = ecom_contracts.RecordingPublisher(topic)
+recording.publish([event, bad])
+print("recorded", *(e.event_id for e in recording.events))
 """
 
 READ = """\
@@ -225,6 +228,7 @@ def test_publish_to_the_emulator_and_the_pipeline_lands_it(
         "published",
         "not published: invalid against its contract: 1 rule(s) broken: "
         "(message): inventory.quantity_sign",
+        "recorded s-api",
     ]
 
     read = subprocess.run(

@@ -29,6 +29,7 @@ from ecom_contracts import (
     Publisher,
     PublishResult,
     PublishTimeoutError,
+    SchemaLookupError,
 )
 from ecom_contracts._cli import main as ecom_contracts_main
 from ops.emulators import PubsubEmulator
@@ -151,6 +152,14 @@ def test_pubsub_unreachable_is_a_timeout_per_message_not_a_hang(unreachable: str
     future = publisher.send(_order("e3"))
     assert isinstance(future.result(timeout=30).refusal, PublishTimeoutError)
     assert publisher.flush(timeout=30) == 0
+
+
+def test_pubsub_unreachable_for_the_settings_read_is_a_bounded_lookup_error(unreachable: str):
+    publisher = Publisher("projects/p/topics/order-events", timeout=2.0)
+    started = time.monotonic()
+    with pytest.raises(SchemaLookupError, match="pass the encoding explicitly"):
+        publisher.send(_order("e1"))
+    assert time.monotonic() - started < 30
 
 
 def test_a_timeout_holds_its_ordering_key(unreachable: str):
