@@ -56,16 +56,7 @@ from ecom_contracts._errors import (
     TopicMismatchError,
     UnknownContractError,
 )
-from ecom_contracts._publisher import (
-    DEFAULT_TIMEOUT,
-    Publisher,
-    PublishResult,
-    TopicSettings,
-    check_ordering_key,
-    default_retry,
-    read_topic_settings,
-    topic_contract,
-)
+from ecom_contracts._publisher import Publisher, PublishResult
 from ecom_contracts._recording import RecordedMessage, RecordingPublisher
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
@@ -73,6 +64,14 @@ from ecom_contracts._schema_revisions import (
     definition_tokens,
     registry_revision_of,
     same_meaning,
+)
+from ecom_contracts._topics import (
+    DEFAULT_TIMEOUT,
+    TopicSettings,
+    check_ordering_key,
+    default_retry,
+    read_topic_settings,
+    topic_contract,
 )
 from ecom_contracts._validation import Violation, collect_violations, validate
 from ecom_contracts._versions import RELEASE, VERSION, revision

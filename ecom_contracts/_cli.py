@@ -25,7 +25,8 @@ from ecom_contracts._errors import (
     TopicMismatchError,
     UnknownContractError,
 )
-from ecom_contracts._publisher import DEFAULT_TIMEOUT, Publisher, check_ordering_key
+from ecom_contracts._publisher import Publisher
+from ecom_contracts._topics import DEFAULT_TIMEOUT, check_ordering_key
 from ecom_contracts._versions import RELEASE, VERSION
 
 EXIT_STATUS = "Exit status: 0 success, 1 some event refused or not published, 2 a usage error."

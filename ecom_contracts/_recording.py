@@ -20,7 +20,8 @@ from google.protobuf.message import Message
 
 from ecom_contracts._catalog import BY_NAME
 from ecom_contracts._encoding import CONTRACT_ATTRIBUTE, ENCODING_ATTRIBUTE, decode
-from ecom_contracts._publisher import DEFAULT_TIMEOUT, Publisher
+from ecom_contracts._publisher import Publisher
+from ecom_contracts._topics import DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True)
