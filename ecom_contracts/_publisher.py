@@ -144,6 +144,7 @@ class Publisher:
         self._declared = find_contract(contract) if contract is not None else None
         self._settings: TopicSettings | None = None
         self._settings_read = False
+        self._reading = threading.Lock()
         self._carries: Contract | None = None
         self._bound = False
         self._lock = threading.Lock()
@@ -178,8 +179,10 @@ class Publisher:
         unreachable within ``timeout``).
         """
         if not self._settings_read and self._encoding is None:
-            self._settings = self._read_settings()  # not kept when it raises: read again
-            self._settings_read = True
+            with self._reading:  # once, whichever thread sends first
+                if not self._settings_read:
+                    self._settings = self._read_settings()  # when it raises: read again
+                    self._settings_read = True
         return self._settings
 
     def _read_settings(self) -> TopicSettings | None:
@@ -306,7 +309,8 @@ class Publisher:
 
         The future always completes with a :class:`PublishResult`, never an
         exception, at the latest ``timeout`` seconds from now; ``callback``, if
-        given, is called with it (on a client library thread: keep it short).
+        given, is called with it (on a client library thread: keep it short; at
+        once, on this thread, for an event refused before sending).
         Raises at once, sending nothing, what is a programming error rather
         than a refusal: TopicMismatchError, OrderingKeyError, EncodingError; and
         SchemaLookupError when the topic's settings, needed without an explicit

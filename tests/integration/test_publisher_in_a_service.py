@@ -13,8 +13,10 @@ Pub/Sub unreachable is a loopback port nothing listens on.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from ecom_contracts import (
     PublishResult,
     PublishTimeoutError,
     SchemaLookupError,
+    default_retry,
 )
 from ecom_contracts._cli import main as ecom_contracts_main
 from ops.emulators import PubsubEmulator
@@ -132,14 +135,31 @@ def test_reading_the_settings_degrades_with_one_warning_where_denied(
 
 
 @pytest.fixture
-def unreachable(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Name a loopback port nothing listens on as the Pub/Sub endpoint."""
-    host = f"127.0.0.1:{free_port()}"
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", host)
-    return host
+def unreachable(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Name a loopback port nothing listens on as the Pub/Sub endpoint.
+
+    Yields an event set at teardown, which ends the retries of :func:`_ending_retry`: with
+    ordering the client library retries without end, and its backoff draws on the global
+    ``random``, which must not change under other tests (hypothesis checks it does not).
+    """
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+    ended = threading.Event()
+    yield ended
+    ended.set()
+    time.sleep(3)  # the last backoff (at most 1 s) and the 2 s timeouts' retries run out
 
 
-def test_pubsub_unreachable_is_a_timeout_per_message_not_a_hang(unreachable: str):
+def _ending_retry(ended: threading.Event, timeout: float) -> Any:
+    """Return the default retry, which stops once ``ended`` is set, backing off at most 1 s."""
+    retryable = default_retry(timeout)._predicate
+    return (
+        default_retry(timeout)
+        .with_predicate(lambda error: not ended.is_set() and retryable(error))
+        .with_delay(maximum=1.0)
+    )
+
+
+def test_pubsub_unreachable_is_a_timeout_per_message_not_a_hang(unreachable: threading.Event):
     publisher = Publisher("projects/p/topics/order-events", encoding="BINARY", timeout=2.0)
     started = time.monotonic()
     results = publisher.publish([_order("e1"), _order("e2")])
@@ -154,7 +174,9 @@ def test_pubsub_unreachable_is_a_timeout_per_message_not_a_hang(unreachable: str
     assert publisher.flush(timeout=30) == 0
 
 
-def test_pubsub_unreachable_for_the_settings_read_is_a_bounded_lookup_error(unreachable: str):
+def test_pubsub_unreachable_for_the_settings_read_is_a_bounded_lookup_error(
+    unreachable: threading.Event,
+):
     publisher = Publisher("projects/p/topics/order-events", timeout=2.0)
     started = time.monotonic()
     with pytest.raises(SchemaLookupError, match="pass the encoding explicitly"):
@@ -162,11 +184,15 @@ def test_pubsub_unreachable_for_the_settings_read_is_a_bounded_lookup_error(unre
     assert time.monotonic() - started < 30
 
 
-def test_a_timeout_holds_its_ordering_key(unreachable: str):
+def test_a_timeout_holds_its_ordering_key(unreachable: threading.Event):
     # With ordering, the client library retries without end (to keep the order); the
     # publisher's timeout still ends the wait, and holds the key.
     publisher = Publisher(
-        "projects/p/topics/order-events", encoding="BINARY", ordering=True, timeout=1.0
+        "projects/p/topics/order-events",
+        encoding="BINARY",
+        ordering=True,
+        timeout=1.0,
+        retry=_ending_retry(unreachable, 1.0),
     )
     sent = [
         publisher.send(_order("e1", "o-77"), ordering_key_field="order_id"),
