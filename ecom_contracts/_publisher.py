@@ -154,6 +154,8 @@ class Publisher:
         self._count = itertools.count()
         self._watch: threading.Thread | None = None
         self._wake = threading.Condition(self._lock)
+        self._owns_client = client is None
+        self._closed = False
         if client is None:
             from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
@@ -354,6 +356,8 @@ class Publisher:
         refused: ContractError | None = None,
     ) -> futures.Future[PublishResult]:
         """Send one message unless refused already or its key is held; settle it otherwise."""
+        if self._closed:
+            raise RuntimeError(f"the publisher of {self.topic} is closed")
         sending = _Sending(next(self._count), key, time.monotonic() + self.timeout)
         if callback is not None:
             sending.future.add_done_callback(lambda done: callback(done.result()))
@@ -479,6 +483,24 @@ class Publisher:
             waiting = [s.future for s in self._outstanding if not s.settled]
         _, pending = futures.wait(waiting, timeout=timeout)
         return len(pending)
+
+    def close(self, timeout: float | None = None) -> int:
+        """Flush (see :meth:`flush`), then stop the client library if this publisher made it.
+
+        Returns how many messages are still unanswered. Sending afterwards
+        raises RuntimeError. ``with Publisher(...) as publisher:`` closes on leaving.
+        """
+        unanswered = self.flush(timeout)
+        self._closed = True
+        if self._owns_client:
+            self.client.stop()
+        return unanswered
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     # -- waiting for batches ----------------------------------------------------------------
 

@@ -216,9 +216,12 @@ def test_send_does_not_wait_and_flush_collects_every_result(emulator: PubsubEmul
     assert not any(future.done() for future in sent)
     assert publisher.flush(timeout=30) == 0
     assert all(future.result().ok for future in sent)
+    late = publisher.send(_order("e20"))
+    assert publisher.close(timeout=30) == 0  # flushes, then stops the client it made
+    assert late.result().ok
     assert sorted(r.index for r in called) == list(range(20))
     assert len({r.message_id for r in called}) == 20
-    assert len(_pulled(subscription, 20)) == 20
+    assert len(_pulled(subscription, 21)) == 21
 
 
 def test_a_refused_event_holds_the_later_events_of_its_order(emulator: PubsubEmulator):

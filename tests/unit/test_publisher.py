@@ -206,3 +206,12 @@ def test_ordering_keys_need_a_publisher_with_ordering():
         RecordingPublisher("projects/p/topics/order-events").send(
             _order(), ordering_key_field="order_id"
         )
+
+
+def test_closing_flushes_and_refuses_later_sends():
+    with RecordingPublisher("projects/p/topics/order-events") as publisher:
+        sent = publisher.send(_order())
+    assert sent.result().ok
+    assert publisher.close() == 0  # closing again: nothing left
+    with pytest.raises(RuntimeError, match="closed"):
+        publisher.send(_order("e2"))
