@@ -1,4 +1,4 @@
-"""``generated/ecom/catalog.py``: the event contracts of a build, for producers and the pipeline.
+"""``generated/ecom_contracts_pb/catalog.py``: the event contracts, for producers and the pipeline.
 
 One entry per event contract, in the order of their files: its full name,
 the ids of its Pub/Sub schema and topic, its registry revision in this build
@@ -16,6 +16,7 @@ from google.protobuf import descriptor
 
 from contracts.descriptors import ContractImage
 from contracts.pubsub_schema import PACKAGE, event_messages, schema_file_name, schema_id, topic_id
+from contracts.python_packages import proto_module
 from contracts.registry import Registry, revision_labels
 
 _HEADER = '''"""The event contracts of this build: their names, registry revisions and classes.
@@ -47,26 +48,22 @@ class EventContract:
     revision: str
     """Its registry revision in this build, for example ``r1`` (``+dev``: unreleased changes)."""
     message: type[Message]
-    """The generated class of the source contract (``ecom.events.v1.*``)."""
+    """The generated class of the source contract (``ecom_contracts_pb.events.v1.*``)."""
     pubsub_message: type[Message]
     """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
 
 '''
 
 
-def _module(proto_file: str) -> str:
-    """Return the generated module of ``proto_file``: ``a/b.proto`` is ``a.b_pb2``."""
-    return proto_file.removesuffix(".proto").replace("/", ".") + "_pb2"
-
-
 def _classes(event: descriptor.Descriptor) -> tuple[str, str]:
     """Return the dotted paths of ``event``'s generated class and its Pub/Sub schema's class."""
     pubsub_file = f"{PACKAGE.replace('.', '/')}/{schema_file_name(event)}"
-    return f"{_module(event.file.name)}.{event.name}", f"{_module(pubsub_file)}.{event.name}"
+    message = f"{proto_module(event.file.name)}.{event.name}"
+    return message, f"{proto_module(pubsub_file)}.{event.name}"
 
 
 def render_catalog_module(registry: Registry, image: ContractImage) -> str:
-    """Return the source of ``generated/ecom/catalog.py`` for the event contracts of ``image``."""
+    """Return the source of ``generated/ecom_contracts_pb/catalog.py`` for ``image``'s events."""
     events = event_messages(image)
     revisions = revision_labels(registry, image)
     modules = sorted({path.rsplit(".", 1)[0] for event in events for path in _classes(event)})

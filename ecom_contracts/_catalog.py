@@ -1,7 +1,7 @@
 """The event contracts of this release by any of their names, over the generated catalogue.
 
 ``make proto`` renders the contracts themselves (names, revision, classes)
-into ``ecom.catalog``; this module only looks them up.
+into ``ecom_contracts_pb.catalog``; this module only looks them up.
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ from typing import Final, TypeAlias
 
 from google.protobuf.message import Message
 
-from ecom.catalog import EVENT_CONTRACTS, EventContract
 from ecom_contracts._errors import UnknownContractError
+from ecom_contracts_pb.catalog import EVENT_CONTRACTS, EventContract
 
 Contract: TypeAlias = EventContract
 """One event contract: ``name``, ``schema_id``, ``topic_id``, ``revision``, ``message`` and
-``pubsub_message`` (the generated ``ecom.catalog.EventContract``)."""
+``pubsub_message`` (the generated ``ecom_contracts_pb.catalog.EventContract``)."""
 
 CONTRACTS: Final[tuple[Contract, ...]] = EVENT_CONTRACTS
 BY_NAME: Final = {contract.name: contract for contract in CONTRACTS}

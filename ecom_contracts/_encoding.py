@@ -16,10 +16,10 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from ecom.registry_revisions import REMOVED_FIELDS
 from ecom_contracts._catalog import Contract, contract_of
 from ecom_contracts._errors import DecodeError, EncodingError
 from ecom_contracts._validation import validate as validate_event
+from ecom_contracts_pb.registry_revisions import REMOVED_FIELDS
 
 ENCODINGS: Final = ("BINARY", "JSON")
 
@@ -86,7 +86,7 @@ def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message
     BINARY is parsed by the upb runtime; fields a newer contract revision added
     are kept as unknown fields. JSON is strict: unknown fields, wrong types,
     bad UTF-8 and truncated text are refused, except fields a released revision
-    had and this one removed (``ecom.registry_revisions.REMOVED_FIELDS``), which
+    had and this one removed (``ecom_contracts_pb.registry_revisions.REMOVED_FIELDS``), which
     older producers may still send and are dropped. Raises DecodeError.
     """
     if encoding == "BINARY":

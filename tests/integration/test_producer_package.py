@@ -23,7 +23,7 @@ import pytest
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.protobuf import json_format
 
-from ecom.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
 from ops.emulators import PubsubEmulator
 from tests.integration.test_installed_package import GUARD
 from tests.integration.wheels import build_wheel
@@ -87,12 +87,13 @@ def _ndjson(path: Path, *events: inventory_event_pb2.InventoryEvent) -> Path:
 def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_path: Path):
     folder = _empty(tmp_path)
     probe = (
-        "import importlib.util as u, ecom_contracts, ecom.events.v1.order_event_pb2\n"
+        "import importlib.util as u, ecom_contracts, ecom_contracts_pb.events.v1.order_event_pb2\n"
         "print(ecom_contracts.VERSION, ecom_contracts.RELEASE, ecom_contracts.__file__)\n"
         "print(*[m for m in ('apache_beam', 'duckdb', 'pipeline', 'ops', 'contracts',"
         " 'ecom_warehouse', 'grpc_tools') if u.find_spec(m)])\n"
-        "import ecom.catalog\n"
-        "print(ecom.catalog.__file__, *(c.schema_id for c in ecom_contracts.CONTRACTS))\n"
+        "import ecom_contracts_pb.catalog\n"
+        "print(ecom_contracts_pb.catalog.__file__,"
+        " *(c.schema_id for c in ecom_contracts.CONTRACTS))\n"
     )
     (folder / "probe.py").write_text(probe)
     completed = _run(producer, folder, "probe.py")
@@ -104,7 +105,7 @@ def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_pa
     # The generated catalogue ships in the wheel, under the contracts' API.
     catalog_file, *schema_ids = catalog.split()
     assert catalog_file.startswith(str(producer.parents[1]))
-    assert catalog_file.endswith("/ecom/catalog.py")
+    assert catalog_file.endswith("/ecom_contracts_pb/catalog.py")
     assert schema_ids == ["inventory-event", "order-event", "user-activity-event"]
     beam = _run(producer, folder, "python", "-c", "import apache_beam", guarded=False)
     assert beam.returncode != 0
@@ -141,9 +142,48 @@ def test_validate_a_file_from_an_empty_folder(producer: Path, tmp_path: Path):
     assert "argument --contract: unknown contract 'refund'" in wrong.stderr
 
 
+COLLIDING = """\
+import ecom, buf
+import ecom_contracts
+
+print(ecom.__file__)
+print(buf.__file__)
+order = ecom_contracts.contract("order-event").message
+event = order(event_id="e-1", order_id="o-1")
+print(len(ecom_contracts.collect_violations(event)) > 0)
+"""
+
+
+def test_a_service_with_its_own_ecom_and_buf_packages_imports_the_contracts(
+    producer: Path, tmp_path: Path
+):
+    # A producer's service whose own code is a regular package named `ecom` (and which has
+    # some other `buf` on its path) first on sys.path, beside the installed wheel.
+    service = tmp_path / "service"
+    for package in ("ecom", "buf"):
+        (service / package).mkdir(parents=True)
+        (service / package / "__init__.py").write_text(f"OWN = {package!r}\n")
+    (service / "probe.py").write_text(COLLIDING)
+    events = _ndjson(tmp_path / "events.ndjson", _stock("s-1"))
+    env = {"PYTHONPATH": str(service)}
+    probed = _run(producer, service, "probe.py", env=env)
+    assert probed.returncode == 0, probed.stderr[-3000:]
+    assert probed.stdout.splitlines() == [
+        str(service / "ecom" / "__init__.py"),
+        str(service / "buf" / "__init__.py"),
+        "True",
+    ]
+    checked = _run(
+        producer, service, "ecom-contracts", "validate", "--contract", "inventory-event",
+        str(events), guarded=False, env=env,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "1 valid, 0 refused" in checked.stderr
+
+
 PUBLISH = """\
 import sys
-from ecom.events.v1 import inventory_event_pb2 as inventory
+from ecom_contracts_pb.events.v1 import inventory_event_pb2 as inventory
 import ecom_contracts
 
 topic = sys.argv[1]

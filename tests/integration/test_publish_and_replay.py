@@ -26,10 +26,10 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
-from ecom.events.v1 import order_event_pb2
-from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_contracts import EncodingError, Publisher, encode
 from ecom_contracts._cli import main as ecom_contracts_main
+from ecom_contracts_pb.events.v1 import order_event_pb2
+from ecom_contracts_pb.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_warehouse.artifacts import RAW_TABLES
 from ops import replay
 from ops.emulators import BigQueryEmulator, PubsubEmulator

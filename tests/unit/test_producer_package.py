@@ -19,10 +19,10 @@ import pipeline.catalog
 import pipeline.errors
 import pipeline.validate
 from contracts.pubsub_schema import schema_id, topic_id
-from ecom.catalog import EVENT_CONTRACTS, EventContract
-from ecom.events.v1 import inventory_event_pb2
-from ecom.registry_revisions import CONTRACT_REVISIONS
-from ecom.warehouse.v1 import fact_inventory_pb2
+from ecom_contracts_pb.catalog import EVENT_CONTRACTS, EventContract
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.registry_revisions import CONTRACT_REVISIONS
+from ecom_ingest_pb.warehouse.v1 import fact_inventory_pb2
 from pipeline.decode import decode as pipeline_decode
 from pipeline.errors import DataError, MalformedPayloadError, RuleViolationError
 from pipeline.record import PubsubRecord
@@ -219,7 +219,7 @@ class _Definitions:
 def test_the_publisher_names_the_topics_newest_revision_by_its_definition(
     monkeypatch: pytest.MonkeyPatch,
 ):
-    from ecom import registry_revisions
+    from ecom_contracts_pb import registry_revisions
 
     contract = "ecom.events.v1.InventoryEvent"
     r1 = registry_revisions.PUBSUB_DEFINITIONS[contract]["r1"]

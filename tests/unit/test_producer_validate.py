@@ -18,8 +18,8 @@ from google.protobuf import json_format, text_format
 from google.protobuf.message import Message
 
 import ecom_contracts
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2
 from ecom_contracts._cli import main
+from ecom_contracts_pb.events.v1 import inventory_event_pb2, order_event_pb2
 
 CASES = Path(__file__).resolve().parents[1] / "contract" / "cases"
 FOLDERS = {
