@@ -17,6 +17,8 @@ import subprocess
 import sys
 import uuid
 import venv
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -33,19 +35,34 @@ PROJECT = "ecom-producers"
 
 
 @pytest.fixture(scope="module")
-def producer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
-    work = tmp_path_factory.mktemp("producer")
-    wheel = build_wheel(ROOT / "producer", work / "dist")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the ecom-contracts wheel, built from this checkout."""
+    return build_wheel(ROOT / "producer", tmp_path_factory.mktemp("producer-wheel") / "dist")
+
+
+def _environment(work: Path, *requirements: str) -> Path:
+    """Return the bin/ folder of a fresh environment in ``work`` holding ``requirements``."""
     venv.EnvBuilder(with_pip=True).create(work / "env")
     installing = subprocess.run(
         [str(work / "env" / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", str(wheel)],
+         "--disable-pip-version-check", *requirements],
         capture_output=True, text=True, cwd=work, check=False,
     )  # fmt: skip
     assert installing.returncode == 0, installing.stderr[-3000:]
     (work / "guard.py").write_text(GUARD)
     return work / "env" / "bin"
+
+
+@pytest.fixture(scope="module")
+def producer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
+    return _environment(tmp_path_factory.mktemp("producer"), str(wheel))
+
+
+@pytest.fixture(scope="module")
+def publishing_producer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the bin/ folder of a fresh environment holding ecom-contracts[publish]."""
+    return _environment(tmp_path_factory.mktemp("publishing-producer"), f"{wheel}[publish]")
 
 
 def _run(
@@ -181,6 +198,106 @@ def test_a_service_with_its_own_ecom_and_buf_packages_imports_the_contracts(
     assert "1 valid, 0 refused" in checked.stderr
 
 
+def test_the_wheel_carries_only_the_producers_contracts(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        files = archive.namelist()
+        about = archive.read(next(f for f in files if f.endswith(".dist-info/METADATA")))
+    tops = {name.split("/")[0] for name in files}
+    assert tops == {
+        "ecom_contracts",
+        "ecom_contracts_pb",
+        f"{wheel.name.split('-py3')[0]}.dist-info",
+    }
+    assert {
+        "ecom_contracts/py.typed",
+        "ecom_contracts_pb/py.typed",
+        "ecom_contracts_pb/catalog.py",
+        "ecom_contracts_pb/events/v1/order_event_pb2.py",
+        "ecom_contracts_pb/events/v1/order_event_pb2.pyi",
+        "ecom_contracts_pb/types/v1/types_pb2.py",
+        "ecom_contracts_pb/pubsub/v1/order_event_pb2.py",
+        "ecom_contracts_pb/buf/validate/validate_pb2.py",
+    } <= set(files)
+    # The warehouse tables' and dead letters' classes are the pipeline's (ecom_ingest_pb).
+    assert not [f for f in files if "/warehouse/" in f or "/deadletter/" in f]
+    requires = [line for line in about.decode().splitlines() if line.startswith("Requires-Dist:")]
+    assert [line for line in requires if "google-cloud-pubsub" in line] == [
+        'Requires-Dist: google-cloud-pubsub<3,>=2.44.0; extra == "publish"'
+    ]
+
+
+def test_validation_needs_no_pubsub_client_and_publish_says_how_to_get_it(
+    producer: Path, tmp_path: Path
+):
+    folder = _empty(tmp_path)
+    events = _ndjson(tmp_path / "events.ndjson", _stock("s-1"))
+    absent = _run(producer, folder, "python", "-c", "import google.cloud.pubsub_v1", guarded=False)
+    assert absent.returncode != 0
+    checked = _run(
+        producer, folder, "ecom-contracts", "validate", "--contract", "inventory-event",
+        str(events), guarded=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    published = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic",
+        f"projects/{PROJECT}/topics/inventory-events", "--contract", "inventory-event",
+        str(events), guarded=False,
+    )  # fmt: skip
+    assert published.returncode == 2
+    assert published.stderr == (
+        "ecom-contracts publish: error: publishing needs the Pub/Sub client, not installed: "
+        "pip install 'ecom-contracts[publish]'\n"
+    )
+    dry = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic",
+        f"projects/{PROJECT}/topics/inventory-events", "--contract", "inventory-event",
+        "--dry-run", str(events), guarded=False,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: 1 of 1 event(s) would be published" in dry.stderr
+
+
+TYPED = """\
+import ecom_contracts
+from ecom_contracts_pb.catalog import ORDER_EVENT
+from ecom_contracts_pb.events.v1.order_event_pb2 import OrderEvent
+
+
+def quantities(data: bytes) -> list[int]:
+    event = ecom_contracts.decode(data, ecom_contracts.contract("order-event"))
+    return [item.quantity for item in event.items]
+
+
+def currency(data: bytes) -> str:
+    return ecom_contracts.decode(data, ORDER_EVENT, "JSON").currency
+
+
+def same(event: OrderEvent) -> OrderEvent:
+    return ecom_contracts.contract_of(event).message.FromString(event.SerializeToString())
+"""
+
+
+def test_decode_is_typed_by_contract_under_mypy_strict(producer: Path, tmp_path: Path):
+    # As the README says: mypy and types-protobuf beside the wheel, `mypy --strict`.
+    versions = [f"{name}=={metadata.version(name)}" for name in ("mypy", "types-protobuf")]
+    installing = subprocess.run(
+        [str(producer / "python"), "-m", "pip", "install", "--quiet", *versions],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert installing.returncode == 0, installing.stderr[-3000:]
+    folder = _empty(tmp_path)
+    (folder / "typed.py").write_text(TYPED)
+    checked = _run(producer, folder, "python", "-m", "mypy", "--strict", "typed.py", guarded=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (folder / "wrong.py").write_text(
+        "import ecom_contracts\n\n\ndef f(data: bytes) -> str:\n"
+        '    return ecom_contracts.decode(data, ecom_contracts.contract("order-event")).sku\n'
+    )
+    wrong = _run(producer, folder, "python", "-m", "mypy", "--strict", "wrong.py", guarded=False)
+    assert wrong.returncode == 1
+    assert '"OrderEvent" has no attribute "sku"' in wrong.stdout
+
+
 PUBLISH = """\
 import sys
 from ecom_contracts_pb.events.v1 import inventory_event_pb2 as inventory
@@ -235,8 +352,9 @@ print(json.dumps(sorted(landed)))
 
 
 def test_publish_to_the_emulator_and_the_pipeline_lands_it(
-    producer: Path, emulator: PubsubEmulator, tmp_path: Path
+    publishing_producer: Path, emulator: PubsubEmulator, tmp_path: Path
 ):
+    producer = publishing_producer
     folder = _empty(tmp_path)
     name = uuid.uuid4().hex[:8]
     topic = f"projects/{PROJECT}/topics/inventory-events-{name}"
