@@ -1,9 +1,11 @@
 """``ecom-contracts``: check events against their contract, publish them, say which release.
 
 Subcommands:
-  validate  check files of events against a contract and its rules (for CI)
-  publish   validate events, encode them as the topic requires and publish them
-  version   this package's version, registry release and contract revisions
+  validate             check files of events against a contract and its rules (for CI)
+  publish              validate events, encode them as the topic requires and publish them
+  example              print valid sample events of a contract, one per line
+  check-compatibility  would a topic accept this package's revision of a contract (for CI)
+  version              this package's version, registry release and contract revisions
 
 Exit status: 0 success, 1 some event refused (or not published), 2 a usage error,
 141 the reader of the output went away (a closed pipe: ``| head``).
@@ -20,11 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Final, NoReturn
 
+from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from ecom_contracts._catalog import CONTRACTS, Contract, contract
 from ecom_contracts._check import FORMATS, Refusal, check_events
-from ecom_contracts._errors import EncodingError, UnknownContractError
+from ecom_contracts._compatibility import against_release, against_topic, read_topic
+from ecom_contracts._encoding import encode
+from ecom_contracts._errors import EncodingError, SchemaLookupError, UnknownContractError
+from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher
 from ecom_contracts._versions import RELEASE, VERSION
 
@@ -125,6 +131,46 @@ def _parser() -> _Parser:
     publish.add_argument("file", nargs="?", default="-", metavar="FILE", help="default: stdin")
     publish.set_defaults(parser=publish)
 
+    example = commands.add_parser(
+        "example",
+        help="print valid sample events of a contract, one per line",
+        description=(
+            "Print sample events of the contract, valid against its rules, one JSON object per "
+            "line: a start for a producer's own test files, which `validate` accepts."
+        ),
+        epilog="Exit status: 0 printed, 2 a usage error.",
+    )
+    example.add_argument("--contract", required=True, help=_contract_help())
+    example.add_argument(
+        "--format",
+        choices=("json", "pubsub-json"),
+        default="json",
+        help="json (default): the contract's proto3 JSON; pubsub-json: as a JSON-encoded "
+        "topic carries them",
+    )
+    example.set_defaults(parser=example)
+
+    compatibility = commands.add_parser(
+        "check-compatibility",
+        help="would a topic accept this package's revision of a contract (for CI)",
+        description=(
+            "Check the contract's revision in this package against the revisions the topic "
+            "accepts: with --topic, read from its schema settings and schema revisions "
+            "(roles/pubsub.viewer: pubsub.topics.get and pubsub.schemas.listRevisions; when "
+            "they cannot be read, the release is the answer, with a warning); without, from "
+            "the registry release this package was built from (an unreleased revision is on no "
+            "topic)."
+        ),
+        epilog="Exit status: 0 accepted, 1 the topic would refuse it (the reason is printed), "
+        "2 a usage error (a malformed or missing topic). Set PUBSUB_EMULATOR_HOST for the "
+        "emulator.",
+    )
+    compatibility.add_argument("--contract", required=True, help=_contract_help())
+    compatibility.add_argument(
+        "--topic", default="", help="projects/PROJECT/topics/TOPIC (default: the release only)"
+    )
+    compatibility.set_defaults(parser=compatibility)
+
     version = commands.add_parser(
         "version",
         help="this package's version, registry release and contract revisions",
@@ -166,7 +212,49 @@ def main(argv: list[str] | None = None) -> int:
         command.error(f"argument --contract: {unknown}")
     if args.command == "validate":
         return _validate(command, chosen, args.files, args.format, args.max_refusals)
+    if args.command == "example":
+        return _example(chosen, args.format)
+    if args.command == "check-compatibility":
+        return _check_compatibility(command, chosen, args.topic)
     return _publish(command, chosen, args)
+
+
+def _example(chosen: Contract, fmt: str) -> int:
+    for event in examples(chosen):
+        if fmt == "json":
+            print(json_format.MessageToJson(event, indent=None))
+        else:
+            print(encode(event, "JSON").data.decode())
+    return 0
+
+
+def _check_compatibility(parser: _Parser, chosen: Contract, topic: str) -> int:
+    if not topic:
+        verdict = against_release(chosen)
+    else:
+        if not TOPIC.fullmatch(topic):
+            parser.error(f"argument --topic: {topic!r} is not projects/PROJECT/topics/TOPIC")
+        if not _pubsub_installed():
+            parser.error(
+                f"reading a topic needs the Pub/Sub client, not installed: {PUBLISH_EXTRA}"
+            )
+        from google.api_core import exceptions
+
+        try:
+            settings, revisions = read_topic(topic)
+        except exceptions.NotFound:
+            parser.error(f"argument --topic: {topic} does not exist")
+        except SchemaLookupError as unreadable:
+            print(
+                f"warning: the topic's schema settings could not be read ({unreadable}); "
+                "judged by the package's registry release instead",
+                file=sys.stderr,
+            )
+            verdict = against_release(chosen)
+        else:
+            verdict = against_topic(chosen, topic, settings, revisions)
+    print(f"{'accepted' if verdict.accepted else 'refused'}: {verdict.reason}")
+    return 0 if verdict.accepted else 1
 
 
 def _version() -> int:

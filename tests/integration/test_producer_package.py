@@ -399,3 +399,23 @@ def test_publish_to_the_emulator_and_the_pipeline_lands_it(
     assert {m.message.attributes["ecom_contract"] for m in sent} == {
         "ecom.events.v1.InventoryEvent"
     }
+
+
+def test_examples_piped_into_validate_and_the_release_check_from_the_wheel(
+    producer: Path, tmp_path: Path
+):
+    folder = _empty(tmp_path)
+    piped = subprocess.run(
+        "set -o pipefail; ecom-contracts example --contract order-event"
+        " | ecom-contracts validate --contract order-event -",
+        shell=True, executable="/bin/bash", cwd=folder, capture_output=True, text=True,
+        timeout=120, check=False, env={"PATH": f"{producer}:/usr/bin:/bin", "HOME": str(folder)},
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert "2 valid, 0 refused" in piped.stderr
+    checked = _run(
+        producer, folder, "ecom-contracts", "check-compatibility", "--contract", "order-event",
+        guarded=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("accepted: ecom.events.v1.OrderEvent r1 is in registry")

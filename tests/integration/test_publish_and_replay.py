@@ -493,3 +493,19 @@ def test_replay_of_an_empty_source_is_a_usage_error(
 ):
     assert replay.main(["--source", str(tmp_path), "--project", PROJECT]) == 2
     assert "no dead-letter files (*.ndjson) under" in capsys.readouterr().err
+
+
+def test_check_compatibility_reads_the_topic(
+    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+):
+    topic, _ = _topic(emulator)
+    argv = ["check-compatibility", "--contract", "order-event", "--topic"]
+    assert ecom_contracts_main([*argv, topic]) == 0
+    assert capsys.readouterr().out.startswith(f"accepted: {topic} has no schema")
+    missing = f"projects/{PROJECT}/topics/never-created"
+    with pytest.raises(SystemExit) as exit_info:
+        ecom_contracts_main([*argv, missing])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"ecom-contracts check-compatibility: error: argument --topic: {missing} does not exist\n"
+    )
