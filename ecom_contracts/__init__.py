@@ -48,6 +48,7 @@ from ecom_contracts._errors import (
     SchemaLookupError,
     UnknownContractError,
 )
+from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
@@ -99,6 +100,7 @@ __all__ = [
     "decode",
     "definition_tokens",
     "encode",
+    "examples",
     "read_topic_settings",
     "registry_revision_of",
     "revision",
