@@ -399,7 +399,10 @@ def test_usage_errors_exit_2_with_one_line_naming_the_option(
     assert says in captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["publish"], ["version"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["validate"], ["publish"], ["example"], ["check-compatibility"], ["version"]],
+)
 def test_every_command_has_help_with_its_exit_statuses(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ):
