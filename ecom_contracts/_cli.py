@@ -181,10 +181,17 @@ def _parser() -> _Parser:
     return parser
 
 
+def _count(text: str) -> int:
+    """Return ``text`` as a count, 0 or more; argparse reports anything else as a usage error."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number, 0 or more, not {text!r}")
+    return int(text)
+
+
 def _max_refusals(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-refusals",
-        type=int,
+        type=_count,
         default=MAX_REFUSALS,
         metavar="N",
         help=f"print at most N refused lines, then count the rest (default {MAX_REFUSALS}; 0: all)",

@@ -379,6 +379,10 @@ USAGE = {
     ),
     "empty file": (["--contract", "order-event", "empty.ndjson"], "no events in empty.ndjson"),
     "unknown format": (["--contract", "order-event", "--format", "avro", "x"], "--format"),
+    "negative cap": (
+        ["--contract", "order-event", "--max-refusals", "-1", "x"],
+        "argument --max-refusals: a whole number, 0 or more, not '-1'",
+    ),
 }
 
 
