@@ -10,18 +10,20 @@ is exactly the pipeline's (stage 3, ``pipeline/decode.py`` calls it).
 from __future__ import annotations
 
 import json
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from ecom.registry_revisions import REMOVED_FIELDS
-from ecom_contracts._catalog import Contract, contract_of
+from ecom_contracts._catalog import contract_of
 from ecom_contracts._errors import DecodeError, EncodingError
 from ecom_contracts._validation import validate as validate_event
+from ecom_contracts_pb.catalog import EventContract
+from ecom_contracts_pb.registry_revisions import REMOVED_FIELDS
 
 ENCODINGS: Final = ("BINARY", "JSON")
+EventT = TypeVar("EventT", bound=Message)
 
 # Attributes the publisher sets on every message; the pipeline routes and reports by them.
 CONTRACT_ATTRIBUTE: Final = "ecom_contract"
@@ -80,13 +82,15 @@ def encode(event: Message, encoding: str = "BINARY", *, validate: bool = True) -
     return Encoded(data, attributes)
 
 
-def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message:
+def decode(data: bytes, contract: EventContract[EventT], encoding: str = "BINARY") -> EventT:
     """Return the event in ``data``, parsed as ``contract`` in ``encoding`` (BINARY or JSON).
+
+    Typed by the contract: ``decode(data, contract("order-event")).items`` type-checks.
 
     BINARY is parsed by the upb runtime; fields a newer contract revision added
     are kept as unknown fields. JSON is strict: unknown fields, wrong types,
     bad UTF-8 and truncated text are refused, except fields a released revision
-    had and this one removed (``ecom.registry_revisions.REMOVED_FIELDS``), which
+    had and this one removed (``ecom_contracts_pb.registry_revisions.REMOVED_FIELDS``), which
     older producers may still send and are dropped. Raises DecodeError.
     """
     if encoding == "BINARY":
