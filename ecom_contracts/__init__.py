@@ -45,6 +45,7 @@ from ecom_contracts._errors import (
     InvalidEventError,
     SchemaLookupError,
     UnknownContractError,
+    ValidationEngineMismatchError,
 )
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
 from ecom_contracts._schema_revisions import (
@@ -54,7 +55,13 @@ from ecom_contracts._schema_revisions import (
     registry_revision_of,
     same_meaning,
 )
-from ecom_contracts._validation import Violation, collect_violations, validate
+from ecom_contracts._validation import (
+    VALIDATION_ENGINES,
+    Violation,
+    collect_violations,
+    use_validation_engine,
+    validate,
+)
 from ecom_contracts._versions import RELEASE, VERSION, revision
 
 __version__ = VERSION
@@ -72,6 +79,7 @@ __all__ = [
     "SCHEMA_ENCODING_ATTRIBUTE",
     "SCHEMA_NAME_ATTRIBUTE",
     "SCHEMA_REVISION_ATTRIBUTE",
+    "VALIDATION_ENGINES",
     "VERSION",
     "CheckResult",
     "Contract",
@@ -88,6 +96,7 @@ __all__ = [
     "SchemaLookupError",
     "TopicSettings",
     "UnknownContractError",
+    "ValidationEngineMismatchError",
     "Violation",
     "check_events",
     "check_file",
@@ -101,5 +110,6 @@ __all__ = [
     "registry_revision_of",
     "revision",
     "same_meaning",
+    "use_validation_engine",
     "validate",
 ]
