@@ -58,13 +58,6 @@ def assert_same(checks: dict[str, Any], event: Message) -> None:
     assert checks["violations"](event) == expected, text_format.MessageToString(event)
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> ContractImage:
-    work = tmp_path_factory.mktemp("image")
-    path = toolchain.build_image(ROOT / "proto", work)
-    return ContractImage.load(path, toolchain.proto_sources(ROOT / "proto"))
-
-
 def golden_events() -> list[Message]:
     from ecom_contracts import BY_NAME
 
