@@ -30,6 +30,7 @@ from ecom_contracts._encoding import (
     CONTRACT_ATTRIBUTE,
     ENCODING_ATTRIBUTE,
     ENCODINGS,
+    JSON_DECODERS,
     REVISION_ATTRIBUTE,
     SCHEMA_ENCODING_ATTRIBUTE,
     SCHEMA_NAME_ATTRIBUTE,
@@ -37,6 +38,7 @@ from ecom_contracts._encoding import (
     Encoded,
     decode,
     encode,
+    use_json_decoder,
 )
 from ecom_contracts._errors import (
     ContractError,
@@ -74,6 +76,7 @@ __all__ = [
     "ENCODINGS",
     "ENCODING_ATTRIBUTE",
     "FORMATS",
+    "JSON_DECODERS",
     "RELEASE",
     "REVISION_ATTRIBUTE",
     "SCHEMA_ENCODING_ATTRIBUTE",
@@ -110,6 +113,7 @@ __all__ = [
     "registry_revision_of",
     "revision",
     "same_meaning",
+    "use_json_decoder",
     "use_validation_engine",
     "validate",
 ]

@@ -10,6 +10,7 @@ is exactly the pipeline's (stage 3, ``pipeline/decode.py`` calls it).
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Final, NamedTuple
 
 from google.protobuf import json_format
@@ -23,6 +24,9 @@ from ecom_contracts._errors import DecodeError, EncodingError
 from ecom_contracts._validation import validate as validate_event
 
 ENCODINGS: Final = ("BINARY", "JSON")
+JSON_DECODERS: Final = ("generated", "json_format")
+"""How JSON payloads are read: generated decoders where they apply (the default), or json_format
+alone (``ECOM_JSON_DECODER=json_format``); both give the same events and the same errors."""
 
 # Attributes the publisher sets on every message; the pipeline routes and reports by them.
 CONTRACT_ATTRIBUTE: Final = "ecom_contract"
@@ -101,10 +105,23 @@ def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DecodeError(f"JSON payload is not UTF-8: {error}") from None
-    decoded = decode_json(contract.name, text)
-    if decoded is not None:
-        return decoded
+    if _json_decoder == "generated":
+        decoded = decode_json(contract.name, text)
+        if decoded is not None:
+            return decoded
     return decode_with_json_format(text, contract)
+
+
+def use_json_decoder(name: str) -> None:
+    """Read JSON payloads with ``name`` (see :data:`JSON_DECODERS`) from now on."""
+    global _json_decoder
+    if name not in JSON_DECODERS:
+        raise ValueError(f"unknown JSON decoder {name!r}; use one of {', '.join(JSON_DECODERS)}")
+    _json_decoder = name
+
+
+_json_decoder = "generated"
+use_json_decoder(os.environ.get("ECOM_JSON_DECODER", "generated") or "generated")
 
 
 def decode_with_json_format(text: str, contract: Contract) -> Message:
