@@ -32,6 +32,19 @@ from ecom_contracts import BY_NAME, CONTRACTS, Contract, DecodeError, decode
 from tests import strategies
 from tests.contract.test_validation_code import load
 
+
+@pytest.fixture(autouse=True, params=["orjson", "json"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every comparison with orjson (the default where installed) and with json.loads."""
+    if request.param == "json":
+        monkeypatch.setattr(json_decoders, "_loads", json.loads)
+    else:
+        import orjson
+
+        assert vars(json_decoders)["_loads"] is orjson.loads
+    return str(request.param)
+
+
 SETTINGS = settings(
     max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
 )
