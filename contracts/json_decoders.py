@@ -1,4 +1,4 @@
-"""``generated/ecom/json_decoders.py``: JSON payloads to events, rendered from the contracts.
+"""``ecom_contracts_pb/json_decoders.py``: JSON payloads to events, rendered from the contracts.
 
 A JSON-encoded topic's messages have the shape of its Pub/Sub schema: proto3
 JSON of the event with ``Timestamp`` inlined as ``{"seconds", "nanos"}``.
@@ -25,6 +25,7 @@ from typing import Final
 from google.protobuf import descriptor
 
 from contracts.descriptors import ContractImage
+from contracts.python_packages import proto_module
 
 _FD = descriptor.FieldDescriptor
 
@@ -199,9 +200,9 @@ def render_json_module(
         except UncompiledJsonError as reason:
             declined.append(f"{event.full_name} ({reason})")
             continue
-        alias = _module_alias(event)
-        imports.add(f"from {_python_module(event)} import {alias.rsplit('.', 1)[0]}")
-        entries.append(f'"{event.full_name}": ({function}, {alias})')
+        package, _, module_name = proto_module(event.file.name).rpartition(".")
+        imports.add(f"from {package} import {module_name}")
+        entries.append(f'"{event.full_name}": ({function}, {module_name}.{event.name})')
     lines = [_HEADER.replace("{IMPORTS}", "\n".join(sorted(imports)))]
     for name, expression in module.constants.items():
         lines.append(f"{name}: Final = {expression}")
@@ -209,15 +210,6 @@ def render_json_module(
         lines += ["", "", *body]
     lines.append(_FOOTER.replace("{EVENTS}", "{" + ", ".join(entries) + "}"))
     return "\n".join(lines).rstrip() + "\n", declined
-
-
-def _python_module(message: descriptor.Descriptor) -> str:
-    return message.file.name.rpartition("/")[0].replace("/", ".")
-
-
-def _module_alias(message: descriptor.Descriptor) -> str:
-    stem = message.file.name.rsplit("/", 1)[-1].removesuffix(".proto")
-    return f"{stem}_pb2.{message.name}"
 
 
 def _suffix(message: descriptor.Descriptor) -> str:

@@ -1,4 +1,4 @@
-"""``generated/ecom/validation.py``: the contracts' protovalidate rules compiled to Python.
+"""``ecom_contracts_pb/validation.py``: the contracts' protovalidate rules compiled to Python.
 
 For every message type reachable from an event contract, one function checks
 the rules declared on it as straight-line code and appends what is broken,

@@ -2,7 +2,7 @@
 
 One release of the contract registry, as a package::
 
-    from ecom.events.v1.order_event_pb2 import OrderEvent
+    from ecom_contracts_pb.events.v1.order_event_pb2 import OrderEvent
     import ecom_contracts
 
     event = OrderEvent(event_id="e-1", order_id="o-1", ...)
@@ -10,9 +10,11 @@ One release of the contract registry, as a package::
     publisher = ecom_contracts.Publisher("projects/P/topics/order-events")
     results = publisher.publish([event])      # encoded as the topic's schema settings require
 
-The generated classes are the ``ecom`` package (``ecom.events.v1``,
-``ecom.types.v1``); ``RELEASE`` is the registry release they were built from,
-and every published message carries its contract's revision (``ecom_revision``).
+The generated classes are the ``ecom_contracts_pb`` package
+(``ecom_contracts_pb.events.v1``, ``ecom_contracts_pb.types.v1``: the proto packages
+``ecom.events.v1`` and ``ecom.types.v1`` under a name no producer's service has);
+``RELEASE`` is the registry release they were built from, and every published
+message carries its contract's revision (``ecom_revision``).
 A Pub/Sub schema revision is named by its definition (``registry_revision_of``),
 never by its id, which differs per project.
 """
@@ -49,6 +51,7 @@ from ecom_contracts._errors import (
     UnknownContractError,
     ValidationEngineMismatchError,
 )
+from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
@@ -109,6 +112,7 @@ __all__ = [
     "decode",
     "definition_tokens",
     "encode",
+    "examples",
     "read_topic_settings",
     "registry_revision_of",
     "revision",

@@ -11,22 +11,24 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar, cast
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from ecom.json_decoders import decode_json
-from ecom.registry_revisions import REMOVED_FIELDS
-from ecom_contracts._catalog import Contract, contract_of
+from ecom_contracts._catalog import contract_of
 from ecom_contracts._errors import DecodeError, EncodingError
 from ecom_contracts._validation import validate as validate_event
+from ecom_contracts_pb.catalog import EventContract
+from ecom_contracts_pb.json_decoders import decode_json
+from ecom_contracts_pb.registry_revisions import REMOVED_FIELDS
 
 ENCODINGS: Final = ("BINARY", "JSON")
 JSON_DECODERS: Final = ("generated", "json_format")
 """How JSON payloads are read: generated decoders where they apply (the default), or json_format
 alone (``ECOM_JSON_DECODER=json_format``); both give the same events and the same errors."""
+EventT = TypeVar("EventT", bound=Message)
 
 # Attributes the publisher sets on every message; the pipeline routes and reports by them.
 CONTRACT_ATTRIBUTE: Final = "ecom_contract"
@@ -85,13 +87,15 @@ def encode(event: Message, encoding: str = "BINARY", *, validate: bool = True) -
     return Encoded(data, attributes)
 
 
-def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message:
+def decode(data: bytes, contract: EventContract[EventT], encoding: str = "BINARY") -> EventT:
     """Return the event in ``data``, parsed as ``contract`` in ``encoding`` (BINARY or JSON).
+
+    Typed by the contract: ``decode(data, contract("order-event")).items`` type-checks.
 
     BINARY is parsed by the upb runtime; fields a newer contract revision added
     are kept as unknown fields. JSON is strict: unknown fields, wrong types,
     bad UTF-8 and truncated text are refused, except fields a released revision
-    had and this one removed (``ecom.registry_revisions.REMOVED_FIELDS``), which
+    had and this one removed (``ecom_contracts_pb.registry_revisions.REMOVED_FIELDS``), which
     older producers may still send and are dropped. Raises DecodeError.
     """
     if encoding == "BINARY":
@@ -108,7 +112,7 @@ def decode(data: bytes, contract: Contract, encoding: str = "BINARY") -> Message
     if _json_decoder == "generated":
         decoded = decode_json(contract.name, text)
         if decoded is not None:
-            return decoded
+            return cast(EventT, decoded)
     return decode_with_json_format(text, contract)
 
 
@@ -124,10 +128,10 @@ _json_decoder = "generated"
 use_json_decoder(os.environ.get("ECOM_JSON_DECODER", "generated") or "generated")
 
 
-def decode_with_json_format(text: str, contract: Contract) -> Message:
+def decode_with_json_format(text: str, contract: EventContract[EventT]) -> EventT:
     """Return the event in JSON ``text`` as ``json_format`` reads it (the fast path's oracle).
 
-    The generated decoders (``ecom/json_decoders.py``) take the plainest
+    The generated decoders (``ecom_contracts_pb/json_decoders.py``) take the plainest
     documents; every other one, and every error, is this function's.
     """
     removed = REMOVED_FIELDS.get(contract.name)

@@ -22,7 +22,6 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_contracts._encoding import encode, encoding_name
 from ecom_contracts._errors import EncodingError, InvalidEventError, SchemaLookupError
 from ecom_contracts._schema_revisions import (
@@ -32,6 +31,7 @@ from ecom_contracts._schema_revisions import (
     same_meaning,
 )
 from ecom_contracts._versions import revision
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 pipeline's per-event path calls it); :func:`validate` raises InvalidEventError.
 
 The rules run as code generated from the contracts by ``make proto``
-(``ecom/validation.py``), which reports exactly what protovalidate reports, in
+(``ecom_contracts_pb/validation.py``), which reports exactly what protovalidate reports, in
 the same order and words, in a fraction of its time; a rule the generator
 does not compile is evaluated by protovalidate itself. protovalidate stays
 available: ``ECOM_VALIDATION_ENGINE=protovalidate`` uses it alone, and
@@ -22,8 +22,8 @@ from typing import Final
 
 from google.protobuf.message import Message
 
-from ecom import validation as _generated
 from ecom_contracts._errors import InvalidEventError, ValidationEngineMismatchError
+from ecom_contracts_pb import validation as _generated
 
 VALIDATION_ENGINES: Final = ("generated", "protovalidate", "cross-check")
 """The ways to check the rules: generated code (the default), protovalidate, or both compared."""

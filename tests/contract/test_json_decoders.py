@@ -27,8 +27,8 @@ import ecom_contracts._encoding as encoding
 from contracts.descriptors import ContractImage
 from contracts.json_decoders import render_json_module
 from contracts.pubsub_schema import event_messages
-from ecom import json_decoders
 from ecom_contracts import BY_NAME, CONTRACTS, Contract, DecodeError, decode
+from ecom_contracts_pb import json_decoders
 from tests import strategies
 from tests.contract.test_validation_code import load
 

@@ -25,12 +25,12 @@ from contracts.descriptors import ContractImage
 from contracts.pubsub_schema import event_messages
 from contracts.rules import field_rules
 from contracts.validation_code import render_validation_module
-from ecom import validation
 from ecom_contracts import (
     ValidationEngineMismatchError,
     collect_violations,
     use_validation_engine,
 )
+from ecom_contracts_pb import validation
 from tests.contract.scratch import ROOT, committed_copy, edit, run_contracts
 from tests.contract.test_compatibility_catalogue import FIXTURES, _apply, parse
 from tests.rule_strategies import events
@@ -204,5 +204,5 @@ def test_a_rule_the_generator_does_not_compile_is_left_to_protovalidate(tmp_path
     )
     rendered = render_validation_module(changed, event_messages(changed))
     assert rendered.fallback == {"ecom.events.v1.Address": ["state: string.hostname"]}
-    assert (repo / "generated/ecom/validation.py").read_text() == rendered.text
+    assert (repo / "generated/ecom_contracts_pb/validation.py").read_text() == rendered.text
     _differential(load(rendered.text), changed, "ecom.events.v1.OrderEvent", examples=300)
