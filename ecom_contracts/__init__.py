@@ -32,6 +32,7 @@ from ecom_contracts._encoding import (
     CONTRACT_ATTRIBUTE,
     ENCODING_ATTRIBUTE,
     ENCODINGS,
+    JSON_DECODERS,
     REVISION_ATTRIBUTE,
     SCHEMA_ENCODING_ATTRIBUTE,
     SCHEMA_NAME_ATTRIBUTE,
@@ -39,6 +40,7 @@ from ecom_contracts._encoding import (
     Encoded,
     decode,
     encode,
+    use_json_decoder,
 )
 from ecom_contracts._errors import (
     ContractError,
@@ -47,6 +49,7 @@ from ecom_contracts._errors import (
     InvalidEventError,
     SchemaLookupError,
     UnknownContractError,
+    ValidationEngineMismatchError,
 )
 from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
@@ -57,7 +60,13 @@ from ecom_contracts._schema_revisions import (
     registry_revision_of,
     same_meaning,
 )
-from ecom_contracts._validation import Violation, collect_violations, validate
+from ecom_contracts._validation import (
+    VALIDATION_ENGINES,
+    Violation,
+    collect_violations,
+    use_validation_engine,
+    validate,
+)
 from ecom_contracts._versions import RELEASE, VERSION, revision
 
 __version__ = VERSION
@@ -70,11 +79,13 @@ __all__ = [
     "ENCODINGS",
     "ENCODING_ATTRIBUTE",
     "FORMATS",
+    "JSON_DECODERS",
     "RELEASE",
     "REVISION_ATTRIBUTE",
     "SCHEMA_ENCODING_ATTRIBUTE",
     "SCHEMA_NAME_ATTRIBUTE",
     "SCHEMA_REVISION_ATTRIBUTE",
+    "VALIDATION_ENGINES",
     "VERSION",
     "CheckResult",
     "Contract",
@@ -91,6 +102,7 @@ __all__ = [
     "SchemaLookupError",
     "TopicSettings",
     "UnknownContractError",
+    "ValidationEngineMismatchError",
     "Violation",
     "check_events",
     "check_file",
@@ -105,5 +117,7 @@ __all__ = [
     "registry_revision_of",
     "revision",
     "same_meaning",
+    "use_json_decoder",
+    "use_validation_engine",
     "validate",
 ]

@@ -7,6 +7,7 @@ ContractError
 └── EncodingError         an encoding that is not BINARY or JSON, or that the topic refuses
 
 SchemaLookupError         a Pub/Sub schema revision could not be read (not a refusal)
+ValidationEngineMismatchError  generated rules and protovalidate disagree (a bug; cross-checks)
 
 Callers catch by category: ``except ContractError`` is everything this
 package refuses on purpose; ``SchemaLookupError`` is Pub/Sub not answering
@@ -51,3 +52,20 @@ class EncodingError(ContractError):
 
 class SchemaLookupError(Exception):
     """A Pub/Sub schema revision could not be read: permission, not found, or unreachable."""
+
+
+class ValidationEngineMismatchError(Exception):
+    """The generated rules and protovalidate judged one event differently: a bug, not bad data."""
+
+    def __init__(
+        self,
+        contract: str,
+        generated: Sequence[tuple[str, str, str]],
+        protovalidate: Sequence[tuple[str, str, str]],
+    ) -> None:
+        super().__init__(
+            f"{contract}: the generated rules found {list(generated)}, protovalidate found "
+            f"{list(protovalidate)}; run `make proto`, and report it if it persists"
+        )
+        self.generated = list(generated)
+        self.protovalidate = list(protovalidate)
