@@ -15,5 +15,5 @@ COPY dist/ /tmp/dist/
 RUN pip install --no-cache-dir --disable-pip-version-check \
       /tmp/dist/ecom_contracts-*.whl /tmp/dist/ecom_ingest-*.whl \
     && rm -rf /tmp/dist \
-    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom_warehouse.artifacts, ecom_warehouse_runtime, ecom_contracts" \
+    && python -c "import pipeline.main, pipeline.sinks.bigquery, ecom_warehouse.artifacts, ecom_warehouse_runtime, ecom_ingest_pb, ecom_contracts" \
     && python -c "import importlib.util as u; assert not (u.find_spec('contracts') or u.find_spec('ops'))"

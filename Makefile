@@ -19,7 +19,7 @@ help: ## List the targets
 
 # The three distributions in development mode: ecom-contracts (producer/: the generated classes
 # and ecom_contracts), ecom-ingest (the workers' wheel: the pipeline and the generated warehouse
-# package with its run time; it depends on ecom-contracts, so `import ecom` is one copy) and
+# package with its run time; it depends on ecom-contracts, so `import ecom_contracts_pb` is one copy) and
 # ecom-ingest-commands (commands/: the contract toolchain and the operations commands, which run
 # from this checkout only), with the development tools.
 $(STAMP): pyproject.toml producer/pyproject.toml commands/pyproject.toml

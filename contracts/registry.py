@@ -251,7 +251,7 @@ def pubsub_definitions(registry: Registry, image: ContractImage) -> dict[str, di
 
 
 def render_revisions_module(registry: Registry, image: ContractImage) -> str:
-    """Return ``generated/ecom/registry_revisions.py``: what the pipeline reports per message."""
+    """Return ``generated/ecom_contracts_pb/registry_revisions.py``: what the pipeline reports."""
     labels = json.dumps(revision_labels(registry, image), indent=4, sort_keys=True)
     # Not sort_keys: revisions stay oldest first (``r10`` after ``r9``).
     definitions = json.dumps(pubsub_definitions(registry, image), indent=4)

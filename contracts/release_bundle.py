@@ -4,8 +4,10 @@
 (``rNNNN.binpb``: every contract with its imports and comments, buf's image
 format), the ``proto/`` tree and ``buf.yaml`` exactly as released (from the
 commit that recorded the release, checked to compile to that very image)
-and an example ``buf.gen.yaml`` (``producer/buf.gen.yaml``). ``make dist``
-writes the latest release's into ``dist/``.
+and one ``buf generate`` template per language (``producer/buf.gen/``:
+``buf.gen.ts.yaml``, ``buf.gen.python.yaml``, ``buf.gen.java.yaml``,
+``buf.gen.go.yaml``), each with local plugins only, so generating needs no
+network. ``make dist`` writes the latest release's into ``dist/``.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from contracts.errors import ReleaseFilesError
 from contracts.layout import BUF_CONFIG, PROTO, REPO
 from contracts.registry import REGISTRY, Registry, Release
 
-GENERATION_EXAMPLE: Final = "producer/buf.gen.yaml"
-"""The example ``buf generate`` template shipped in every bundle, relative to the root."""
+GENERATION_TEMPLATES: Final = "producer/buf.gen"
+"""The ``buf generate`` templates (one per language) shipped in every bundle, from the root."""
 DESCRIPTION: Final = (
     "Write DIR/ecom-contracts-rNNNN.tar.gz for the latest release (or --release N): its "
     "descriptor set, proto/ and buf.yaml exactly as released (from the commit that recorded the "
-    "release, checked to compile to that very image) and an example buf.gen.yaml (make dist)."
+    "release, checked to compile to that very image) and a buf generate template per language "
+    "(make dist)."
 )
 EXIT_STATUS: Final = (
     "exit status: 0 written, 1 the release cannot be bundled (no such release, not committed, "
@@ -76,7 +79,8 @@ def bundle(out: Path, number: int | None = None, repo: Path = REPO) -> Path:
             archive.add(registry.root / release.image, f"{name}/{release.image}")
             archive.add(sources / BUF_CONFIG, f"{name}/{BUF_CONFIG}")
             archive.add(sources / PROTO, f"{name}/{PROTO}")
-            archive.add(repo / GENERATION_EXAMPLE, f"{name}/buf.gen.yaml")
+            for template in sorted((repo / GENERATION_TEMPLATES).glob("buf.gen.*.yaml")):
+                archive.add(template, f"{name}/{template.name}")
     return target
 
 

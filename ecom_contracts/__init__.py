@@ -2,7 +2,7 @@
 
 One release of the contract registry, as a package::
 
-    from ecom.events.v1.order_event_pb2 import OrderEvent
+    from ecom_contracts_pb.events.v1.order_event_pb2 import OrderEvent
     import ecom_contracts
 
     event = OrderEvent(event_id="e-1", order_id="o-1", ...)
@@ -14,9 +14,11 @@ One release of the contract registry, as a package::
 ``RecordingPublisher`` is the same publisher for unit tests: it records instead
 of sending.
 
-The generated classes are the ``ecom`` package (``ecom.events.v1``,
-``ecom.types.v1``); ``RELEASE`` is the registry release they were built from,
-and every published message carries its contract's revision (``ecom_revision``).
+The generated classes are the ``ecom_contracts_pb`` package
+(``ecom_contracts_pb.events.v1``, ``ecom_contracts_pb.types.v1``: the proto packages
+``ecom.events.v1`` and ``ecom.types.v1`` under a name no producer's service has);
+``RELEASE`` is the registry release they were built from, and every published
+message carries its contract's revision (``ecom_revision``).
 A Pub/Sub schema revision is named by its definition (``registry_revision_of``),
 never by its id, which differs per project.
 """
@@ -34,6 +36,7 @@ from ecom_contracts._encoding import (
     CONTRACT_ATTRIBUTE,
     ENCODING_ATTRIBUTE,
     ENCODINGS,
+    JSON_DECODERS,
     REVISION_ATTRIBUTE,
     SCHEMA_ENCODING_ATTRIBUTE,
     SCHEMA_NAME_ATTRIBUTE,
@@ -41,6 +44,7 @@ from ecom_contracts._encoding import (
     Encoded,
     decode,
     encode,
+    use_json_decoder,
 )
 from ecom_contracts._errors import (
     ContractError,
@@ -55,7 +59,9 @@ from ecom_contracts._errors import (
     SchemaLookupError,
     TopicMismatchError,
     UnknownContractError,
+    ValidationEngineMismatchError,
 )
+from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher, PublishResult
 from ecom_contracts._recording import RecordedMessage, RecordingPublisher
 from ecom_contracts._schema_revisions import (
@@ -73,7 +79,13 @@ from ecom_contracts._topics import (
     read_topic_settings,
     topic_contract,
 )
-from ecom_contracts._validation import Violation, collect_violations, validate
+from ecom_contracts._validation import (
+    VALIDATION_ENGINES,
+    Violation,
+    collect_violations,
+    use_validation_engine,
+    validate,
+)
 from ecom_contracts._versions import RELEASE, VERSION, revision
 
 __version__ = VERSION
@@ -87,11 +99,13 @@ __all__ = [
     "ENCODINGS",
     "ENCODING_ATTRIBUTE",
     "FORMATS",
+    "JSON_DECODERS",
     "RELEASE",
     "REVISION_ATTRIBUTE",
     "SCHEMA_ENCODING_ATTRIBUTE",
     "SCHEMA_NAME_ATTRIBUTE",
     "SCHEMA_REVISION_ATTRIBUTE",
+    "VALIDATION_ENGINES",
     "VERSION",
     "CheckResult",
     "Contract",
@@ -116,6 +130,7 @@ __all__ = [
     "TopicMismatchError",
     "TopicSettings",
     "UnknownContractError",
+    "ValidationEngineMismatchError",
     "Violation",
     "check_events",
     "check_file",
@@ -127,10 +142,13 @@ __all__ = [
     "default_retry",
     "definition_tokens",
     "encode",
+    "examples",
     "read_topic_settings",
     "registry_revision_of",
     "revision",
     "same_meaning",
     "topic_contract",
+    "use_json_decoder",
+    "use_validation_engine",
     "validate",
 ]

@@ -45,9 +45,13 @@ from ecom_contracts._encoding import (
     first_line,
 )
 from ecom_contracts._errors import DecodeError
+from ecom_contracts._json_shape import Shape, shape_problems
 from ecom_contracts._validation import Violation, collect_violations
 
 FORMATS: Final = ("auto", "json", "pubsub-json", "replay")
+
+BOM: Final = "\ufeff"
+"""The UTF-8 byte order mark, skipped at the start of a file."""
 
 # Kinds of refusal, as the check prints them.
 INVALID: Final = "invalid"
@@ -81,6 +85,8 @@ class CheckResult:
     events: int = 0
     """Non-blank lines checked."""
     refusals: list[Refusal] = field(default_factory=list)
+    accepted: list[tuple[int, Message]] = field(default_factory=list, repr=False)
+    """With ``keep``: every event that passed, with its line number (what to publish)."""
 
     @property
     def ok(self) -> bool:
@@ -100,6 +106,8 @@ def read_events(
         except UnicodeDecodeError as error:
             yield number, Refusal(source, number, MALFORMED, f"not UTF-8: {error}")
             continue
+        if number == 1:
+            text = text.removeprefix(BOM)  # written by some editors and Windows tools
         if not text.strip():
             continue
         try:
@@ -109,9 +117,17 @@ def read_events(
 
 
 def check_events(
-    lines: Iterable[str | bytes], contract: Contract, fmt: str = "auto", source: str = "-"
+    lines: Iterable[str | bytes],
+    contract: Contract,
+    fmt: str = "auto",
+    source: str = "-",
+    *,
+    keep: bool = False,
 ) -> CheckResult:
-    """Check every line of ``lines`` against ``contract`` and its rules."""
+    """Check every line of ``lines`` against ``contract`` and its rules.
+
+    ``keep``: also return the events that passed (``CheckResult.accepted``).
+    """
     result = CheckResult(contract)
     for number, parsed in read_events(lines, contract, fmt, source):
         result.events += 1
@@ -133,6 +149,9 @@ def check_events(
                     "another contract",
                 )
             )  # fmt: skip
+            continue
+        if keep:
+            result.accepted.append((number, parsed))
     return result
 
 
@@ -168,19 +187,61 @@ class _RefusedLineError(Exception):
 def _parse(text: str, contract: Contract, fmt: str) -> Message:
     if fmt == "replay" or (fmt == "auto" and _is_replay_record(text, contract)):
         return _parse_replay(text, contract)
-    if fmt == "pubsub-json":
-        try:
-            return decode(text.encode(), contract, "JSON")
-        except DecodeError as error:
-            raise _refused_for(text, contract, fmt, str(error)) from None
+    pubsub = fmt == "pubsub-json"
+    shape = _shape(text, contract.pubsub_message if pubsub else contract.message, pubsub)
     try:
+        if pubsub:
+            return decode(text.encode(), contract, "JSON")
         return json_format.Parse(text, contract.message())
+    except DecodeError as error:
+        detail = str(error)
     except (json_format.ParseError, RecursionError) as error:
         detail = f"not a {contract.name} in JSON: {first_line(error)}"
-        raise _refused_for(text, contract, fmt, detail) from None
+    kind, detail = _explained(text, contract, pubsub, shape, detail)
+    raise _refused_for(text, contract, fmt, kind, detail) from None
 
 
-def _refused_for(text: str, contract: Contract, fmt: str, detail: str) -> _RefusedLineError:
+def _shape(text: str, message: type[Message], pubsub: bool) -> Shape:
+    """Return what is wrong with the JSON ``text``; refuse at once a line that is no object.
+
+    Text that is not JSON yields no findings: the parser's own message says where.
+    """
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return Shape()
+    shape = shape_problems(document, message, proto3_timestamps=not pubsub)
+    if not isinstance(document, dict):
+        raise _RefusedLineError(MALFORMED, shape.problem)
+    return shape
+
+
+def _explained(
+    text: str, contract: Contract, pubsub: bool, shape: Shape, detail: str
+) -> tuple[str, str]:
+    """Return the kind and detail of a line the parser refused, said as a producer can act.
+
+    Keys the contract does not know are ``unknown_fields`` when nothing else is wrong.
+    """
+    if shape.problem:
+        return MALFORMED, f"not a {contract.name}: {shape.problem}"
+    if not shape.unknown:
+        return MALFORMED, detail
+    unknown = (
+        f"field(s) {', '.join(shape.unknown)} are not in {contract.name} {contract.revision}: "
+        "a newer revision (upgrade ecom-contracts), another contract, or a misspelt name"
+    )
+    message = contract.pubsub_message if pubsub else contract.message
+    try:
+        json_format.ParseDict(shape.without_unknown(), message())
+    except (json_format.ParseError, RecursionError) as error:
+        return MALFORMED, f"not a {contract.name} in JSON: {first_line(error)}; and {unknown}"
+    return UNKNOWN_FIELDS, unknown
+
+
+def _refused_for(
+    text: str, contract: Contract, fmt: str, kind: str, detail: str
+) -> _RefusedLineError:
     """Refuse a line that does not parse; say so when it is another contract or format."""
     for other in CONTRACTS:
         if other is not contract and _parses(text, other, fmt):
@@ -191,7 +252,8 @@ def _refused_for(text: str, contract: Contract, fmt: str, detail: str) -> _Refus
     alternative = "json" if fmt == "pubsub-json" else "pubsub-json"
     if _parses(text, contract, alternative):
         detail += f" (it is a {contract.name} in the {alternative} format: --format {alternative})"
-    return _RefusedLineError(MALFORMED, detail)
+        kind = MALFORMED
+    return _RefusedLineError(kind, detail)
 
 
 def _parses(text: str, contract: Contract, fmt: str) -> bool:

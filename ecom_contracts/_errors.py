@@ -9,6 +9,7 @@ ContractError
 └── OrderingKeyError      a field that cannot order messages (unknown, not a scalar, or PII)
 
 SchemaLookupError         a topic's schema settings or a schema revision could not be read
+ValidationEngineMismatchError  generated rules and protovalidate disagree (a bug; cross-checks)
 
 PublishError              a message Pub/Sub did not take (reported in its result, not raised)
 ├── PublishRefusedError   Pub/Sub answered with an error (schema, not found, permission)
@@ -69,6 +70,23 @@ class OrderingKeyError(ContractError):
 
 class SchemaLookupError(Exception):
     """A topic's schema settings or a schema revision could not be read (not a refusal)."""
+
+
+class ValidationEngineMismatchError(Exception):
+    """The generated rules and protovalidate judged one event differently: a bug, not bad data."""
+
+    def __init__(
+        self,
+        contract: str,
+        generated: Sequence[tuple[str, str, str]],
+        protovalidate: Sequence[tuple[str, str, str]],
+    ) -> None:
+        super().__init__(
+            f"{contract}: the generated rules found {list(generated)}, protovalidate found "
+            f"{list(protovalidate)}; run `make proto`, and report it if it persists"
+        )
+        self.generated = list(generated)
+        self.protovalidate = list(protovalidate)
 
 
 class PublishError(Exception):

@@ -139,7 +139,7 @@ class Publisher:
         self.topic = topic
         self.ordering = ordering
         self.timeout = timeout
-        self.retry = retry if retry is not None else default_retry(timeout)
+        self._retry = retry
         self._encoding = encoding_name(encoding) if encoding is not None else None
         self._declared = find_contract(contract) if contract is not None else None
         self._settings: TopicSettings | None = None
@@ -168,6 +168,13 @@ class Publisher:
                 ),
             )
         self.client = client
+
+    @property
+    def retry(self) -> Any:
+        """The client library's retry for publishing: the one given, else ``default_retry``."""
+        if self._retry is None:
+            self._retry = default_retry(self.timeout)  # google-api-core: the publish extra
+        return self._retry
 
     # -- what the topic takes -------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from typing import Any, Final, Protocol
 
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_contracts._errors import SchemaLookupError
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 
 _TOKEN: Final = re.compile(
     r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|//[^\n]*|/\*.*?\*/|\w+|\S', re.S
@@ -55,7 +55,7 @@ def registry_revision_of(
     later release that changed only comments committed no Pub/Sub revision,
     so the Pub/Sub revision is the older one's). Empty when none matches: a
     revision newer than this package, or one committed by hand. ``definitions``
-    defaults to the package's own (``ecom.registry_revisions.PUBSUB_DEFINITIONS``).
+    defaults to the package's own (``ecom_contracts_pb.registry_revisions.PUBSUB_DEFINITIONS``).
     """
     known = (PUBSUB_DEFINITIONS if definitions is None else definitions).get(contract, {})
     ordered = sorted(known.items(), key=lambda item: _oldest_first(item[0]))

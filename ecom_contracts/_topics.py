@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from google.protobuf.descriptor import FieldDescriptor
 
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_contracts._catalog import CONTRACTS, Contract
 from ecom_contracts._catalog import contract as find_contract
 from ecom_contracts._errors import OrderingKeyError, SchemaLookupError
@@ -25,6 +24,7 @@ from ecom_contracts._schema_revisions import (
     same_meaning,
 )
 from ecom_contracts._versions import revision
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 
 DEFAULT_TIMEOUT: Final = 60.0
 """Seconds a message has to be confirmed by Pub/Sub, retries included (the client's own: 600)."""

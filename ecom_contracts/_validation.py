@@ -2,19 +2,33 @@
 
 :func:`collect_violations` returns what an event breaks and raises nothing (the
 pipeline's per-event path calls it); :func:`validate` raises InvalidEventError.
+
+The rules run as code generated from the contracts by ``make proto``
+(``ecom_contracts_pb/validation.py``), which reports exactly what protovalidate reports, in
+the same order and words, in a fraction of its time; a rule the generator
+does not compile is evaluated by protovalidate itself. protovalidate stays
+available: ``ECOM_VALIDATION_ENGINE=protovalidate`` uses it alone, and
+``ECOM_VALIDATION_ENGINE=cross-check`` runs both on every event and raises
+ValidationEngineMismatchError where they differ (for a cross-check run, not for
+production).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Final
 
-import protovalidate
 from google.protobuf.message import Message
 
-from ecom_contracts._errors import InvalidEventError
+from ecom_contracts._errors import InvalidEventError, ValidationEngineMismatchError
+from ecom_contracts_pb import validation as _generated
 
-_validator = protovalidate.Validator()
+VALIDATION_ENGINES: Final = ("generated", "protovalidate", "cross-check")
+"""The ways to check the rules: generated code (the default), protovalidate, or both compared."""
+
+_Found = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -32,16 +46,41 @@ class Violation:
         return f"{self.field_path or '(message)'}: {self.rule_id}: {self.message}"
 
 
+def _cross_check(event: Message) -> list[_Found]:
+    generated = _generated.violations(event)
+    oracle = _generated.protovalidate_violations(event)
+    if generated != oracle:
+        raise ValidationEngineMismatchError(event.DESCRIPTOR.full_name, generated, oracle)
+    return generated
+
+
+_ENGINE_FUNCTIONS: Final[dict[str, Callable[[Message], list[_Found]]]] = {
+    "generated": _generated.violations,
+    "protovalidate": _generated.protovalidate_violations,
+    "cross-check": _cross_check,
+}
+_engine = _ENGINE_FUNCTIONS["generated"]
+
+
+def use_validation_engine(name: str) -> None:
+    """Check the rules with ``name`` (see :data:`VALIDATION_ENGINES`) from now on."""
+    global _engine
+    if name not in _ENGINE_FUNCTIONS:
+        raise ValueError(
+            f"unknown validation engine {name!r}; use one of {', '.join(VALIDATION_ENGINES)}"
+        )
+    _engine = _ENGINE_FUNCTIONS[name]
+
+
+use_validation_engine(os.environ.get("ECOM_VALIDATION_ENGINE", "generated") or "generated")
+
+
 def collect_violations(event: Message) -> list[Violation]:
     """Return every rule ``event`` breaks, in protovalidate's order; empty when valid."""
-    return [
-        Violation(
-            field_path=field_path(found.proto.field.elements if found.proto.field else ()),
-            rule_id=found.proto.rule_id,
-            message=found.proto.message,
-        )
-        for found in _validator.collect_violations(event)
-    ]
+    found = _engine(event)
+    if not found:
+        return []
+    return [Violation(path, rule_id, message) for path, rule_id, message in found]
 
 
 def validate(event: Message) -> None:
@@ -49,15 +88,3 @@ def validate(event: Message) -> None:
     violations = collect_violations(event)
     if violations:
         raise InvalidEventError(violations)
-
-
-def field_path(elements: Any) -> str:
-    """Render protovalidate's FieldPath elements as ``items[0].unit_price`` / ``labels["k"]``."""
-    rendered = ""
-    for element in elements:
-        rendered += f".{element.field_name}" if rendered else element.field_name
-        subscript = element.subscript
-        if subscript is not None:
-            key = subscript.value
-            rendered += f'["{key}"]' if isinstance(key, str) else f"[{key}]"
-    return rendered

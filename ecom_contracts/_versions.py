@@ -12,8 +12,8 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Final
 
-from ecom.registry_revisions import CONTRACT_REVISIONS
-from ecom.registry_revisions import RELEASE as _GENERATED_RELEASE
+from ecom_contracts_pb.registry_revisions import CONTRACT_REVISIONS
+from ecom_contracts_pb.registry_revisions import RELEASE as _GENERATED_RELEASE
 
 DISTRIBUTION: Final = "ecom-contracts"
 VERSION: Final = metadata.version(DISTRIBUTION)

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from google.protobuf import text_format
 
-from ecom.events.v1 import order_event_pb2
 from ecom_contracts import Publisher
+from ecom_contracts_pb.events.v1 import order_event_pb2
 from ops.emulators import EmulatorUnavailableError, PubsubEmulator
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,11 @@ from typing import Final
 
 from google.protobuf.message import Message
 
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
 
 BASE_TIME: Final = 1764547200  # 2025-12-01T00:00:00Z
 COUNTRIES: Final = {

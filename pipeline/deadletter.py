@@ -8,7 +8,7 @@ from typing import Final, NamedTuple
 
 from google.protobuf import json_format
 
-from ecom.deadletter.v1 import dead_letter_pb2
+from ecom_ingest_pb.deadletter.v1 import dead_letter_pb2
 from pipeline.errors import DataError, RuleViolationError
 from pipeline.record import PubsubRecord
 from pipeline.route import Route

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import ecom_contracts
-from ecom.deadletter.v1 import dead_letter_pb2
+from ecom_ingest_pb.deadletter.v1 import dead_letter_pb2
 
 
 class DataError(Exception):

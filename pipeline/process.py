@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from google.protobuf import unknown_fields
 
-from ecom.deadletter.v1 import dead_letter_pb2
 from ecom_contracts import InvalidEventError
+from ecom_ingest_pb.deadletter.v1 import dead_letter_pb2
 from pipeline.deadletter import dead_letter
 from pipeline.decode import decode
 from pipeline.errors import DataError, RuleViolationError

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from ecom.registry_revisions import CONTRACT_REVISIONS
 from ecom_contracts import (
     CONTRACT_ATTRIBUTE,
     ENCODING_ATTRIBUTE,
@@ -18,6 +17,7 @@ from ecom_contracts import (
     SCHEMA_NAME_ATTRIBUTE,
     SCHEMA_REVISION_ATTRIBUTE,
 )
+from ecom_contracts_pb.registry_revisions import CONTRACT_REVISIONS
 from pipeline import revisions
 from pipeline.catalog import BY_NAME, BY_SCHEMA_ID, Contract
 from pipeline.errors import UnknownEventError

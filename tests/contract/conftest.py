@@ -1,4 +1,4 @@
-"""Fixtures of the contract tests: a committed scratch copy of the repository."""
+"""Fixtures of the contract tests: a scratch copy of the repository, the compiled contracts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.scratch import committed_copy, git
+from contracts import toolchain
+from contracts.descriptors import ContractImage
+from tests.contract.scratch import ROOT, committed_copy, git
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +23,10 @@ def scratch(repo: Path, tmp_path: Path) -> Path:
     clone = tmp_path / "clone"
     git(repo, "clone", "-q", str(repo), str(clone))
     return clone
+
+
+@pytest.fixture(scope="session")
+def image(tmp_path_factory: pytest.TempPathFactory) -> ContractImage:
+    """The compiled contracts of this checkout's ``proto/``."""
+    path = toolchain.build_image(ROOT / "proto", tmp_path_factory.mktemp("image"))
+    return ContractImage.load(path, toolchain.proto_sources(ROOT / "proto"))

@@ -10,6 +10,7 @@ release for other languages).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import ecom_contracts
 from contracts.cli import COMMANDS
 from contracts.toolchain import buf_executable
 from tests.contract.scratch import ROOT, git, run_contracts
@@ -138,6 +140,10 @@ def test_stamp_refuses_a_project_without_a_version(tmp_path: Path):
     assert refused.stderr == f'error: {producer}: no version = "R.M.P" line\n'
 
 
+TEMPLATES = ["buf.gen.go.yaml", "buf.gen.java.yaml", "buf.gen.python.yaml", "buf.gen.ts.yaml"]
+DOCUMENTED = ["generate", "r0001.binpb", "--path", "ecom/events/v1", "--path", "ecom/types/v1"]
+
+
 def test_the_bundle_is_the_release_as_released_and_buf_generates_from_it(tmp_path: Path):
     written = _contracts("bundle", "--out", str(tmp_path / "dist"))
     assert written.returncode == 0, written.stderr
@@ -150,32 +156,47 @@ def test_the_bundle_is_the_release_as_released_and_buf_generates_from_it(tmp_pat
     assert {
         "ecom-contracts-r0001/r0001.binpb",
         "ecom-contracts-r0001/buf.yaml",
-        "ecom-contracts-r0001/buf.gen.yaml",
+        *(f"ecom-contracts-r0001/{template}" for template in TEMPLATES),
         "ecom-contracts-r0001/proto/ecom/events/v1/order_event.proto",
         "ecom-contracts-r0001/proto/ecom/types/v1/types.proto",
     } <= names
     assert (folder / "r0001.binpb").read_bytes() == (ROOT / "registry/r0001.binpb").read_bytes()
-    assert (folder / "buf.gen.yaml").read_bytes() == (ROOT / "producer/buf.gen.yaml").read_bytes()
-    # The README's command, with a plugin that runs here (protoc's own Python generator).
-    (folder / "local.gen.yaml").write_text(
-        "version: v2\nplugins:\n  - protoc_builtin: python\n"
-        f"    protoc_path: {Path(sys.executable).parent / 'python-grpc-tools-protoc'}\n"
-        "    out: gen\n"
-    )
+    for template in TEMPLATES:
+        shipped = (folder / template).read_text()
+        assert shipped == (ROOT / "producer/buf.gen" / template).read_text()
+        # One language per template, its plugins local: nothing needs the Buf Schema Registry.
+        assert "remote:" not in shipped, template
+        assert f"--template {template}" in shipped, "the template names its own command"
+    # The Python template's documented command, as is: protoc from grpcio-tools, offline.
     subprocess.run(
-        [buf_executable(), "generate", "r0001.binpb", "--template", "local.gen.yaml",
-         "--path", "ecom/events/v1", "--path", "ecom/types/v1"],
+        [buf_executable(), *DOCUMENTED, "--template", "buf.gen.python.yaml"],
         cwd=folder, check=True, capture_output=True,
+        env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
     )  # fmt: skip
     generated = sorted(
-        p.relative_to(folder / "gen").as_posix() for p in (folder / "gen").rglob("*.py")
+        p.relative_to(folder / "gen/python").as_posix()
+        for p in (folder / "gen/python").rglob("*.py")
     )
     assert generated == [
+        "buf/validate/validate_pb2.py",
         "ecom/events/v1/inventory_event_pb2.py",
         "ecom/events/v1/order_event_pb2.py",
         "ecom/events/v1/user_activity_event_pb2.py",
         "ecom/types/v1/types_pb2.py",
     ]
+    assert (folder / "gen/python/ecom/events/v1/order_event_pb2.pyi").exists()
+    # The classes load and decode what the producers' wheel encodes.
+    event = ecom_contracts.examples(ecom_contracts.contract("order-event"))[0]
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-c",
+         f"import sys; sys.path.insert(0, {str(folder / 'gen/python')!r})\n"
+         "from ecom.events.v1.order_event_pb2 import OrderEvent\n"
+         "print(OrderEvent.FromString(bytes.fromhex(sys.argv[1])).items[0].product_name)",
+         event.SerializeToString().hex()],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout == "Mug\n"
 
 
 def test_a_release_is_bundled_only_as_it_was_released(scratch: Path, tmp_path: Path):

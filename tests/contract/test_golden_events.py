@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
 from pipeline.validate import collect_violations
 
 CASES = Path(__file__).parent / "cases"

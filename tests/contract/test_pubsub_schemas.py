@@ -17,11 +17,15 @@ from contracts import toolchain
 from contracts.descriptors import ContractImage
 from contracts.pubsub_schema import schema_id
 from contracts.registry import Registry, pubsub_definitions
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
-from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
-from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
-from ecom.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
+from ecom_contracts_pb.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
+from ecom_contracts_pb.pubsub.v1 import order_event_pb2 as pubsub_order
+from ecom_contracts_pb.pubsub.v1 import user_activity_event_pb2 as pubsub_user_activity
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 from tests.strategies import messages
 
 ROOT = Path(__file__).resolve().parents[2]

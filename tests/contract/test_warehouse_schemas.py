@@ -12,7 +12,7 @@ import sqlglot
 from google.cloud.bigquery import SchemaField
 from sqlglot import expressions as exp
 
-from ecom.warehouse.v1 import (
+from ecom_ingest_pb.warehouse.v1 import (
     fact_inventory_pb2,
     fact_order_header_pb2,
     fact_order_item_pb2,

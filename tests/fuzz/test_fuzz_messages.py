@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ecom.deadletter.v1 import dead_letter_pb2
+from ecom_ingest_pb.deadletter.v1 import dead_letter_pb2
 from ops.traffic import TrafficGenerator
 from pipeline.catalog import CONTRACTS
 from pipeline.deadletter import MAX_DETAIL, to_json_line

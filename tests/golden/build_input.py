@@ -16,8 +16,12 @@ from typing import cast
 from google.protobuf import json_format, text_format
 from google.protobuf.message import Message
 
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
-from ecom.pubsub.v1 import order_event_pb2 as pubsub_order
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
+from ecom_contracts_pb.pubsub.v1 import order_event_pb2 as pubsub_order
 
 HERE = Path(__file__).parent
 CASES = HERE.parent / "contract" / "cases"

@@ -23,7 +23,7 @@ import pytest
 from google.cloud import bigquery
 from google.protobuf import text_format
 
-from ecom.events.v1 import order_event_pb2
+from ecom_contracts_pb.events.v1 import order_event_pb2
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from ops.emulators import BigQueryEmulator
 from pipeline import endpoints

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from ecom.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
 from ops.emulators import BigQueryEmulator, PubsubEmulator, StorageEmulator
 from pipeline.endpoints import bigquery_client
 from pipeline.record import PubsubRecord

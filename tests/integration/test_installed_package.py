@@ -91,9 +91,10 @@ def test_the_guard_refuses_a_read_from_the_checkout(installed: Path, tmp_path: P
 def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
     folder = _empty(tmp_path)
     (folder / "where.py").write_text(
-        "import ecom, ecom_contracts, ecom_warehouse.artifacts, pipeline, pipeline.main\n"
+        "import ecom_contracts_pb, ecom_contracts, ecom_warehouse.artifacts, pipeline\n"
+        "import pipeline.main\n"
         "print(pipeline.__file__, ecom_warehouse.artifacts.__file__, ecom_contracts.__file__)\n"
-        "print(*ecom.__path__)\n"
+        "print(*ecom_contracts_pb.__path__)\n"
         "from importlib.util import find_spec\n"
         "print('toolchain or operations:', find_spec('contracts'), find_spec('ops'))\n"
         "from importlib import metadata\n"
@@ -106,11 +107,13 @@ def test_the_package_is_the_installed_one(installed: Path, tmp_path: Path):
     assert str(ROOT) not in completed.stdout
     tops = {line.split()[0]: set(line.split()[1:]) for line in completed.stdout.splitlines()[-2:]}
     # One copy of the classes: the contracts' distribution holds them, the pipeline's does not.
-    assert {"ecom", "buf", "ecom_contracts"} <= tops["ecom-contracts"]
-    assert not {"ecom", "buf", "ecom_contracts"} & tops["ecom-ingest"]
+    assert {"ecom_contracts_pb", "ecom_contracts"} <= tops["ecom-contracts"]
+    assert not {"ecom_contracts_pb", "ecom_contracts"} & tops["ecom-ingest"]
+    # No top-level name a producer's own service may have (`ecom`, `buf`).
+    assert not {"ecom", "buf"} & (tops["ecom-contracts"] | tops["ecom-ingest"])
     # The workers' wheel: the run-time packages, not the toolchain or the operations commands.
     packages = {top for top in tops["ecom-ingest"] if not top.endswith(".dist-info")}
-    assert packages == {"pipeline", "ecom_warehouse", "ecom_warehouse_runtime"}
+    assert packages == {"pipeline", "ecom_warehouse", "ecom_warehouse_runtime", "ecom_ingest_pb"}
     assert "toolchain or operations: None None" in completed.stdout
 
 
@@ -129,7 +132,8 @@ def test_the_setup_file_packaging_ships_what_the_wheel_ships(tmp_path: Path):
     tops = {module.parts[0] for module in modules if len(module.parts) > 1}
     assert tops == {"pipeline", "generated", "ecom_warehouse_runtime"}, tops
     assert Path("generated/ecom_warehouse/rows.py") in modules
-    assert not {path for path in modules if path.parts[:2] == ("generated", "ecom")}
+    assert Path("generated/ecom_ingest_pb/deadletter/v1/dead_letter_pb2.py") in modules
+    assert not {path for path in modules if path.parts[:2] == ("generated", "ecom_contracts_pb")}
 
 
 def _keys(table: str) -> str:

@@ -17,7 +17,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
 from ops.traffic import TrafficGenerator
 from tests.integration.conftest import require_emulator
 

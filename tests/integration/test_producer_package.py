@@ -17,13 +17,15 @@ import subprocess
 import sys
 import uuid
 import venv
+import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.protobuf import json_format
 
-from ecom.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
 from ops.emulators import PubsubEmulator
 from tests.integration.test_installed_package import GUARD
 from tests.integration.wheels import build_wheel
@@ -33,19 +35,34 @@ PROJECT = "ecom-producers"
 
 
 @pytest.fixture(scope="module")
-def producer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
-    work = tmp_path_factory.mktemp("producer")
-    wheel = build_wheel(ROOT / "producer", work / "dist")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the ecom-contracts wheel, built from this checkout."""
+    return build_wheel(ROOT / "producer", tmp_path_factory.mktemp("producer-wheel") / "dist")
+
+
+def _environment(work: Path, *requirements: str) -> Path:
+    """Return the bin/ folder of a fresh environment in ``work`` holding ``requirements``."""
     venv.EnvBuilder(with_pip=True).create(work / "env")
     installing = subprocess.run(
         [str(work / "env" / "bin" / "python"), "-m", "pip", "install", "--quiet",
-         "--disable-pip-version-check", str(wheel)],
+         "--disable-pip-version-check", *requirements],
         capture_output=True, text=True, cwd=work, check=False,
     )  # fmt: skip
     assert installing.returncode == 0, installing.stderr[-3000:]
     (work / "guard.py").write_text(GUARD)
     return work / "env" / "bin"
+
+
+@pytest.fixture(scope="module")
+def producer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the bin/ folder of a fresh environment holding only the ecom-contracts wheel."""
+    return _environment(tmp_path_factory.mktemp("producer"), str(wheel))
+
+
+@pytest.fixture(scope="module")
+def publishing_producer(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the bin/ folder of a fresh environment holding ecom-contracts[publish]."""
+    return _environment(tmp_path_factory.mktemp("publishing-producer"), f"{wheel}[publish]")
 
 
 def _run(
@@ -87,12 +104,13 @@ def _ndjson(path: Path, *events: inventory_event_pb2.InventoryEvent) -> Path:
 def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_path: Path):
     folder = _empty(tmp_path)
     probe = (
-        "import importlib.util as u, ecom_contracts, ecom.events.v1.order_event_pb2\n"
+        "import importlib.util as u, ecom_contracts, ecom_contracts_pb.events.v1.order_event_pb2\n"
         "print(ecom_contracts.VERSION, ecom_contracts.RELEASE, ecom_contracts.__file__)\n"
         "print(*[m for m in ('apache_beam', 'duckdb', 'pipeline', 'ops', 'contracts',"
         " 'ecom_warehouse', 'grpc_tools') if u.find_spec(m)])\n"
-        "import ecom.catalog\n"
-        "print(ecom.catalog.__file__, *(c.schema_id for c in ecom_contracts.CONTRACTS))\n"
+        "import ecom_contracts_pb.catalog\n"
+        "print(ecom_contracts_pb.catalog.__file__,"
+        " *(c.schema_id for c in ecom_contracts.CONTRACTS))\n"
     )
     (folder / "probe.py").write_text(probe)
     completed = _run(producer, folder, "probe.py")
@@ -104,7 +122,7 @@ def test_the_wheel_installs_without_beam_or_the_warehouse(producer: Path, tmp_pa
     # The generated catalogue ships in the wheel, under the contracts' API.
     catalog_file, *schema_ids = catalog.split()
     assert catalog_file.startswith(str(producer.parents[1]))
-    assert catalog_file.endswith("/ecom/catalog.py")
+    assert catalog_file.endswith("/ecom_contracts_pb/catalog.py")
     assert schema_ids == ["inventory-event", "order-event", "user-activity-event"]
     beam = _run(producer, folder, "python", "-c", "import apache_beam", guarded=False)
     assert beam.returncode != 0
@@ -141,9 +159,148 @@ def test_validate_a_file_from_an_empty_folder(producer: Path, tmp_path: Path):
     assert "argument --contract: unknown contract 'refund'" in wrong.stderr
 
 
+COLLIDING = """\
+import ecom, buf
+import ecom_contracts
+
+print(ecom.__file__)
+print(buf.__file__)
+order = ecom_contracts.contract("order-event").message
+event = order(event_id="e-1", order_id="o-1")
+print(len(ecom_contracts.collect_violations(event)) > 0)
+"""
+
+
+def test_a_service_with_its_own_ecom_and_buf_packages_imports_the_contracts(
+    producer: Path, tmp_path: Path
+):
+    # A producer's service whose own code is a regular package named `ecom` (and which has
+    # some other `buf` on its path) first on sys.path, beside the installed wheel.
+    service = tmp_path / "service"
+    for package in ("ecom", "buf"):
+        (service / package).mkdir(parents=True)
+        (service / package / "__init__.py").write_text(f"OWN = {package!r}\n")
+    (service / "probe.py").write_text(COLLIDING)
+    events = _ndjson(tmp_path / "events.ndjson", _stock("s-1"))
+    env = {"PYTHONPATH": str(service)}
+    probed = _run(producer, service, "probe.py", env=env)
+    assert probed.returncode == 0, probed.stderr[-3000:]
+    assert probed.stdout.splitlines() == [
+        str(service / "ecom" / "__init__.py"),
+        str(service / "buf" / "__init__.py"),
+        "True",
+    ]
+    checked = _run(
+        producer, service, "ecom-contracts", "validate", "--contract", "inventory-event",
+        str(events), guarded=False, env=env,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "1 valid, 0 refused" in checked.stderr
+
+
+def test_the_wheel_carries_only_the_producers_contracts(wheel: Path):
+    with zipfile.ZipFile(wheel) as archive:
+        files = archive.namelist()
+        about = archive.read(next(f for f in files if f.endswith(".dist-info/METADATA")))
+    tops = {name.split("/")[0] for name in files}
+    assert tops == {
+        "ecom_contracts",
+        "ecom_contracts_pb",
+        f"{wheel.name.split('-py3')[0]}.dist-info",
+    }
+    assert {
+        "ecom_contracts/py.typed",
+        "ecom_contracts_pb/py.typed",
+        "ecom_contracts_pb/catalog.py",
+        "ecom_contracts_pb/events/v1/order_event_pb2.py",
+        "ecom_contracts_pb/events/v1/order_event_pb2.pyi",
+        "ecom_contracts_pb/types/v1/types_pb2.py",
+        "ecom_contracts_pb/pubsub/v1/order_event_pb2.py",
+        "ecom_contracts_pb/buf/validate/validate_pb2.py",
+    } <= set(files)
+    # The warehouse tables' and dead letters' classes are the pipeline's (ecom_ingest_pb).
+    assert not [f for f in files if "/warehouse/" in f or "/deadletter/" in f]
+    requires = [line for line in about.decode().splitlines() if line.startswith("Requires-Dist:")]
+    assert [line for line in requires if "google-cloud-pubsub" in line] == [
+        'Requires-Dist: google-cloud-pubsub<3,>=2.44.0; extra == "publish"'
+    ]
+
+
+def test_validation_needs_no_pubsub_client_and_publish_says_how_to_get_it(
+    producer: Path, tmp_path: Path
+):
+    folder = _empty(tmp_path)
+    events = _ndjson(tmp_path / "events.ndjson", _stock("s-1"))
+    absent = _run(producer, folder, "python", "-c", "import google.cloud.pubsub_v1", guarded=False)
+    assert absent.returncode != 0
+    checked = _run(
+        producer, folder, "ecom-contracts", "validate", "--contract", "inventory-event",
+        str(events), guarded=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    published = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic",
+        f"projects/{PROJECT}/topics/inventory-events", "--contract", "inventory-event",
+        str(events), guarded=False,
+    )  # fmt: skip
+    assert published.returncode == 2
+    assert published.stderr == (
+        "ecom-contracts publish: error: publishing needs the Pub/Sub client, not installed: "
+        "pip install 'ecom-contracts[publish]'\n"
+    )
+    dry = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic",
+        f"projects/{PROJECT}/topics/inventory-events", "--contract", "inventory-event",
+        "--dry-run", str(events), guarded=False,
+    )  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "dry run: 1 of 1 event(s) would be published" in dry.stderr
+
+
+TYPED = """\
+import ecom_contracts
+from ecom_contracts_pb.catalog import ORDER_EVENT
+from ecom_contracts_pb.events.v1.order_event_pb2 import OrderEvent
+
+
+def quantities(data: bytes) -> list[int]:
+    event = ecom_contracts.decode(data, ecom_contracts.contract("order-event"))
+    return [item.quantity for item in event.items]
+
+
+def currency(data: bytes) -> str:
+    return ecom_contracts.decode(data, ORDER_EVENT, "JSON").currency
+
+
+def same(event: OrderEvent) -> OrderEvent:
+    return ecom_contracts.contract_of(event).message.FromString(event.SerializeToString())
+"""
+
+
+def test_decode_is_typed_by_contract_under_mypy_strict(producer: Path, tmp_path: Path):
+    # As the README says: mypy and types-protobuf beside the wheel, `mypy --strict`.
+    versions = [f"{name}=={metadata.version(name)}" for name in ("mypy", "types-protobuf")]
+    installing = subprocess.run(
+        [str(producer / "python"), "-m", "pip", "install", "--quiet", *versions],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert installing.returncode == 0, installing.stderr[-3000:]
+    folder = _empty(tmp_path)
+    (folder / "typed.py").write_text(TYPED)
+    checked = _run(producer, folder, "python", "-m", "mypy", "--strict", "typed.py", guarded=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (folder / "wrong.py").write_text(
+        "import ecom_contracts\n\n\ndef f(data: bytes) -> str:\n"
+        '    return ecom_contracts.decode(data, ecom_contracts.contract("order-event")).sku\n'
+    )
+    wrong = _run(producer, folder, "python", "-m", "mypy", "--strict", "wrong.py", guarded=False)
+    assert wrong.returncode == 1
+    assert '"OrderEvent" has no attribute "sku"' in wrong.stdout
+
+
 PUBLISH = """\
 import sys
-from ecom.events.v1 import inventory_event_pb2 as inventory
+from ecom_contracts_pb.events.v1 import inventory_event_pb2 as inventory
 import ecom_contracts
 
 topic = sys.argv[1]
@@ -198,8 +355,9 @@ print(json.dumps(sorted(landed)))
 
 
 def test_publish_to_the_emulator_and_the_pipeline_lands_it(
-    producer: Path, emulator: PubsubEmulator, tmp_path: Path
+    publishing_producer: Path, emulator: PubsubEmulator, tmp_path: Path
 ):
+    producer = publishing_producer
     folder = _empty(tmp_path)
     name = uuid.uuid4().hex[:8]
     topic = f"projects/{PROJECT}/topics/inventory-events-{name}"
@@ -245,3 +403,23 @@ def test_publish_to_the_emulator_and_the_pipeline_lands_it(
     assert {m.message.attributes["ecom_contract"] for m in sent} == {
         "ecom.events.v1.InventoryEvent"
     }
+
+
+def test_examples_piped_into_validate_and_the_release_check_from_the_wheel(
+    producer: Path, tmp_path: Path
+):
+    folder = _empty(tmp_path)
+    piped = subprocess.run(
+        "set -o pipefail; ecom-contracts example --contract order-event"
+        " | ecom-contracts validate --contract order-event -",
+        shell=True, executable="/bin/bash", cwd=folder, capture_output=True, text=True,
+        timeout=120, check=False, env={"PATH": f"{producer}:/usr/bin:/bin", "HOME": str(folder)},
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert "2 valid, 0 refused" in piped.stderr
+    checked = _run(
+        producer, folder, "ecom-contracts", "check-compatibility", "--contract", "order-event",
+        guarded=False,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("accepted: ecom.events.v1.OrderEvent r1 is in registry")

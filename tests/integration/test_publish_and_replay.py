@@ -26,10 +26,10 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
-from ecom.events.v1 import order_event_pb2
-from ecom.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_contracts import EncodingError, KeyHeldError, Publisher, PublishRefusedError, encode
 from ecom_contracts._cli import main as ecom_contracts_main
+from ecom_contracts_pb.events.v1 import order_event_pb2
+from ecom_contracts_pb.pubsub.v1 import order_event_pb2 as order_pubsub
 from ecom_warehouse.artifacts import RAW_TABLES
 from ops import replay
 from ops.emulators import BigQueryEmulator, PubsubEmulator
@@ -205,20 +205,60 @@ def test_a_refusal_by_pubsub_holds_its_ordering_key_until_resumed(emulator: Pubs
     assert publisher.held_keys == {}
 
 
-def test_publish_cli(emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+def test_publish_cli_is_all_or_nothing_by_default(
+    emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
     topic, subscription = _topic(emulator)
     lines = [json_format.MessageToJson(_order(f"e{i}"), indent=None) for i in range(3)]
     lines.insert(1, '{"eventId": "x", "notAField": 1}')
     source = tmp_path / "events.ndjson"
     source.write_text("\n".join(lines) + "\n")
-    code = ecom_contracts_main(
-        ["publish", "--topic", topic, "--contract", "order-event", str(source)]
+    argv = ["publish", "--topic", topic, "--contract", "order-event", str(source)]
+
+    # One refused event: nothing is sent, so publishing the fixed file sends each event once.
+    code = ecom_contracts_main(argv)
+    out = capsys.readouterr()
+    assert code == 1
+    assert out.out == (
+        f"{source}:2: unknown_fields: field(s) notAField are not in ecom.events.v1.OrderEvent "
+        "r1: a newer revision (upgrade ecom-contracts), another contract, or a misspelt name\n"
     )
+    assert f"nothing published to {topic}: 1 of 4 event(s) refused" in out.err
+    assert "--skip-invalid" in out.err
+    assert _pull(subscription, 0) == []
+
+    dry = ecom_contracts_main([*argv, "--dry-run", "--skip-invalid"])
+    out = capsys.readouterr()
+    assert dry == 1
+    assert f"dry run: 3 of 4 event(s) would be published to {topic}; 1 refused" in out.err
+    assert _pull(subscription, 0) == []
+
+    code = ecom_contracts_main([*argv, "--skip-invalid"])
     out = capsys.readouterr()
     assert code == 1
     assert "published 3 of 4 events" in out.err
-    assert f"{source}:2: malformed: not a ecom.events.v1.OrderEvent in JSON" in out.out
+    assert f"{source}:2: unknown_fields: " in out.out
     assert len(_pull(subscription, 3)) == 3
+
+    source.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    assert ecom_contracts_main([*argv, "--dry-run"]) == 0
+    assert "dry run: 3 of 3 event(s) would be published" in capsys.readouterr().err
+    assert ecom_contracts_main(argv) == 0
+    assert "published 3 of 3 events" in capsys.readouterr().err
+    assert len(_pull(subscription, 3)) == 3
+
+
+def test_publish_cli_to_a_topic_that_does_not_exist_is_one_line(
+    emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    source = tmp_path / "events.ndjson"
+    source.write_text(json_format.MessageToJson(_order("e1"), indent=None) + "\n")
+    topic = f"projects/{PROJECT}/topics/never-created"
+    with pytest.raises(SystemExit) as exit_info:
+        ecom_contracts_main(["publish", "--topic", topic, "--contract", "order-event", str(source)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == f"ecom-contracts publish: error: argument --topic: {topic} does not exist\n"
 
 
 def test_replay_republishes_dead_letters_to_their_topics(
@@ -468,3 +508,19 @@ def test_replay_of_an_empty_source_is_a_usage_error(
 ):
     assert replay.main(["--source", str(tmp_path), "--project", PROJECT]) == 2
     assert "no dead-letter files (*.ndjson) under" in capsys.readouterr().err
+
+
+def test_check_compatibility_reads_the_topic(
+    emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
+):
+    topic, _ = _topic(emulator)
+    argv = ["check-compatibility", "--contract", "order-event", "--topic"]
+    assert ecom_contracts_main([*argv, topic]) == 0
+    assert capsys.readouterr().out.startswith(f"accepted: {topic} has no schema")
+    missing = f"projects/{PROJECT}/topics/never-created"
+    with pytest.raises(SystemExit) as exit_info:
+        ecom_contracts_main([*argv, missing])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err == (
+        f"ecom-contracts check-compatibility: error: argument --topic: {missing} does not exist\n"
+    )

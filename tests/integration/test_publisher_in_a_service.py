@@ -25,7 +25,6 @@ from google.api_core import exceptions
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.protobuf import json_format, text_format
 
-from ecom.events.v1 import order_event_pb2
 from ecom_contracts import (
     KeyHeldError,
     Publisher,
@@ -35,6 +34,7 @@ from ecom_contracts import (
     default_retry,
 )
 from ecom_contracts._cli import main as ecom_contracts_main
+from ecom_contracts_pb.events.v1 import order_event_pb2
 from ops.emulators import PubsubEmulator
 from ops.emulators.process import free_port
 

@@ -2,7 +2,7 @@
 
 On a scratch copy of the repository: ``batch_id`` is added to InventoryEvent and
 released, then removed with its name and number reserved. ``make proto`` allows
-it and records the field in ``ecom.registry_revisions.REMOVED_FIELDS``; the
+it and records the field in ``ecom_contracts_pb.registry_revisions.REMOVED_FIELDS``; the
 pipeline (run from the scratch copy, in a child process) decodes JSON messages
 of the older revision that still carry it (as ``batchId`` or ``batch_id``), while
 a field no revision ever had is still a decode error.
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from google.protobuf import json_format
 
-from ecom.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
+from ecom_contracts_pb.pubsub.v1 import inventory_event_pb2 as pubsub_inventory
 from pipeline.record import PubsubRecord
 from tests.contract.scratch import edit
 from tests.integration.test_evolution import COPIED, ROOT, inventory_event
@@ -58,7 +58,7 @@ def test_removed_field_in_json_from_an_older_producer_still_lands(tmp_path: Path
     generated = _run(ROOT, "contracts", "generate", "--repo", str(scratch))
     assert generated.returncode == 0, generated.stderr
     assert "allowed: InventoryEvent.batch_id: optional field removed" in generated.stdout
-    revisions = (scratch / "generated/ecom/registry_revisions.py").read_text()
+    revisions = (scratch / "generated/ecom_contracts_pb/registry_revisions.py").read_text()
     assert '"ecom.events.v1.InventoryEvent": [\n        [\n            [\n' in revisions
     assert '"batch_id",\n                "batchId"' in revisions
 

@@ -33,8 +33,8 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import types as pubsub
 
 import ecom_contracts
-from ecom.events.v1 import inventory_event_pb2
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 from ecom_warehouse.artifacts import PUBSUB_SCHEMAS
 from ops.emulators import PubsubEmulator
 from ops.infra import plan
@@ -145,8 +145,8 @@ def _pulled(subscription: str, expected: int) -> list[PubsubRecord]:
 
 def _registry_state() -> dict[str, bytes]:
     files = {p.relative_to(ROOT).as_posix(): p.read_bytes() for p in (ROOT / "registry").iterdir()}
-    revisions = ROOT / "generated/ecom/registry_revisions.py"
-    return {**files, "generated/ecom/registry_revisions.py": revisions.read_bytes()}
+    revisions = ROOT / "generated/ecom_contracts_pb/registry_revisions.py"
+    return {**files, "generated/ecom_contracts_pb/registry_revisions.py": revisions.read_bytes()}
 
 
 def test_each_project_has_its_own_revision_ids_and_every_message_its_registry_revision(

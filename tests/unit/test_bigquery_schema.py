@@ -12,7 +12,7 @@ from contracts.bigquery_schema import Column, Table, enum_labels, warehouse_tabl
 from contracts.ddl import column_type, render_ddl
 from contracts.descriptors import ContractImage
 from contracts.errors import ContractDefinitionError
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2
+from ecom_contracts_pb.events.v1 import inventory_event_pb2, order_event_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "protos"

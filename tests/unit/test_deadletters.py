@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import text_format
 
 import ecom_contracts
-from ecom.events.v1 import order_event_pb2
+from ecom_contracts_pb.events.v1 import order_event_pb2
 from ops.deadletters import main
 from pipeline.deadletter import dead_letter, to_json_line
 from pipeline.errors import MalformedPayloadError, RuleViolationError

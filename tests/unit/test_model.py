@@ -10,8 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2, user_activity_event_pb2
-from ecom.types.v1 import types_pb2
+from ecom_contracts_pb.events.v1 import (
+    inventory_event_pb2,
+    order_event_pb2,
+    user_activity_event_pb2,
+)
+from ecom_contracts_pb.types.v1 import types_pb2
 from ecom_warehouse_runtime.fact_rows import UnrepresentableValueError
 from pipeline.errors import ModelingError
 from pipeline.model import KEY_COLUMNS, TABLES, model, money_nanos, numeric, timestamp

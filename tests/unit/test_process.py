@@ -7,7 +7,7 @@ from typing import Any, cast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecom.deadletter.v1 import dead_letter_pb2
+from ecom_ingest_pb.deadletter.v1 import dead_letter_pb2
 from pipeline.catalog import CONTRACTS
 from pipeline.process import process
 from pipeline.record import PubsubRecord

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from google.protobuf import json_format, text_format
 from google.protobuf.message import Message
 
 import ecom_contracts
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2
 from ecom_contracts._cli import main
+from ecom_contracts_pb.events.v1 import inventory_event_pb2, order_event_pb2
 
 CASES = Path(__file__).resolve().parents[1] / "contract" / "cases"
 FOLDERS = {
@@ -127,16 +131,65 @@ REFUSED = {
     "unknown field": (
         json.dumps({**json.loads(ORDER_JSON), "coupon": "X"}),
         "auto",
-        "malformed",
-        'has no field named "coupon"',
+        "unknown_fields",
+        "field(s) coupon are not in ecom.events.v1.OrderEvent r1",
     ),
+    "unknown nested fields, named by their paths": (
+        ORDER_JSON.replace('"customer": {', '"customer": {"tier": 1, ', 1).replace(
+            '"productId"', '"sku": "x", "productId"', 1
+        ),
+        "json",
+        "unknown_fields",
+        "field(s) customer.tier, items[0].sku are not in",
+    ),
+    "unknown field, Pub/Sub's JSON shape": (
+        json.dumps({**json.loads(ORDER_PUBSUB_JSON), "coupon": "X"}),
+        "pubsub-json",
+        "unknown_fields",
+        "field(s) coupon are not in",
+    ),
+    "unknown field and a bad value: the bad value": (
+        json.dumps({**json.loads(ORDER_JSON), "coupon": "X", "status": "LOST"}),
+        "json",
+        "malformed",
+        "Invalid enum value LOST",
+    ),
+    "a timestamp without an offset": (
+        json.dumps({**json.loads(ORDER_JSON), "eventTimestamp": "2025-12-01T10:00:00"}),
+        "json",
+        "malformed",
+        'eventTimestamp: "2025-12-01T10:00:00" is not an RFC 3339 timestamp with Z or an '
+        'offset, for example "2025-12-01T10:00:00Z"',
+    ),
+    "a string where a message belongs": (
+        json.dumps({**json.loads(ORDER_JSON), "customer": "c"}),
+        "json",
+        "malformed",
+        "customer: a ecom.events.v1.Customer (a JSON object {...}) belongs here, "
+        'not the string "c"',
+    ),
+    "null in a list of messages": (
+        json.dumps({**json.loads(ORDER_JSON), "items": [None]}),
+        "json",
+        "malformed",
+        "items[0]: null where a ecom.events.v1.LineItem (a JSON object) belongs",
+    ),
+    "a number where a list belongs": (
+        json.dumps({**json.loads(ORDER_JSON), "items": 3}),
+        "json",
+        "malformed",
+        "items: an array of ecom.events.v1.LineItem belongs here, not the number 3",
+    ),
+    "JSON null for an event": ("null", "auto", "malformed", "JSON object ({...}) of ecom.events"),
+    "an empty JSON array": ("[]", "json", "malformed", "not an array"),
+    "a JSON string": ('"event"', "pubsub-json", "malformed", 'not the string "event"'),
     "wrong type": (
         json.dumps({**json.loads(ORDER_JSON), "items": "many"}),
         "json",
         "malformed",
         "items",
     ),
-    "a JSON array": ("[1, 2]", "auto", "malformed", "in JSON"),
+    "a JSON array": ("[1, 2]", "auto", "malformed", "not an array"),
     "Pub/Sub's JSON shape read as json": (
         ORDER_PUBSUB_JSON,
         "json",
@@ -245,6 +298,13 @@ def test_each_kind_of_refusal(case: str, tmp_path: Path):
     assert str(refusal).startswith(f"{path}:2: {kind}: ")
 
 
+def test_a_utf8_byte_order_mark_is_skipped(tmp_path: Path):
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"\xef\xbb\xbf" + ORDER_JSON.encode() + b"\n" + ORDER_JSON.encode() + b"\n")
+    result = ecom_contracts.check_file(path, ecom_contracts.contract("order-event"))
+    assert (result.events, result.refusals) == (2, [])
+
+
 def test_a_line_that_is_not_utf8_is_malformed(tmp_path: Path):
     path = tmp_path / "events.ndjson"
     path.write_bytes(ORDER_JSON.encode().replace(b'"o', b'"\xff', 1) + b"\n" + ORDER_JSON.encode())
@@ -319,6 +379,10 @@ USAGE = {
     ),
     "empty file": (["--contract", "order-event", "empty.ndjson"], "no events in empty.ndjson"),
     "unknown format": (["--contract", "order-event", "--format", "avro", "x"], "--format"),
+    "negative cap": (
+        ["--contract", "order-event", "--max-refusals", "-1", "x"],
+        "argument --max-refusals: a whole number, 0 or more, not '-1'",
+    ),
 }
 
 
@@ -339,7 +403,10 @@ def test_usage_errors_exit_2_with_one_line_naming_the_option(
     assert says in captured.err
 
 
-@pytest.mark.parametrize("command", [[], ["validate"], ["publish"], ["version"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["validate"], ["publish"], ["example"], ["check-compatibility"], ["version"]],
+)
 def test_every_command_has_help_with_its_exit_statuses(
     command: list[str], capsys: pytest.CaptureFixture[str]
 ):
@@ -354,3 +421,159 @@ def test_no_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]):
         main([])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_standard_input_named_twice_is_a_usage_error(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["validate", "--contract", "order-event", "-", "-"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "ecom-contracts validate: error: argument FILE: standard input ('-') can be read only "
+        "once\n"
+    )
+
+
+def test_a_binary_file_gives_a_capped_report(tmp_path: Path):
+    import random
+
+    noise = random.Random(18).randbytes(200_000)
+    path = tmp_path / "events.bin"
+    path.write_bytes(noise)
+    lines = noise.count(b"\n") + 1
+    completed = subprocess.run(
+        [sys.executable, "-m", "ecom_contracts", "validate", "--contract", "order-event",
+         str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 1
+    printed = completed.stdout.splitlines()
+    assert len(printed) == 100
+    assert all(line.startswith(f"{path}:") for line in printed)
+    refused = int(completed.stderr.split(" refused")[0].rsplit(", ", 1)[1])
+    assert refused > 500
+    assert refused <= lines
+    assert (
+        f"; {refused - 100} more refused line(s) not shown (the first 100 are; --max-refusals 0 "
+        "prints all)" in completed.stderr
+    )
+    assert "Traceback" not in completed.stderr
+    everything = subprocess.run(
+        [sys.executable, "-m", "ecom_contracts", "validate", "--contract", "order-event",
+         "--max-refusals", "0", str(path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert len(everything.stdout.splitlines()) == refused
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["version"],
+        ["validate", "--contract", "order-event", "--max-refusals", "0", "{events}"],
+    ],
+)
+def test_a_reader_that_stops_early_ends_the_command_quietly(argv: list[str], tmp_path: Path):
+    events = tmp_path / "events.ndjson"
+    events.write_text("{oops\n" * 5000)
+    read, write = os.pipe()
+    os.close(read)  # as `| head -1` does once it has its line: every write now fails
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "ecom_contracts", *(a.format(events=events) for a in argv)],
+            stdout=write, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write)
+    assert "Traceback" not in completed.stderr, completed.stderr
+    assert "BrokenPipe" not in completed.stderr
+    assert completed.returncode == 141
+
+
+class _RecordingPublisher(ecom_contracts.RecordingPublisher):
+    """The package's RecordingPublisher, noting each publisher the command makes."""
+
+    made: ClassVar[list[str]] = []
+
+    def __init__(self, topic: str, **options: Any) -> None:
+        self.made.append(topic)
+        super().__init__(
+            topic,
+            ordering=bool(options.get("ordering")),
+            encoding=str(options.get("encoding") or "BINARY"),
+            contract=options.get("contract"),
+        )
+
+
+TOPIC = "projects/p-1/topics/order-events"
+
+
+def test_publish_sends_nothing_when_any_event_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from ecom_contracts import _cli
+
+    monkeypatch.setattr(_cli, "Publisher", _RecordingPublisher)
+    _RecordingPublisher.made.clear()
+    path = tmp_path / "orders.ndjson"
+    path.write_text(f"{ORDER_JSON}\n[]\n{ORDER_JSON}\n")
+    argv = ["publish", "--topic", TOPIC, "--contract", "order-event", str(path)]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == (
+        f"{path}:2: malformed: a line holds one event as a JSON object ({{...}}) of "
+        "ecom.events.v1.OrderEvent, not an array\n"
+    )
+    assert f"nothing published to {TOPIC}: 1 of 3 event(s) refused" in captured.err
+    assert _RecordingPublisher.made == []  # no client: nothing could be sent
+    assert main([*argv, "--dry-run", "--skip-invalid"]) == 1
+    assert "dry run: 2 of 3 event(s) would be published" in capsys.readouterr().err
+    assert _RecordingPublisher.made == []
+    assert main([*argv, "--skip-invalid"]) == 1
+    assert "published 2 of 3 events" in capsys.readouterr().err
+    assert _RecordingPublisher.made == [TOPIC]
+
+
+PUBLISH_USAGE = {
+    "malformed topic": (
+        ["--topic", "order-events", "--contract", "order-event", "good.ndjson"],
+        "argument --topic: 'order-events' is not projects/PROJECT/topics/TOPIC",
+    ),
+    "topic of a project only": (
+        ["--topic", "projects/p-1", "--contract", "order-event", "good.ndjson"],
+        "is not projects/PROJECT/topics/TOPIC",
+    ),
+    "no topic": (
+        ["--contract", "order-event", "good.ndjson"],
+        "the following arguments are required: --topic",
+    ),
+    "empty file": (
+        ["--topic", TOPIC, "--contract", "order-event", "empty.ndjson"],
+        "argument FILE: no events in empty.ndjson",
+    ),
+    "empty file, dry run": (
+        ["--topic", TOPIC, "--contract", "order-event", "--dry-run", "empty.ndjson"],
+        "argument FILE: no events in empty.ndjson",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PUBLISH_USAGE)
+def test_publish_usage_errors_exit_2_with_one_line(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+):
+    from ecom_contracts import _cli
+
+    monkeypatch.setattr(_cli, "Publisher", _RecordingPublisher)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.ndjson").write_text("\n")
+    (tmp_path / "good.ndjson").write_text(ORDER_JSON + "\n")
+    argv, says = PUBLISH_USAGE[case]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["publish", *argv])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("ecom-contracts publish: error: ")
+    assert says in captured.err

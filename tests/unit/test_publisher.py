@@ -18,7 +18,6 @@ from google.protobuf import text_format
 from google.pubsub_v1 import types as pubsub
 
 import ecom_contracts
-from ecom.events.v1 import inventory_event_pb2, order_event_pb2
 from ecom_contracts import (
     KeyHeldError,
     OrderingKeyError,
@@ -28,6 +27,7 @@ from ecom_contracts import (
     TopicMismatchError,
 )
 from ecom_contracts._cli import main as ecom_contracts_main
+from ecom_contracts_pb.events.v1 import inventory_event_pb2, order_event_pb2
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "contract" / "cases"

@@ -22,8 +22,8 @@ from google.protobuf import text_format
 from google.pubsub_v1 import types as pubsub
 
 import ecom_contracts
-from ecom.events.v1 import inventory_event_pb2
-from ecom.registry_revisions import PUBSUB_DEFINITIONS
+from ecom_contracts_pb.events.v1 import inventory_event_pb2
+from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 from pipeline import revisions
 from pipeline.process import process
 from pipeline.record import PubsubRecord

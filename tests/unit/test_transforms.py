@@ -12,7 +12,7 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from ecom.events.v1 import user_activity_event_pb2
+from ecom_contracts_pb.events.v1 import user_activity_event_pb2
 from pipeline.deadletter import DeadLetterLine
 from pipeline.deadletter_files import WriteDeadLetters
 from pipeline.record import PubsubRecord

@@ -1,0 +1,41 @@
+import datetime
+
+from ecom_contracts_pb.types.v1 import types_pb2 as _types_pb2
+from ecom_ingest_pb.warehouse.v1 import options_pb2 as _options_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class FactOrderItem(_message.Message):
+    __slots__ = ("line_key", "order_id", "item_id", "event_id", "order_date", "event_timestamp", "product_id", "product_name", "quantity", "unit_price", "total_amount", "currency", "ingestion_timestamp")
+    LINE_KEY_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_DATE_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
+    PRODUCT_NAME_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    INGESTION_TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    line_key: str
+    order_id: str
+    item_id: int
+    event_id: str
+    order_date: _types_pb2.Date
+    event_timestamp: _timestamp_pb2.Timestamp
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: _types_pb2.Money
+    total_amount: _types_pb2.Money
+    currency: str
+    ingestion_timestamp: _timestamp_pb2.Timestamp
+    def __init__(self, line_key: _Optional[str] = ..., order_id: _Optional[str] = ..., item_id: _Optional[int] = ..., event_id: _Optional[str] = ..., order_date: _Optional[_Union[_types_pb2.Date, _Mapping]] = ..., event_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., product_id: _Optional[str] = ..., product_name: _Optional[str] = ..., quantity: _Optional[int] = ..., unit_price: _Optional[_Union[_types_pb2.Money, _Mapping]] = ..., total_amount: _Optional[_Union[_types_pb2.Money, _Mapping]] = ..., currency: _Optional[str] = ..., ingestion_timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
