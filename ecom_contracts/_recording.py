@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from google.protobuf.message import Message
 
@@ -22,6 +22,10 @@ from ecom_contracts._catalog import BY_NAME
 from ecom_contracts._encoding import CONTRACT_ATTRIBUTE, ENCODING_ATTRIBUTE, decode
 from ecom_contracts._publisher import Publisher
 from ecom_contracts._topics import DEFAULT_TIMEOUT
+
+_NOTHING_RETRIED: Final = object()
+"""The recorder's retry: nothing is sent, so nothing is retried (and google-api-core, which
+the publisher's default retry needs, comes with the publish extra only)."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +78,9 @@ class _RecordingClient:
 class RecordingPublisher(Publisher):
     """A :class:`Publisher` that records instead of sending, for producers' unit tests.
 
-    Takes the same arguments but ``client`` (the topic needs no schema:
-    ``encoding`` defaults to BINARY, as an explicit encoding reads nothing).
+    Takes the same arguments but ``client`` and ``retry`` (the topic needs no
+    schema: ``encoding`` defaults to BINARY, as an explicit encoding reads
+    nothing). Needs no Pub/Sub client: the ``publish`` extra is not required.
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class RecordingPublisher(Publisher):
             encoding=encoding,
             contract=contract,
             timeout=timeout,
+            retry=_NOTHING_RETRIED,
         )
 
     @property
