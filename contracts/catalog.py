@@ -1,9 +1,10 @@
 """``generated/ecom_contracts_pb/catalog.py``: the event contracts, for producers and the pipeline.
 
 One entry per event contract, in the order of their files: its full name,
-the ids of its Pub/Sub schema and topic, its registry revision in this build
-and its two generated classes (the source contract's and the self-contained
-Pub/Sub schema's, the JSON encoding's shape). The module imports only
+the ids of its Pub/Sub schema and topic, its registry revision in this build,
+its two generated classes (the source contract's and the self-contained
+Pub/Sub schema's, the JSON encoding's shape) and the fields that feed a PII
+column of the warehouse (by the column lineage). The module imports only
 protobuf and the generated classes beside it; ``ecom_contracts`` looks
 contracts up by any of their names on top of it. What the deployment names
 after a topic (its subscriptions) is the infrastructure's, not the contract's
@@ -15,6 +16,7 @@ from __future__ import annotations
 from google.protobuf import descriptor
 
 from contracts.descriptors import ContractImage
+from contracts.lineage import Lineage, pii_fields
 from contracts.pubsub_schema import PACKAGE, event_messages, schema_file_name, schema_id, topic_id
 from contracts.python_packages import proto_module
 from contracts.registry import Registry, revision_labels
@@ -58,6 +60,9 @@ class EventContract(Generic[EventT]):
     """The generated class of the source contract (``ecom_contracts_pb.events.v1.*``)."""
     pubsub_message: type[Message]
     """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
+    pii_fields: tuple[str, ...] = ()
+    """Dotted paths of the event's fields that feed a PII column of the warehouse (their
+    lineage), for example ``customer.email``: personal data, never an ordering key."""
 
 '''
 
@@ -104,9 +109,20 @@ def _lookup(events: list[descriptor.Descriptor]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_catalog_module(registry: Registry, image: ContractImage) -> str:
-    """Return the source of ``generated/ecom_contracts_pb/catalog.py`` for ``image``'s events."""
+def _pii_fields(paths: tuple[str, ...]) -> str:
+    """Return the ``pii_fields=`` argument of one entry, a path per line."""
+    if not paths:
+        return "    pii_fields=(),\n"
+    return "    pii_fields=(\n" + "".join(f'        "{p}",\n' for p in paths) + "    ),\n"
+
+
+def render_catalog_module(registry: Registry, image: ContractImage, lineages: list[Lineage]) -> str:
+    """Return the source of ``generated/ecom_contracts_pb/catalog.py`` for ``image``'s events.
+
+    ``lineages`` (every warehouse table's, resolved) say which event fields are PII.
+    """
     events = event_messages(image)
+    personal = pii_fields(lineages)
     revisions = revision_labels(registry, image)
     modules = sorted({path.rsplit(".", 1)[0] for event in events for path in _classes(event)})
     entries = []
@@ -120,7 +136,8 @@ def render_catalog_module(registry: Registry, image: ContractImage) -> str:
             f'    revision="{revisions[event.full_name]}",\n'
             f"    message={message},\n"
             f"    pubsub_message={pubsub_message},\n"
-            ")\n"
+            + _pii_fields(personal.get(event.full_name, ()))
+            + ")\n"
         )
     return (
         _HEADER

@@ -126,7 +126,7 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     registry = Registry.load(repo / REGISTRY)
     files.update(migrations(registry, image))
     files[f"generated/{PRODUCERS}/registry_revisions.py"] = render_revisions_module(registry, image)
-    files[f"generated/{PRODUCERS}/catalog.py"] = render_catalog_module(registry, image)
+    files[f"generated/{PRODUCERS}/catalog.py"] = render_catalog_module(registry, image, resolved)
     files["generated/ecom_warehouse/artifacts.py"] = render_artifacts_module(tables, raw, files)
     files["generated/ecom_warehouse/rows.py"] = render_rows_module(
         resolved, required_fields(image, resolved)

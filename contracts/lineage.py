@@ -479,3 +479,20 @@ def required_fields(image: ContractImage, lineages: list[Lineage]) -> set[str]:
                     if f.has_presence and _required_by_rules(image, f)
                 )
     return required
+
+
+def pii_fields(lineages: list[Lineage]) -> dict[str, tuple[str, ...]]:
+    """Return the event fields that feed a PII column, per event full name, as dotted paths.
+
+    A column is PII by its ``(ecom.warehouse.v1.column).pii``; every field its
+    source reads (``customer.email``; ``items.sku`` for a line table's line) is
+    personal data in the event too, so producers keep it out of what Pub/Sub
+    shows in the clear, such as ordering keys.
+    """
+    found: dict[str, set[str]] = {}
+    for lineage in lineages:
+        paths = found.setdefault(lineage.event.full_name, set())
+        for source in lineage.sources:
+            if source.column.pii:
+                paths.update(".".join(f.name for f in path.fields) for path in source.paths)
+    return {event: tuple(sorted(paths)) for event, paths in sorted(found.items())}

@@ -7,8 +7,12 @@ One release of the contract registry, as a package::
 
     event = OrderEvent(event_id="e-1", order_id="o-1", ...)
     ecom_contracts.validate(event)             # raises InvalidEventError with the violations
-    publisher = ecom_contracts.Publisher("projects/P/topics/order-events")
-    results = publisher.publish([event])      # encoded as the topic's schema settings require
+    publisher = ecom_contracts.Publisher("projects/P/topics/order-events", encoding="BINARY")
+    results = publisher.publish([event])      # one PublishResult per event, refusals included
+    future = publisher.send(event)            # or without waiting; publisher.flush() later
+
+``RecordingPublisher`` is the same publisher for unit tests: it records instead
+of sending.
 
 The generated classes are the ``ecom_contracts_pb`` package
 (``ecom_contracts_pb.events.v1``, ``ecom_contracts_pb.types.v1``: the proto packages
@@ -47,18 +51,33 @@ from ecom_contracts._errors import (
     DecodeError,
     EncodingError,
     InvalidEventError,
+    KeyHeldError,
+    OrderingKeyError,
+    PublishError,
+    PublishRefusedError,
+    PublishTimeoutError,
     SchemaLookupError,
+    TopicMismatchError,
     UnknownContractError,
     ValidationEngineMismatchError,
 )
 from ecom_contracts._examples import examples
-from ecom_contracts._publisher import Publisher, PublishResult, TopicSettings, read_topic_settings
+from ecom_contracts._publisher import Publisher, PublishResult
+from ecom_contracts._recording import RecordedMessage, RecordingPublisher
 from ecom_contracts._schema_revisions import (
     PubsubSchemaDefinitions,
     SchemaDefinitions,
     definition_tokens,
     registry_revision_of,
     same_meaning,
+)
+from ecom_contracts._topics import (
+    DEFAULT_TIMEOUT,
+    TopicSettings,
+    check_ordering_key,
+    default_retry,
+    read_topic_settings,
+    topic_contract,
 )
 from ecom_contracts._validation import (
     VALIDATION_ENGINES,
@@ -76,6 +95,7 @@ __all__ = [
     "BY_SCHEMA_ID",
     "CONTRACTS",
     "CONTRACT_ATTRIBUTE",
+    "DEFAULT_TIMEOUT",
     "ENCODINGS",
     "ENCODING_ATTRIBUTE",
     "FORMATS",
@@ -94,22 +114,32 @@ __all__ = [
     "Encoded",
     "EncodingError",
     "InvalidEventError",
+    "KeyHeldError",
+    "OrderingKeyError",
+    "PublishError",
+    "PublishRefusedError",
     "PublishResult",
+    "PublishTimeoutError",
     "Publisher",
     "PubsubSchemaDefinitions",
+    "RecordedMessage",
+    "RecordingPublisher",
     "Refusal",
     "SchemaDefinitions",
     "SchemaLookupError",
+    "TopicMismatchError",
     "TopicSettings",
     "UnknownContractError",
     "ValidationEngineMismatchError",
     "Violation",
     "check_events",
     "check_file",
+    "check_ordering_key",
     "collect_violations",
     "contract",
     "contract_of",
     "decode",
+    "default_retry",
     "definition_tokens",
     "encode",
     "examples",
@@ -117,6 +147,7 @@ __all__ = [
     "registry_revision_of",
     "revision",
     "same_meaning",
+    "topic_contract",
     "use_json_decoder",
     "use_validation_engine",
     "validate",

@@ -17,8 +17,9 @@ from ecom_contracts._errors import UnknownContractError
 from ecom_contracts_pb.catalog import EVENT_CONTRACTS, ContractLookup, EventContract
 
 Contract: TypeAlias = EventContract[Message]
-"""One event contract: ``name``, ``schema_id``, ``topic_id``, ``revision``, ``message`` and
-``pubsub_message`` (the generated ``ecom_contracts_pb.catalog.EventContract``)."""
+"""One event contract: ``name``, ``schema_id``, ``topic_id``, ``revision``, ``message``,
+``pubsub_message`` and ``pii_fields`` (the generated
+``ecom_contracts_pb.catalog.EventContract``)."""
 EventT = TypeVar("EventT", bound=Message)
 
 CONTRACTS: Final[tuple[Contract, ...]] = EVENT_CONTRACTS

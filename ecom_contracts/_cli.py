@@ -29,9 +29,16 @@ from ecom_contracts._catalog import CONTRACTS, Contract, contract
 from ecom_contracts._check import FORMATS, Refusal, check_events
 from ecom_contracts._compatibility import against_release, against_topic, read_topic
 from ecom_contracts._encoding import encode
-from ecom_contracts._errors import EncodingError, SchemaLookupError, UnknownContractError
+from ecom_contracts._errors import (
+    EncodingError,
+    OrderingKeyError,
+    SchemaLookupError,
+    TopicMismatchError,
+    UnknownContractError,
+)
 from ecom_contracts._examples import examples
 from ecom_contracts._publisher import Publisher
+from ecom_contracts._topics import DEFAULT_TIMEOUT, check_ordering_key, topic_contract
 from ecom_contracts._versions import RELEASE, VERSION
 
 EXIT_STATUS = "Exit status: 0 success, 1 some event refused or not published, 2 a usage error."
@@ -95,10 +102,12 @@ def _parser() -> _Parser:
             "Validate every event of FILE against the contract first: if any is refused, "
             "nothing is published (so a re-run after the fix sends each event once), unless "
             "--skip-invalid. Then encode each event as the topic's schema settings require "
-            "(read from the topic: BINARY or JSON) and publish it with the attributes the "
-            "pipeline reads (ecom_contract, ecom_encoding, ecom_revision). Messages Pub/Sub "
-            "refuses are reported; so are, with --ordering-key, the later messages of a key a "
-            "refusal paused."
+            "(read from the topic unless --encoding: BINARY or JSON) and publish it with the "
+            "attributes the pipeline reads (ecom_contract, ecom_encoding, ecom_revision). "
+            "Messages Pub/Sub refuses or does not confirm within --timeout are reported; so "
+            "are, with --ordering-key, the later messages of a key a refusal holds. A topic "
+            "named after another contract, or whose schema is another contract's, is a usage "
+            "error."
         ),
         epilog=EXIT_STATUS
         + " A file without events, a malformed or missing topic, and publishing without the "
@@ -115,7 +124,15 @@ def _parser() -> _Parser:
         help="default: what the topic's schema settings require (BINARY without a schema)",
     )
     publish.add_argument(
-        "--ordering-key", default="", help="event field whose value orders messages (order_id)"
+        "--ordering-key",
+        default="",
+        help="scalar event field, not personal data, whose value orders messages (order_id)",
+    )
+    publish.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds each message has to be confirmed, retries included (default: %(default)g)",
     )
     publish.add_argument(
         "--skip-invalid",
@@ -325,11 +342,20 @@ def _validate(
 
 
 def _publish(parser: _Parser, chosen: Contract, args: argparse.Namespace) -> int:
-    fields = chosen.message.DESCRIPTOR.fields_by_name
-    if args.ordering_key and args.ordering_key not in fields:
-        parser.error(f"argument --ordering-key: {chosen.name} has no field {args.ordering_key!r}")
+    if args.ordering_key:
+        try:
+            check_ordering_key(chosen, args.ordering_key)
+        except OrderingKeyError as not_a_key:
+            parser.error(f"argument --ordering-key: {not_a_key}")
     if not TOPIC.fullmatch(args.topic):
         parser.error(f"argument --topic: {args.topic!r} is not projects/PROJECT/topics/TOPIC")
+    named = topic_contract(args.topic)
+    if named is not None and named is not chosen:  # by its id: needs no service, nor the file
+        parser.error(
+            f"argument --topic: {args.topic} carries {named.name} (by its id), not "
+            f"{chosen.name}: publish {chosen.schema_id} events to "
+            f"projects/PROJECT/topics/{chosen.topic_id}"
+        )
     if not args.dry_run and not _pubsub_installed():
         parser.error(f"publishing needs the Pub/Sub client, not installed: {PUBLISH_EXTRA}")
     with _open(parser, args.file) as stream:
@@ -367,23 +393,36 @@ def _send(
     """Publish the checked ``events`` (line number, event); report each failure."""
     from google.api_core import exceptions
 
-    publisher = Publisher(args.topic, ordering=bool(args.ordering_key), encoding=args.encoding)
+    publisher = Publisher(
+        args.topic,
+        ordering=bool(args.ordering_key),
+        encoding=args.encoding,
+        contract=chosen.name,
+        timeout=args.timeout,
+    )
     try:
         print(f"{args.topic}: {publisher.encoding} messages", file=sys.stderr)
+        publisher.carries  # noqa: B018 - by the topic's schema too, before anything is sent
     except EncodingError as wrong:
         parser.error(f"argument --encoding: {wrong}")
-    except exceptions.NotFound:
-        parser.error(f"argument --topic: {args.topic} does not exist")
-    except exceptions.GoogleAPICallError as unreadable:
-        parser.error(f"argument --topic: cannot read {args.topic}: {unreadable}")
-    note = publisher.settings.revision_note(chosen.name)
+    except TopicMismatchError as mismatch:
+        parser.error(f"argument --topic: {mismatch}")
+    except SchemaLookupError as unreadable:
+        if isinstance(unreadable.__cause__, exceptions.NotFound):
+            parser.error(f"argument --topic: {args.topic} does not exist")
+        parser.error(f"argument --topic: {unreadable}")
+    note = publisher.settings.revision_note(chosen.name) if publisher.settings else ""
     if note:
         print(f"warning: {note}", file=sys.stderr)
     results = publisher.publish(
         [event for _, event in events], ordering_key_field=args.ordering_key
     )
-    for key in publisher.resumed_keys:
-        print(f"ordering key {key!r} was paused by a refusal and has been resumed", file=sys.stderr)
+    for key, cause in publisher.held_keys.items():
+        print(
+            f"ordering key {key!r} is held after a refusal ({cause}): its later events were "
+            "not sent",
+            file=sys.stderr,
+        )
     failures = [(events[r.index][0], r.error) for r in results if r.error is not None]
     for number, error in failures:
         print(f"{args.file}:{number}: {error}")

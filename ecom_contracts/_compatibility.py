@@ -21,8 +21,8 @@ from typing import Any, Final
 
 from ecom_contracts._catalog import Contract
 from ecom_contracts._errors import SchemaLookupError
-from ecom_contracts._publisher import TopicSettings, read_topic_settings
 from ecom_contracts._schema_revisions import registry_revision_of, same_meaning
+from ecom_contracts._topics import TopicSettings, read_topic_settings
 from ecom_contracts._versions import RELEASE
 from ecom_contracts_pb.registry_revisions import PUBSUB_DEFINITIONS
 

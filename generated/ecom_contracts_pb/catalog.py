@@ -42,6 +42,9 @@ class EventContract(Generic[EventT]):
     """The generated class of the source contract (``ecom_contracts_pb.events.v1.*``)."""
     pubsub_message: type[Message]
     """The generated class of the self-contained Pub/Sub schema: the JSON encoding's shape."""
+    pii_fields: tuple[str, ...] = ()
+    """Dotted paths of the event's fields that feed a PII column of the warehouse (their
+    lineage), for example ``customer.email``: personal data, never an ordering key."""
 
 
 INVENTORY_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.inventory_event_pb2.InventoryEvent]] = EventContract(
@@ -51,6 +54,7 @@ INVENTORY_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.inventory_event
     revision="r1",
     message=ecom_contracts_pb.events.v1.inventory_event_pb2.InventoryEvent,
     pubsub_message=ecom_contracts_pb.pubsub.v1.inventory_event_pb2.InventoryEvent,
+    pii_fields=(),
 )
 
 ORDER_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.order_event_pb2.OrderEvent]] = EventContract(
@@ -60,6 +64,12 @@ ORDER_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.order_event_pb2.Ord
     revision="r1",
     message=ecom_contracts_pb.events.v1.order_event_pb2.OrderEvent,
     pubsub_message=ecom_contracts_pb.pubsub.v1.order_event_pb2.OrderEvent,
+    pii_fields=(
+        "customer.email",
+        "customer.name",
+        "shipping_address.postal_code",
+        "shipping_address.street",
+    ),
 )
 
 USER_ACTIVITY_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.user_activity_event_pb2.UserActivityEvent]] = EventContract(
@@ -69,6 +79,9 @@ USER_ACTIVITY_EVENT: Final[EventContract[ecom_contracts_pb.events.v1.user_activi
     revision="r1",
     message=ecom_contracts_pb.events.v1.user_activity_event_pb2.UserActivityEvent,
     pubsub_message=ecom_contracts_pb.pubsub.v1.user_activity_event_pb2.UserActivityEvent,
+    pii_fields=(
+        "search_query",
+    ),
 )
 
 EVENT_CONTRACTS: Final[tuple[EventContract[Message], ...]] = (

@@ -255,6 +255,40 @@ def test_validation_needs_no_pubsub_client_and_publish_says_how_to_get_it(
     )  # fmt: skip
     assert dry.returncode == 0, dry.stderr
     assert "dry run: 1 of 1 event(s) would be published" in dry.stderr
+    # A topic named after another contract is refused with no service and no client.
+    wrong = _run(
+        producer, folder, "ecom-contracts", "publish", "--topic",
+        f"projects/{PROJECT}/topics/order-events", "--contract", "inventory-event",
+        "--dry-run", str(events), guarded=False,
+    )  # fmt: skip
+    assert wrong.returncode == 2
+    assert "argument --topic: " in wrong.stderr
+    assert "carries ecom.events.v1.OrderEvent" in wrong.stderr
+    # Producers' unit tests record with RecordingPublisher, without the Pub/Sub client.
+    (folder / "record.py").write_text(RECORD)
+    recorded = _run(producer, folder, "record.py")
+    assert recorded.returncode == 0, recorded.stderr[-3000:]
+    assert recorded.stdout.split() == ["s-rec", "True", "KeyHeldError"]
+
+
+RECORD = """\
+from ecom_contracts_pb.events.v1 import inventory_event_pb2 as inventory
+import ecom_contracts
+
+event = inventory.InventoryEvent(
+    event_id="s-rec", product_id="p-1", warehouse_id="wh-1", quantity_change=5,
+    reason=inventory.INVENTORY_REASON_RESTOCK,
+)
+event.event_timestamp.FromJsonString("2025-12-01T10:00:00Z")
+bad = inventory.InventoryEvent()
+bad.CopyFrom(event)
+bad.quantity_change = -5
+publisher = ecom_contracts.RecordingPublisher("projects/p/topics/inventory-events", ordering=True)
+results = publisher.publish([bad, event], ordering_key_field="product_id")
+publisher.resume("p-1")
+sent = publisher.send(event, ordering_key_field="product_id").result()
+print(*(e.event_id for e in publisher.events), sent.ok, type(results[1].refusal).__name__)
+"""
 
 
 TYPED = """\
@@ -317,9 +351,12 @@ try:
     ecom_contracts.validate(bad)
 except ecom_contracts.InvalidEventError as refused:
     print("refused", *(f"{v.field_path}:{v.rule_id}" for v in refused.violations))
-publisher = ecom_contracts.Publisher(topic)
+publisher = ecom_contracts.Publisher(topic, encoding="BINARY", timeout=30.0)
 for result in publisher.publish([event, bad]):
     print("published" if result.ok else f"not published: {result.error}")
+recording = ecom_contracts.RecordingPublisher(topic)
+recording.publish([event, bad])
+print("recorded", *(e.event_id for e in recording.events))
 """
 
 READ = """\
@@ -383,6 +420,7 @@ def test_publish_to_the_emulator_and_the_pipeline_lands_it(
         "published",
         "not published: invalid against its contract: 1 rule(s) broken: "
         "(message): inventory.quantity_sign",
+        "recorded s-api",
     ]
 
     read = subprocess.run(

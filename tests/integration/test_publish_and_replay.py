@@ -26,7 +26,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
-from ecom_contracts import EncodingError, Publisher, encode
+from ecom_contracts import EncodingError, KeyHeldError, Publisher, PublishRefusedError, encode
 from ecom_contracts._cli import main as ecom_contracts_main
 from ecom_contracts_pb.events.v1 import order_event_pb2
 from ecom_contracts_pb.pubsub.v1 import order_event_pb2 as order_pubsub
@@ -123,14 +123,16 @@ class _RejectingClient:
 
     def __init__(self, settings: pubsub_types.SchemaSettings | None = None) -> None:
         self.calls = 0
+        self.reads = 0
         self.published: list[bytes] = []
         self.settings = settings
 
-    def get_topic(self, request: dict[str, str]) -> pubsub_types.Topic:
+    def get_topic(self, request: dict[str, str], **options: Any) -> pubsub_types.Topic:
+        self.reads += 1
         return pubsub_types.Topic(name=request["topic"], schema_settings=self.settings)
 
     def publish(
-        self, topic: str, data: bytes, ordering_key: str = "", **attributes: str
+        self, topic: str, data: bytes, ordering_key: str = "", **options: Any
     ) -> futures.Future[str]:
         self.calls += 1
         self.published.append(data)
@@ -152,6 +154,7 @@ def test_schema_rejections_are_reported_per_message():
     )
     assert [r.message_id for r in results] == ["1", None, "3", None]
     assert all("failed schema validation" in (r.error or "") for r in results[1::2])
+    assert all(isinstance(r.refusal, PublishRefusedError) for r in results[1::2])
 
 
 def test_publisher_encodes_as_the_topics_schema_settings_require():
@@ -166,12 +169,17 @@ def test_publisher_encodes_as_the_topics_schema_settings_require():
     assert publisher.encoding == "JSON"
     publisher.publish([_order("e1")])
     assert json.loads(client.published[0])["eventId"] == "e1"  # JSON, not binary
+    assert client.reads == 1
     with pytest.raises(EncodingError, match="takes JSON messages"):
-        Publisher("projects/p/topics/t", client=client, encoding="BINARY").encoding  # noqa: B018
+        publisher.publish([_order("e2")], encoding="BINARY")  # the settings were read: refused
     assert Publisher("projects/p/topics/t", client=_RejectingClient()).encoding == "BINARY"
+    # An explicit encoding reads nothing (publish rights suffice); Pub/Sub judges the payload.
+    explicit = _RejectingClient(json_topic)
+    assert Publisher("projects/p/topics/t", client=explicit, encoding="BINARY").encoding == "BINARY"
+    assert explicit.reads == 0
 
 
-def test_a_refusal_pauses_its_ordering_key_which_is_resumed(emulator: PubsubEmulator):
+def test_a_refusal_by_pubsub_holds_its_ordering_key_until_resumed(emulator: PubsubEmulator):
     # The real client library against the emulator: the topic disappears after the
     # publisher read its settings, so the batch fails and the library pauses the key.
     topic, _ = _topic(emulator, ordering=True)
@@ -182,12 +190,19 @@ def test_a_refusal_pauses_its_ordering_key_which_is_resumed(emulator: PubsubEmul
     events = [_order(f"e{i}", order_id="o1") for i in range(3)]
     results = publisher.publish(events, ordering_key_field="order_id")
     assert [r.message_id for r in results] == [None, None, None]
-    assert "NotFound" in (results[0].error or "")
-    assert all("ordering key 'o1' was paused" in (r.error or "") for r in results[1:])
-    assert publisher.resumed_keys == ["o1"]
+    # One publish request, refused as a whole: each message says so.
+    assert all("NotFound" in (r.error or "") for r in results)
+    assert all(isinstance(r.refusal, PublishRefusedError) for r in results)
     admin.create_topic(name=topic)
+    # Held until the caller resumes it, even now that the topic is back.
+    assert set(publisher.held_keys) == {"o1"}
+    held = publisher.publish([_order("e8", order_id="o1")], ordering_key_field="order_id")
+    assert isinstance(held[0].refusal, KeyHeldError)
+    assert "ordering key 'o1' is held" in (held[0].error or "")
+    publisher.resume("o1")
     again = publisher.publish([_order("e9", order_id="o1")], ordering_key_field="order_id")
     assert again[0].error is None  # resumed: the key takes messages again
+    assert publisher.held_keys == {}
 
 
 def test_publish_cli_is_all_or_nothing_by_default(

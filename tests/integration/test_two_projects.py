@@ -78,8 +78,8 @@ class TopicsWithSchemas:
         self.settings[request.name] = request.schema_settings
         return self._with_settings(self.client.create_topic(request={"name": request.name}))
 
-    def get_topic(self, request: Any) -> pubsub.Topic:
-        return self._with_settings(self.client.get_topic(request=request))
+    def get_topic(self, request: Any, **options: Any) -> pubsub.Topic:
+        return self._with_settings(self.client.get_topic(request=request, **options))
 
     def update_topic(self, request: Any) -> pubsub.Topic:
         assert list(request.update_mask.paths) == ["schema_settings"]

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from google.protobuf import json_format, text_format
@@ -490,22 +490,19 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(argv: list[str], tmp
     assert completed.returncode == 141
 
 
-class _RecordingPublisher:
-    """Stands in for Publisher: records what the command would construct and send."""
+class _RecordingPublisher(ecom_contracts.RecordingPublisher):
+    """The package's RecordingPublisher, noting each publisher the command makes."""
 
     made: ClassVar[list[str]] = []
 
-    def __init__(self, topic: str, **_: object) -> None:
+    def __init__(self, topic: str, **options: Any) -> None:
         self.made.append(topic)
-        self.encoding = "BINARY"
-        self.resumed_keys: list[str] = []
-
-    @property
-    def settings(self) -> ecom_contracts.TopicSettings:
-        return ecom_contracts.TopicSettings("BINARY")
-
-    def publish(self, events: list[Message], **_: object) -> list[ecom_contracts.PublishResult]:
-        return [ecom_contracts.PublishResult(i, f"m-{i}") for i, _ in enumerate(events)]
+        super().__init__(
+            topic,
+            ordering=bool(options.get("ordering")),
+            encoding=str(options.get("encoding") or "BINARY"),
+            contract=options.get("contract"),
+        )
 
 
 TOPIC = "projects/p-1/topics/order-events"
