@@ -25,6 +25,7 @@ from typing import Final
 from google.protobuf import descriptor
 
 from contracts.descriptors import ContractImage
+from contracts.module_constants import ModuleConstants
 from contracts.python_packages import proto_module
 
 _FD = descriptor.FieldDescriptor
@@ -170,15 +171,7 @@ class UncompiledJsonError(Exception):
 class _Module:
     image: ContractImage
     functions: dict[tuple[str, Removed], tuple[str, list[str]]] = field(default_factory=dict)
-    constants: dict[str, str] = field(default_factory=dict)
-
-    def constant(self, expression: str, prefix: str) -> str:
-        for name, existing in self.constants.items():
-            if existing == expression:
-                return name
-        name = f"_{prefix}{len(self.constants)}"
-        self.constants[name] = expression
-        return name
+    constants: ModuleConstants = field(default_factory=ModuleConstants)
 
 
 def render_json_module(
@@ -204,8 +197,7 @@ def render_json_module(
         imports.add(f"from {package} import {module_name}")
         entries.append(f'"{event.full_name}": ({function}, {module_name}.{event.name})')
     lines = [_HEADER.replace("{IMPORTS}", "\n".join(sorted(imports)))]
-    for name, expression in module.constants.items():
-        lines.append(f"{name}: Final = {expression}")
+    lines += module.constants.declarations()
     for _, body in module.functions.values():
         lines += ["", "", *body]
     lines.append(_FOOTER.replace("{EVENTS}", "{" + ", ".join(entries) + "}"))
@@ -244,8 +236,8 @@ def _function(module: _Module, message: descriptor.Descriptor, removed: Removed)
                 "                raise _Decline",
             ]
         branches += _assignment(module, member, below)
-    table = module.constant(repr(dict(sorted(keys.items()))), "keys")
-    skipped = module.constant(repr(here), "removed") if here else ""
+    table = module.constants.name(repr(dict(sorted(keys.items()))), "keys")
+    skipped = module.constants.name(repr(here), "removed") if here else ""
     unknown = (
         [
             f"            if key in {skipped}:",
@@ -322,8 +314,10 @@ def _assignment(module: _Module, member: descriptor.FieldDescriptor, below: Remo
 
 def _enum_tables(module: _Module, member: descriptor.FieldDescriptor) -> tuple[str, str]:
     assert member.enum_type is not None
-    names = module.constant(repr({v.name: v.number for v in member.enum_type.values}), "enum_names")
-    numbers = module.constant(
+    names = module.constants.name(
+        repr({v.name: v.number for v in member.enum_type.values}), "enum_names"
+    )
+    numbers = module.constants.name(
         "frozenset(" + repr(sorted({v.number for v in member.enum_type.values})) + ")",
         "enum_numbers",
     )

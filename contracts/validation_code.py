@@ -28,6 +28,7 @@ from typing import Any, Final
 from google.protobuf import descriptor
 
 from contracts.descriptors import ContractImage
+from contracts.module_constants import ModuleConstants
 from contracts.rules import field_rules
 
 _FD = descriptor.FieldDescriptor
@@ -209,16 +210,8 @@ class _Module:
 
     image: ContractImage
     plans: dict[str, _MessagePlan] = field(default_factory=dict)
-    constants: dict[str, str] = field(default_factory=dict)
+    constants: ModuleConstants = field(default_factory=ModuleConstants)
     fallback: dict[str, list[str]] = field(default_factory=dict)
-
-    def constant(self, expression: str, prefix: str) -> str:
-        for name, existing in self.constants.items():
-            if existing == expression:
-                return name
-        name = f"_{prefix}{len(self.constants)}"
-        self.constants[name] = expression
-        return name
 
 
 @dataclass(frozen=True)
@@ -242,8 +235,7 @@ def render_validation_module(
     for event in events:
         _plan_message(module, event)
     lines = [_HEADER.replace("{FALLBACK}", _render_fallback(module.fallback))]
-    for name, expression in module.constants.items():
-        lines.append(f"{name}: Final = {expression}")
+    lines += module.constants.declarations()
     for plan in module.plans.values():
         lines += ["", "", *_render_collector(plan), "", "", *_render_fast(plan)]
     checks = ", ".join(
@@ -448,7 +440,7 @@ def _string(module: _Module, member: descriptor.FieldDescriptor, rules: Any) -> 
                 translated = translated[:-1] + r"\Z"
             if translated.startswith("^"):
                 translated = r"\A" + translated[1:]
-            regex = module.constant(f"re.compile({translated!r})", "pattern")
+            regex = module.constants.name(f"re.compile({translated!r})", "pattern")
             compiled.append(
                 _Rule(
                     f"{regex}.search(v) is None",
@@ -458,7 +450,7 @@ def _string(module: _Module, member: descriptor.FieldDescriptor, rules: Any) -> 
             )
         elif rule == "email":
             if limit:
-                regex = module.constant(f"re.compile({_HTML_EMAIL!r})", "email")
+                regex = module.constants.name(f"re.compile({_HTML_EMAIL!r})", "email")
                 compiled.append(
                     _Rule(
                         'v == ""',
@@ -474,7 +466,7 @@ def _string(module: _Module, member: descriptor.FieldDescriptor, rules: Any) -> 
                     )
                 )
         elif rule in ("in", "not_in"):
-            values = module.constant(f"frozenset({list(limit)!r})", "strings")
+            values = module.constants.name(f"frozenset({list(limit)!r})", "strings")
             compiled.append(_listed(rule, "string", list(limit), values))
         else:
             raise UncompiledRuleError(f"{member.name}: string.{rule}")

@@ -19,65 +19,44 @@ from ecom_contracts._catalog import Contract
 
 _WHEN: Final = "2025-12-01T10:00:00Z"
 
-SAMPLES: Final[dict[str, tuple[dict[str, Any], ...]]] = {
-    "ecom.events.v1.OrderEvent": (
+_PLACED_ORDER: Final[dict[str, Any]] = {
+    "eventId": "evt-0001",
+    "status": "ORDER_STATUS_PLACED",
+    "eventTimestamp": _WHEN,
+    "orderId": "ord-0001",
+    "customer": {"customerId": "cus-1", "name": "Ada Lovelace", "email": "ada@example.com"},
+    "currency": "EUR",
+    "items": [
         {
-            "eventId": "evt-0001",
-            "status": "ORDER_STATUS_PLACED",
-            "eventTimestamp": _WHEN,
-            "orderId": "ord-0001",
-            "customer": {"customerId": "cus-1", "name": "Ada Lovelace", "email": "ada@example.com"},
-            "currency": "EUR",
-            "items": [
-                {
-                    "productId": "p-1",
-                    "productName": "Mug",
-                    "quantity": 2,
-                    "unitPrice": {"units": "12", "nanos": 500000000},
-                },
-                {
-                    "productId": "p-2",
-                    "productName": "Tea",
-                    "quantity": 1,
-                    "unitPrice": {"units": "4"},
-                },
-            ],
-            "shippingAddress": {
-                "street": "1 Main St",
-                "city": "Berlin",
-                "postalCode": "10115",
-                "country": "DE",
-            },
-            "paymentMethod": "PAYMENT_METHOD_CARD",
+            "productId": "p-1",
+            "productName": "Mug",
+            "quantity": 2,
+            "unitPrice": {"units": "12", "nanos": 500000000},
         },
         {
+            "productId": "p-2",
+            "productName": "Tea",
+            "quantity": 1,
+            "unitPrice": {"units": "4"},
+        },
+    ],
+    "shippingAddress": {
+        "street": "1 Main St",
+        "city": "Berlin",
+        "postalCode": "10115",
+        "country": "DE",
+    },
+    "paymentMethod": "PAYMENT_METHOD_CARD",
+}
+
+SAMPLES: Final[dict[str, tuple[dict[str, Any], ...]]] = {
+    "ecom.events.v1.OrderEvent": (
+        _PLACED_ORDER,
+        {
+            **_PLACED_ORDER,
             "eventId": "evt-0002",
             "status": "ORDER_STATUS_DELIVERED",
             "eventTimestamp": "2025-12-03T15:30:00+01:00",
-            "orderId": "ord-0001",
-            "customer": {"customerId": "cus-1", "name": "Ada Lovelace", "email": "ada@example.com"},
-            "currency": "EUR",
-            "items": [
-                {
-                    "productId": "p-1",
-                    "productName": "Mug",
-                    "quantity": 2,
-                    "unitPrice": {"units": "12", "nanos": 500000000},
-                },
-                {
-                    "productId": "p-2",
-                    "productName": "Tea",
-                    "quantity": 1,
-                    "unitPrice": {"units": "4"},
-                },
-            ],
-            "shippingAddress": {
-                "street": "1 Main St",
-                "city": "Berlin",
-                "postalCode": "10115",
-                "country": "DE",
-            },
-            "paymentMethod": "PAYMENT_METHOD_CARD",
         },
     ),
     "ecom.events.v1.InventoryEvent": (

@@ -37,6 +37,7 @@ from pipeline.decode import decode
 from pipeline.endpoints import bigquery_client
 from pipeline.record import PubsubRecord
 from pipeline.route import route
+from tests.integration.emulator_topics import new_topic, pull
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
@@ -53,40 +54,14 @@ def _order(event_id: str, order_id: str = "o1") -> order_event_pb2.OrderEvent:
     return event
 
 
-def _topic(emulator: PubsubEmulator, ordering: bool = False) -> tuple[str, str]:
-    name = uuid.uuid4().hex[:10]
-    topic = f"projects/{PROJECT}/topics/t-{name}"
-    subscription = f"projects/{PROJECT}/subscriptions/s-{name}"
-    pubsub_v1.PublisherClient().create_topic(name=topic)
-    pubsub_v1.SubscriberClient().create_subscription(
-        request={"name": subscription, "topic": topic, "enable_message_ordering": ordering}
-    )
-    return topic, subscription
-
-
-def _pull(subscription: str, expected: int) -> list[Any]:
-    client = pubsub_v1.SubscriberClient()
-    received: list[Any] = []
-    for _ in range(20):
-        response = client.pull(subscription=subscription, max_messages=100, timeout=10)
-        received += response.received_messages
-        if response.received_messages:
-            client.acknowledge(
-                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
-            )
-        if len(received) >= expected:
-            break
-    return [m.message for m in received]
-
-
 def test_publisher_validates_encodes_and_sets_routing_attributes(emulator: PubsubEmulator):
-    topic, subscription = _topic(emulator)
+    topic, subscription = new_topic(PROJECT)
     invalid = _order("bad")
     invalid.currency = "euro"
     results = Publisher(topic).publish([_order("e1"), invalid, _order("e2")], encoding="JSON")
     assert [r.error is None for r in results] == [True, False, True]
     assert "string.pattern" in (results[1].error or "")
-    messages = _pull(subscription, 2)
+    messages = pull(subscription, 2)
     assert len(messages) == 2
     for message in messages:
         record = PubsubRecord(message.data, dict(message.attributes))
@@ -100,11 +75,11 @@ def test_publisher_validates_encodes_and_sets_routing_attributes(emulator: Pubsu
 
 
 def test_ordering_keys_keep_each_orders_events_in_order(emulator: PubsubEmulator):
-    topic, subscription = _topic(emulator, ordering=True)
+    topic, subscription = new_topic(PROJECT, ordering=True)
     events = [_order(f"e{i}", order_id=f"o{i % 2}") for i in range(6)]
     results = Publisher(topic, ordering=True).publish(events, ordering_key_field="order_id")
     assert all(r.error is None for r in results)
-    messages = _pull(subscription, 6)
+    messages = pull(subscription, 6)
     assert sorted(m.ordering_key for m in messages) == ["o0"] * 3 + ["o1"] * 3
     for key in ("o0", "o1"):
         ids = [
@@ -182,7 +157,7 @@ def test_publisher_encodes_as_the_topics_schema_settings_require():
 def test_a_refusal_by_pubsub_holds_its_ordering_key_until_resumed(emulator: PubsubEmulator):
     # The real client library against the emulator: the topic disappears after the
     # publisher read its settings, so the batch fails and the library pauses the key.
-    topic, _ = _topic(emulator, ordering=True)
+    topic, _ = new_topic(PROJECT, ordering=True)
     publisher = Publisher(topic, ordering=True)
     assert publisher.encoding == "BINARY"  # no schema on the emulator's topics
     admin = pubsub_v1.PublisherClient()
@@ -208,7 +183,7 @@ def test_a_refusal_by_pubsub_holds_its_ordering_key_until_resumed(emulator: Pubs
 def test_publish_cli_is_all_or_nothing_by_default(
     emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    topic, subscription = _topic(emulator)
+    topic, subscription = new_topic(PROJECT)
     lines = [json_format.MessageToJson(_order(f"e{i}"), indent=None) for i in range(3)]
     lines.insert(1, '{"eventId": "x", "notAField": 1}')
     source = tmp_path / "events.ndjson"
@@ -225,27 +200,27 @@ def test_publish_cli_is_all_or_nothing_by_default(
     )
     assert f"nothing published to {topic}: 1 of 4 event(s) refused" in out.err
     assert "--skip-invalid" in out.err
-    assert _pull(subscription, 0) == []
+    assert pull(subscription, 0) == []
 
     dry = ecom_contracts_main([*argv, "--dry-run", "--skip-invalid"])
     out = capsys.readouterr()
     assert dry == 1
     assert f"dry run: 3 of 4 event(s) would be published to {topic}; 1 refused" in out.err
-    assert _pull(subscription, 0) == []
+    assert pull(subscription, 0) == []
 
     code = ecom_contracts_main([*argv, "--skip-invalid"])
     out = capsys.readouterr()
     assert code == 1
     assert "published 3 of 4 events" in out.err
     assert f"{source}:2: unknown_fields: " in out.out
-    assert len(_pull(subscription, 3)) == 3
+    assert len(pull(subscription, 3)) == 3
 
     source.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
     assert ecom_contracts_main([*argv, "--dry-run"]) == 0
     assert "dry run: 3 of 3 event(s) would be published" in capsys.readouterr().err
     assert ecom_contracts_main(argv) == 0
     assert "published 3 of 3 events" in capsys.readouterr().err
-    assert len(_pull(subscription, 3)) == 3
+    assert len(pull(subscription, 3)) == 3
 
 
 def test_publish_cli_to_a_topic_that_does_not_exist_is_one_line(
@@ -287,7 +262,7 @@ def test_replay_republishes_dead_letters_to_their_topics(
     assert code == 0
     assert f"re-published {len(invalid)}; failed 0" in out
     assert f"skipped {len(letters) - len(invalid)}: filtered out" in out
-    received = [m for s in subscriptions.values() for m in _pull(s, 1)]
+    received = [m for s in subscriptions.values() for m in pull(s, 1)]
     got = sorted(
         (base64.b64encode(m.data).decode(), sorted(m.attributes.items())) for m in received
     )
@@ -397,7 +372,7 @@ def test_replay_republishes_raw_landed_messages_for_a_time_range(
     )  # fmt: skip
     assert code == 0
     assert f"re-published 2 to {topic}; failed 0; unreadable rows 0" in capsys.readouterr().out
-    received = _pull(subscription, 2)
+    received = pull(subscription, 2)
     assert sorted(m.data for m in received) == sorted(e.SerializeToString() for e in events[:2])
     for message in received:
         assert "googclient_schemaname" not in message.attributes
@@ -441,7 +416,7 @@ def test_replay_restores_the_ordering_key_landed_in_the_attributes_json(
     table = _land_raw(bigquery_project, rows)
     code = replay.main(["--source", f"bq://{table}", "--project", PROJECT])
     assert code == 0, capsys.readouterr().err
-    received = _pull(subscription, len(landed))
+    received = pull(subscription, len(landed))
     by_event = {order_event_pb2.OrderEvent.FromString(m.data).event_id: m for m in received}
     assert {event_id: m.ordering_key for event_id, m in by_event.items()} == dict(landed)
     for message in received:
@@ -513,7 +488,7 @@ def test_replay_of_an_empty_source_is_a_usage_error(
 def test_check_compatibility_reads_the_topic(
     emulator: PubsubEmulator, capsys: pytest.CaptureFixture[str]
 ):
-    topic, _ = _topic(emulator)
+    topic, _ = new_topic(PROJECT)
     argv = ["check-compatibility", "--contract", "order-event", "--topic"]
     assert ecom_contracts_main([*argv, topic]) == 0
     assert capsys.readouterr().out.startswith(f"accepted: {topic} has no schema")

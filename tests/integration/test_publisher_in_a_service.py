@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from ecom_contracts._cli import main as ecom_contracts_main
 from ecom_contracts_pb.events.v1 import order_event_pb2
 from ops.emulators import PubsubEmulator
 from ops.emulators.process import free_port
+from tests.integration.emulator_topics import new_topic, pull
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "tests" / "contract" / "cases" / "order_event"
@@ -51,33 +51,6 @@ def _order(
     )
     event.event_id, event.order_id, event.status = event_id, order_id, status  # type: ignore[assignment]
     return event
-
-
-def _topic(ordering: bool = False, topic_id: str = "") -> tuple[str, str]:
-    name = uuid.uuid4().hex[:10]
-    project = f"{PROJECT}-{name}" if topic_id else PROJECT
-    topic = f"projects/{project}/topics/{topic_id or f't-{name}'}"
-    subscription = f"projects/{project}/subscriptions/s-{name}"
-    pubsub_v1.PublisherClient().create_topic(name=topic)
-    pubsub_v1.SubscriberClient().create_subscription(
-        request={"name": subscription, "topic": topic, "enable_message_ordering": ordering}
-    )
-    return topic, subscription
-
-
-def _pulled(subscription: str, expected: int) -> list[Any]:
-    client = pubsub_v1.SubscriberClient()
-    received: list[Any] = []
-    for _ in range(10):
-        response = client.pull(subscription=subscription, max_messages=100, timeout=10)
-        received += response.received_messages
-        if response.received_messages:
-            client.acknowledge(
-                subscription=subscription, ack_ids=[m.ack_id for m in response.received_messages]
-            )
-        if len(received) >= expected:
-            break
-    return [m.message for m in received]
 
 
 def _event_ids(messages: list[Any]) -> list[str]:
@@ -105,19 +78,19 @@ class _PublishRightsOnly:
 
 
 def test_an_explicit_encoding_publishes_with_publish_rights_alone(emulator: PubsubEmulator):
-    topic, subscription = _topic()
+    topic, subscription = new_topic(PROJECT)
     client = _PublishRightsOnly(pubsub_v1.PublisherClient())
     publisher = Publisher(topic, client=client, encoding="BINARY")
     results = publisher.publish([_order("e1"), _order("e2")])
     assert [r.ok for r in results] == [True, True], results
     assert client.reads == 0  # no pubsub.topics.get needed
-    assert sorted(_event_ids(_pulled(subscription, 2))) == ["e1", "e2"]
+    assert sorted(_event_ids(pull(subscription, 2))) == ["e1", "e2"]
 
 
 def test_reading_the_settings_degrades_with_one_warning_where_denied(
     emulator: PubsubEmulator, caplog: pytest.LogCaptureFixture
 ):
-    topic, subscription = _topic()
+    topic, subscription = new_topic(PROJECT)
     client = _PublishRightsOnly(pubsub_v1.PublisherClient())
     publisher = Publisher(topic, client=client)
     with caplog.at_level(logging.WARNING, logger="ecom_contracts.publisher"):
@@ -131,7 +104,7 @@ def test_reading_the_settings_degrades_with_one_warning_where_denied(
     (warning,) = caplog.records
     assert "pubsub.topics.get" in warning.getMessage()
     assert "roles/pubsub.publisher" in warning.getMessage()
-    assert sorted(_event_ids(_pulled(subscription, 2))) == ["e1", "e2"]
+    assert sorted(_event_ids(pull(subscription, 2))) == ["e1", "e2"]
 
 
 @pytest.fixture
@@ -208,7 +181,7 @@ def test_a_timeout_holds_its_ordering_key(unreachable: threading.Event):
 
 
 def test_send_does_not_wait_and_flush_collects_every_result(emulator: PubsubEmulator):
-    topic, subscription = _topic()
+    topic, subscription = new_topic(PROJECT)
     # A batch waits up to a second to fill: sending must not wait for it.
     publisher = Publisher(topic, encoding="BINARY", max_latency=1.0)
     called: list[PublishResult] = []
@@ -221,11 +194,11 @@ def test_send_does_not_wait_and_flush_collects_every_result(emulator: PubsubEmul
     assert late.result().ok
     assert sorted(r.index for r in called) == list(range(20))
     assert len({r.message_id for r in called}) == 20
-    assert len(_pulled(subscription, 21)) == 21
+    assert len(pull(subscription, 21)) == 21
 
 
 def test_a_refused_event_holds_the_later_events_of_its_order(emulator: PubsubEmulator):
-    topic, subscription = _topic(ordering=True)
+    topic, subscription = new_topic(PROJECT, ordering=True)
     publisher = Publisher(topic, ordering=True)
     placed = _order("placed", "o-77")
     placed.currency = "euro"  # breaks the contract's rules
@@ -236,7 +209,7 @@ def test_a_refused_event_holds_the_later_events_of_its_order(emulator: PubsubEmu
     assert "string.pattern" in (results[0].error or "")
     assert isinstance(results[1].refusal, KeyHeldError)
     assert results[1].ordering_key == "o-77"
-    assert _event_ids(_pulled(subscription, 1)) == ["other"]  # PAID was not sent before PLACED
+    assert _event_ids(pull(subscription, 1)) == ["other"]  # PAID was not sent before PLACED
     # Still held, by send too, until the caller resumes the key; then in order again.
     assert isinstance(
         publisher.send(paid, ordering_key_field="order_id").result().refusal, KeyHeldError
@@ -245,13 +218,13 @@ def test_a_refused_event_holds_the_later_events_of_its_order(emulator: PubsubEmu
     placed.currency = "EUR"
     again = publisher.publish([placed, paid], ordering_key_field="order_id")
     assert [r.ok for r in again] == [True, True]
-    assert _event_ids(_pulled(subscription, 2)) == ["placed", "paid"]
+    assert _event_ids(pull(subscription, 2)) == ["placed", "paid"]
 
 
 def test_the_command_refuses_a_topic_of_another_contract(
     emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    topic, subscription = _topic(topic_id="order-events")
+    topic, subscription = new_topic(PROJECT, topic_id="order-events")
     source = tmp_path / "inventory.ndjson"
     source.write_text(
         '{"eventId": "s-1", "eventTimestamp": "2025-12-01T10:00:00Z", "productId": "p-1", '
@@ -267,9 +240,9 @@ def test_the_command_refuses_a_topic_of_another_contract(
     assert said.startswith("ecom-contracts publish: error: argument --topic: ")
     assert "carries ecom.events.v1.OrderEvent" in said
     assert "inventory-events" in said
-    assert _pulled(subscription, 0) == []
+    assert pull(subscription, 0) == []
     # The same file to the inventory topic goes out.
-    inventory, _ = _topic(topic_id="inventory-events")
+    inventory, _ = new_topic(PROJECT, topic_id="inventory-events")
     assert (
         ecom_contracts_main(
             ["publish", "--topic", inventory, "--contract", "inventory-event", str(source)]
@@ -281,7 +254,7 @@ def test_the_command_refuses_a_topic_of_another_contract(
 def test_the_command_publishes_with_an_explicit_encoding_and_a_timeout(
     emulator: PubsubEmulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    topic, subscription = _topic(ordering=True, topic_id="order-events")
+    topic, subscription = new_topic(PROJECT, ordering=True, topic_id="order-events")
     source = tmp_path / "orders.ndjson"
     source.write_text(
         "".join(json_format.MessageToJson(_order(f"e{i}", "o-1"), indent=None) + "\n"
@@ -292,4 +265,4 @@ def test_the_command_publishes_with_an_explicit_encoding_and_a_timeout(
          "--ordering-key", "order_id", "--timeout", "20", str(source)]
     )  # fmt: skip
     assert code == 0, capsys.readouterr()
-    assert _event_ids(_pulled(subscription, 3)) == ["e0", "e1", "e2"]
+    assert _event_ids(pull(subscription, 3)) == ["e0", "e1", "e2"]
