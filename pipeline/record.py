@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from pipeline.model import FactRow
+
+_STRINGS = frozenset((str, type(None)))
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,33 @@ class PubsubRecord:
     def from_json(cls, line: str | bytes) -> PubsubRecord:
         """Parse one replay-format line; extra fields (as in dead-letter records) are ignored.
 
-        Raises ValueError when the line is not such a record.
+        Parsed by orjson; a line orjson refuses is parsed again by the standard
+        library, so exactly the lines ``json.loads`` takes are taken. Raises
+        ValueError when the line is not such a record.
         """
-        parsed: Any = json.loads(line)
-        if not isinstance(parsed, dict) or not isinstance(parsed.get("data", ""), str):
+        try:
+            parsed: Any = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            parsed = json.loads(line)  # NaN, a BOM, a lone surrogate: the library decides
+        if type(parsed) is not dict:
             raise ValueError("a replay record is a JSON object with base64 `data`")
+        if not _STRINGS.issuperset(map(type, (parsed.get("messageId"), parsed.get("publishTime")))):
+            parsed = json.loads(line)  # a number, as the standard library reads it (orjson: float)
+        data = parsed.get("data", "")
         attributes = parsed.get("attributes") or {}
-        if not isinstance(attributes, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in attributes.items()
+        if type(data) is not str:
+            raise ValueError("a replay record is a JSON object with base64 `data`")
+        if type(attributes) is not dict or not all(
+            type(k) is str and type(v) is str for k, v in attributes.items()
         ):
             raise ValueError("replay `attributes` must map strings to strings")
         return cls(
-            data=base64.b64decode(parsed.get("data", ""), validate=True),
-            attributes=dict(attributes),
-            message_id=str(parsed.get("messageId", "")),
-            publish_time=str(parsed.get("publishTime", "")),
+            binascii.a2b_base64(data, strict_mode=True),
+            attributes,
+            str(parsed.get("messageId", "")),
+            str(parsed.get("publishTime", "")),
         )
 
 
-MessageRows = tuple[tuple[FactRow, ...], PubsubRecord]
+MessageRows = tuple[list[FactRow], PubsubRecord]
 """One message's fact rows and the message itself: what the warehouse sinks take (in lists)."""

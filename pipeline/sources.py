@@ -13,6 +13,7 @@ from apache_beam.pvalue import PBegin, PCollection
 from apache_beam.transforms.window import GlobalWindows
 from typing_extensions import override
 
+from pipeline import coders  # noqa: F401  (registers the coders of records and rows)
 from pipeline.record import PubsubRecord
 
 
@@ -115,15 +116,18 @@ class ReadMessages(beam.PTransform[PBegin, PCollection[Any]]):
                 pipeline
                 | f"ReadSubscription{index}"
                 >> ReadFromPubSub(subscription=subscription, with_attributes=True)
-                | f"ToRecord{index}" >> beam.Map(to_record, contract)
-                | f"BatchPerBundle{index}" >> beam.ParDo(BatchPerBundleFn())
+                | f"ToRecord{index}"
+                >> beam.Map(to_record, contract).with_output_types(PubsubRecord)
+                | f"BatchPerBundle{index}"
+                >> beam.ParDo(BatchPerBundleFn()).with_output_types(list[PubsubRecord])
             )
         for index, pattern in enumerate(self.replay):
             branches.append(
                 pipeline
                 | f"MatchReplay{index}" >> fileio.MatchFiles(pattern)
                 | f"OpenReplay{index}" >> fileio.ReadMatches()
-                | f"ReadReplay{index}" >> beam.FlatMap(read_replay_batches)
+                | f"ReadReplay{index}"
+                >> beam.FlatMap(read_replay_batches).with_output_types(list[PubsubRecord])
             )
         if len(branches) == 1:
             return cast(PCollection[Any], branches[0])

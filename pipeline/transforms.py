@@ -11,8 +11,10 @@ from apache_beam.metrics.metric import Metrics
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
+from pipeline import coders  # noqa: F401  (registers the coders of records and rows)
 from pipeline.counters import NAMESPACE, outcome_counter
 from pipeline.deadletter import REASON_NAMES, keyed_line
+from pipeline.heap import freeze_long_lived
 from pipeline.process import process
 from pipeline.record import MessageRows, PubsubRecord
 
@@ -36,6 +38,10 @@ class ProcessFn(beam.DoFn):
         self.lag = Metrics.distribution(NAMESPACE, "event_time_lag_ms")
         self.unknown_fields = Metrics.counter(NAMESPACE, "unknown_fields")
         self.counters: dict[tuple[str, str], Any] = {}
+
+    @override
+    def setup(self) -> None:
+        freeze_long_lived()
 
     def _count(self, counts: Counter[tuple[str, str]]) -> None:
         """Add an element's outcome counts to their counters (one update per outcome)."""
@@ -73,7 +79,7 @@ class ProcessFn(beam.DoFn):
             unknown_fields += outcome.unknown_fields
             if outcome.event_seconds is not None:
                 self.lag.update(int((now - outcome.event_seconds) * 1000))
-            produced.append((tuple(outcome.rows), record))
+            produced.append((outcome.rows, record))
         self._count(counts)
         if unknown_fields:
             self.unknown_fields.inc(unknown_fields)
@@ -93,4 +99,4 @@ class ProcessMessages(beam.PTransform[PCollection[Any], Any]):
     def expand(self, records: PCollection[Any]) -> Any:
         return records | "RouteDecodeValidateModel" >> beam.ParDo(
             ProcessFn(self.default_contract)
-        ).with_outputs(DEAD_LETTERS, main=ROWS)
+        ).with_output_types(list[MessageRows]).with_outputs(DEAD_LETTERS, main=ROWS)

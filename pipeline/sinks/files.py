@@ -38,9 +38,10 @@ class WriteRowFiles(beam.PTransform[PCollection[Any], Any]):
     def expand(self, rows: PCollection[Any]) -> Any:
         unique = (
             rows
-            | "KeyByRowKey" >> beam.FlatMap(keyed_rows)
+            | "KeyByRowKey"
+            >> beam.FlatMap(keyed_rows).with_output_types(tuple[str, tuple[FactRow, PubsubRecord]])
             | "GroupByRowKey" >> beam.GroupByKey()
-            | "OnePerKey" >> beam.Map(first_row)
+            | "OnePerKey" >> beam.Map(first_row).with_output_types(FactRow)
         )
         for table in TABLES:
             _ = (

@@ -85,7 +85,7 @@ class ListSinkFn(WarehouseSinkFn):
 
 
 def _message(message_id: str, *keys: str) -> MessageRows:
-    rows = tuple(FactRow("fact_inventory", key, {"event_id": key}) for key in keys)
+    rows = [FactRow("fact_inventory", key, {"event_id": key}) for key in keys]
     return rows, PubsubRecord(b"payload", {"k": "v"}, message_id)
 
 

@@ -325,7 +325,7 @@ def test_bigquery_insert_ids_are_at_most_128_characters_and_the_same_on_every_re
     order_id = "o" * 128  # the longest order id the contract allows
     long_key = f"{order_id}|1"
     row = FactRow("fact_order_item", long_key, {"line_key": long_key, "order_id": order_id})
-    element: list[MessageRows] = [((row,), PubsubRecord(b"o", {}, "msg-o"))]
+    element: list[MessageRows] = [([row], PubsubRecord(b"o", {}, "msg-o"))]
     FakeBigQuery.script = [exceptions.ServiceUnavailable("try later"), lambda rows: []]
     fn = InsertRowsFn("proj", "events", client_factory=_fake, base_delay=0)
     fn.setup()
