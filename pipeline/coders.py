@@ -20,7 +20,7 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from apache_beam import coders
+from apache_beam.coders.typecoders import registry
 from apache_beam.coders import coder_impl
 from apache_beam.coders.coders import FastCoder
 from typing_extensions import override
@@ -102,5 +102,5 @@ class FactRowCoder(FastCoder):
         return FactRow
 
 
-coders.registry.register_coder(PubsubRecord, PubsubRecordCoder)
-coders.registry.register_coder(FactRow, FactRowCoder)
+registry.register_coder(PubsubRecord, PubsubRecordCoder)
+registry.register_coder(FactRow, FactRowCoder)

@@ -198,7 +198,7 @@ def test_a_row_the_emulator_refuses_is_one_dead_letter_of_its_message(
         (_inventory_row("bad-ok"), _inventory_row("bad", warehouse_id=None)),  # REQUIRED, null
         PubsubRecord(b"bad", {}, "msg-bad"),
     )
-    good = [((_inventory_row(k),), PubsubRecord(k.encode(), {}, f"msg-{k}")) for k in "ab"]
+    good = [([_inventory_row(k)], PubsubRecord(k.encode(), {}, f"msg-{k}")) for k in "ab"]
     letters = _bundle(fn, [good[0], bad, good[1]])
     fn.teardown()
     assert [(d["messageId"], d["reason"]) for d in letters] == [("msg-bad", "REASON_SINK_REJECTED")]
@@ -213,7 +213,7 @@ def _golden_messages() -> list[MessageRows]:
     lines = (GOLDEN / "input.ndjson").read_text().splitlines()
     records = [PubsubRecord.from_json(line) for line in lines]
     outcomes = [(process(record).rows, record) for record in records]
-    return [(tuple(rows), record) for rows, record in outcomes if rows]
+    return [(list(rows), record) for rows, record in outcomes if rows]
 
 
 @pytest.mark.parametrize("method", METHODS)
