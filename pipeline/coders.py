@@ -20,9 +20,9 @@ from __future__ import annotations
 import pickle
 from typing import Any
 
-from apache_beam.coders.typecoders import registry
 from apache_beam.coders import coder_impl
 from apache_beam.coders.coders import FastCoder
+from apache_beam.coders.typecoders import registry
 from typing_extensions import override
 
 from ecom_warehouse_runtime.fact_rows import FactRow
