@@ -195,7 +195,7 @@ def test_a_row_the_emulator_refuses_is_one_dead_letter_of_its_message(
     fn = _sink(method, bigquery_project)
     fn.setup()
     bad = (
-        (_inventory_row("bad-ok"), _inventory_row("bad", warehouse_id=None)),  # REQUIRED, null
+        [_inventory_row("bad-ok"), _inventory_row("bad", warehouse_id=None)],  # REQUIRED, null
         PubsubRecord(b"bad", {}, "msg-bad"),
     )
     good = [([_inventory_row(k)], PubsubRecord(k.encode(), {}, f"msg-{k}")) for k in "ab"]

@@ -14,6 +14,7 @@ from typing import Any
 
 import apache_beam as beam
 import pytest
+from apache_beam.coders.typecoders import registry
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,8 +108,8 @@ def test_from_json_reads_every_record_as_the_standard_library_does(
 def test_records_and_rows_cross_a_stage_boundary_unchanged():
     record = PubsubRecord(b"\x00payload", {"ecom_contract": "x"}, "m1", "2025-12-01T00:00:00Z", "c")
     row = FactRow("fact_inventory", "inv-1", {"event_id": "inv-1", "quantity_change": -2})
-    record_coder = beam.coders.registry.get_coder(PubsubRecord)
-    row_coder = beam.coders.registry.get_coder(FactRow)
+    record_coder = registry.get_coder(PubsubRecord)
+    row_coder = registry.get_coder(FactRow)
     assert isinstance(record_coder, coders.PubsubRecordCoder)
     assert isinstance(row_coder, coders.FactRowCoder)
     decoded = record_coder.decode(record_coder.encode(record))
@@ -120,7 +121,7 @@ def test_records_and_rows_cross_a_stage_boundary_unchanged():
 def test_a_batch_is_sized_without_being_encoded():
     """The runner's size sampling of a batch must not pickle its records (the cost it had)."""
     batch = [PubsubRecord(b"x" * 100, {"k": "v"}, f"m{i}") for i in range(1000)]
-    coder = beam.coders.registry.get_coder(beam.typehints.List[PubsubRecord])
+    coder = registry.get_coder(beam.typehints.List[PubsubRecord])
     calls = 0
     original = coders._encode_record
 
@@ -132,7 +133,7 @@ def test_a_batch_is_sized_without_being_encoded():
     coders._encode_record = counting
     try:
         size = coder.get_impl().estimate_size(batch)
-        impl = beam.coders.registry.get_coder(PubsubRecord).get_impl()
+        impl = registry.get_coder(PubsubRecord).get_impl()
     finally:
         coders._encode_record = original
     assert calls == 0

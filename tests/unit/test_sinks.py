@@ -46,9 +46,9 @@ def _row(key: str, **overrides: Any) -> FactRow:
     return FactRow("fact_inventory", key, row)
 
 
-def _element(key: str, **overrides: Any) -> list[tuple[tuple[FactRow, ...], PubsubRecord]]:
+def _element(key: str, **overrides: Any) -> list[MessageRows]:
     """One processed message with one row, as ProcessMessages emits it (a list of one)."""
-    return [((_row(key, **overrides),), PubsubRecord(key.encode(), {"k": key}, f"msg-{key}"))]
+    return [([_row(key, **overrides)], PubsubRecord(key.encode(), {"k": key}, f"msg-{key}"))]
 
 
 class FakeBigQuery:

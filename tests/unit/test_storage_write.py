@@ -29,7 +29,7 @@ from google.protobuf import json_format
 from ecom_warehouse.artifacts import WAREHOUSE_TABLES
 from pipeline.errors import SinkRejectedError
 from pipeline.model import TABLES, FactRow
-from pipeline.record import PubsubRecord
+from pipeline.record import MessageRows, PubsubRecord
 from pipeline.sinks import bigquery_storage
 from pipeline.sinks.append_rows import AppendRowsConnection
 from pipeline.sinks.bigquery_storage import AppendRowsFn, WriteWithStorageApi
@@ -235,12 +235,12 @@ def _sink(**kwargs: Any) -> AppendRowsFn:
     return fn
 
 
-def _message(key: str, *rows: dict[str, Any]) -> tuple[tuple[FactRow, ...], PubsubRecord]:
-    facts = tuple(FactRow("fact_inventory", row["event_id"], row) for row in rows)
+def _message(key: str, *rows: dict[str, Any]) -> MessageRows:
+    facts = [FactRow("fact_inventory", row["event_id"], row) for row in rows]
     return facts, PubsubRecord(key.encode(), {"k": key}, f"msg-{key}")
 
 
-def _bundle(fn: AppendRowsFn, *messages: tuple[tuple[FactRow, ...], PubsubRecord]) -> list[Any]:
+def _bundle(fn: AppendRowsFn, *messages: MessageRows) -> list[Any]:
     """Process ``messages`` in one bundle; return the dead letters emitted (as dicts)."""
     fn.start_bundle()
     letters = [line for message in messages for _, line in fn.process([message])]
