@@ -94,7 +94,7 @@ def _fake(_: str) -> FakeBigQuery:
     return FakeBigQuery()
 
 
-def _run_bigquery(elements: list[list[tuple[tuple[FactRow, ...], PubsubRecord]]]) -> None:
+def _run_bigquery(elements: list[list[MessageRows]]) -> None:
     """Write ``elements``; assert that exactly the message ``msg-bad`` is dead-lettered."""
     with TestPipeline() as pipeline:
         refused = (
