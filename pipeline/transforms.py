@@ -61,25 +61,27 @@ class ProcessFn(beam.DoFn):
         outputs: list[Any] = []
         produced: list[MessageRows] = []
         counts: Counter[tuple[str, str]] = Counter()
+        modeled: Counter[tuple[str, str, str]] = Counter()  # (contract, revision, published as)
         unknown_fields = 0
         for record in records:
             outcome = process(record, self.default_contract)
             if outcome.revision_lookup_failed:
                 counts[outcome.contract, "revision_lookup_failed"] += 1
-            if outcome.dead_letter is not None:
-                counts[outcome.contract, REASON_NAMES[outcome.dead_letter.reason]] += 1
-                line = keyed_line(record, outcome.dead_letter)
-                outputs.append(beam.pvalue.TaggedOutput(DEAD_LETTERS, line))
+            letter = outcome.dead_letter
+            if letter is not None:
+                counts[outcome.contract, REASON_NAMES[letter.reason]] += 1
+                outputs.append(beam.pvalue.TaggedOutput(DEAD_LETTERS, keyed_line(record, letter)))
                 continue
-            counts[outcome.contract, "ok"] += 1
-            revision = outcome.revision.split(" ", 1)[0] or "unknown"
-            counts[outcome.contract, f"decoded_as.{revision}"] += 1
-            if outcome.published_as:
-                counts[outcome.contract, f"published_as.{outcome.published_as}"] += 1
+            modeled[outcome.contract, outcome.revision, outcome.published_as] += 1
             unknown_fields += outcome.unknown_fields
             if outcome.event_seconds is not None:
                 self.lag.update(int((now - outcome.event_seconds) * 1000))
             produced.append((outcome.rows, record))
+        for (contract, revision, published_as), count in modeled.items():
+            counts[contract, "ok"] += count
+            counts[contract, f"decoded_as.{revision.split(' ', 1)[0] or 'unknown'}"] += count
+            if published_as:
+                counts[contract, f"published_as.{published_as}"] += count
         self._count(counts)
         if unknown_fields:
             self.unknown_fields.inc(unknown_fields)
