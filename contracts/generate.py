@@ -45,7 +45,7 @@ from contracts.raw_tables import raw_tables, render_raw_ddl
 from contracts.reference_doc import render_reference
 from contracts.registry import REGISTRY, Registry, removed_fields, render_revisions_module
 from contracts.row_builders import render_rows_module
-from contracts.validation_code import render_validation_module
+from contracts.validation_code import InlineChecks, render_validation_module
 
 MANAGED = (
     "generated/**/*",
@@ -129,7 +129,7 @@ def render_all(repo: Path, image: ContractImage, work: Path) -> dict[str, bytes]
     files[f"generated/{PRODUCERS}/catalog.py"] = render_catalog_module(registry, image, resolved)
     files["generated/ecom_warehouse/artifacts.py"] = render_artifacts_module(tables, raw, files)
     files["generated/ecom_warehouse/rows.py"] = render_rows_module(
-        resolved, required_fields(image, resolved)
+        resolved, required_fields(image, resolved), InlineChecks(image, events)
     )
 
     validation = render_validation_module(image, events)

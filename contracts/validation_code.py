@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from google.protobuf import descriptor
 
@@ -690,6 +690,131 @@ def _fast_field(member: _FieldPlan) -> list[str]:
     if member.guarded and body:
         return [f"    if {member.presence}:", *("    " + line for line in body)]
     return body
+
+
+class Reads(Protocol):
+    """Where inline checks are rendered: the lines of one scope, and its reads held in locals."""
+
+    indent: str
+    lines: list[str]
+
+    def hoist(self, expression: str, prefix: str) -> str:
+        """Return a local holding ``expression``, computing it once (a line at ``indent``)."""
+        ...
+
+
+class InlineChecks:
+    """The fast tests of the event contracts, rendered inline into another generated function.
+
+    The row builders that also check (``ecom_warehouse.rows``) read each field
+    once for both: :meth:`render` appends to a function's scope the statements
+    that ``return None`` where the event (the local ``event``) breaks a rule
+    or needs protovalidate, exactly where its fast test (``_valid_...``) would
+    return False, and reads every field checked outside a loop or an optional
+    message through the scope's :meth:`Reads.hoist`, so that code rendered
+    after it finds the value already in a local. The checks use this object's
+    constants (:meth:`declarations`).
+    """
+
+    def __init__(self, image: ContractImage, events: list[descriptor.Descriptor]) -> None:
+        self._module = _Module(image)
+        for event in events:
+            _plan_message(self._module, event)
+
+    def render(self, event: descriptor.Descriptor, reads: Reads) -> None:
+        """Append the checks of ``event`` to ``reads``' lines."""
+        _Inline(self._module, reads).message(event, "event", reads.indent, True, ())
+
+    def declarations(self) -> list[str]:
+        """Return the constants the rendered checks use, one ``name: Final = ...`` line each."""
+        return self._module.constants.declarations()
+
+
+class _Inline:
+    """One rendering of inline checks: a message's fields, recursively, into ``reads``' lines."""
+
+    def __init__(self, module: _Module, reads: Reads) -> None:
+        self.module = module
+        self.reads = reads
+        self.count = 0
+
+    def emit(self, line: str) -> None:
+        self.reads.lines.append(line)
+
+    def local(self, expression: str, indent: str, shared: bool) -> str:
+        """Return a local holding ``expression``: shared through ``reads``, or this block's own."""
+        if shared:
+            return self.reads.hoist(expression, "value_")
+        self.count += 1
+        name = f"read_{self.count}"
+        self.emit(f"{indent}{name} = {expression}")
+        return name
+
+    def message(
+        self,
+        message: descriptor.Descriptor,
+        m: str,
+        indent: str,
+        shared: bool,
+        chain: tuple[str, ...],
+    ) -> None:
+        plan = self.module.plans[message.full_name]
+        if plan.fallback or message.full_name in chain:
+            self.emit(f"{indent}return None  # {message.full_name}: judged by the rules' collector")
+            return
+        if plan.cel:
+            self.emit(f"{indent}m = {m}")
+        for rule in plan.cel:
+            self.emit(f"{indent}if {rule.broken}:")
+            self.emit(f"{indent}    return None")
+        for member in plan.fields:
+            self.field(member, m, indent, shared, (*chain, message.full_name))
+
+    def field(
+        self, member: _FieldPlan, m: str, indent: str, shared: bool, chain: tuple[str, ...]
+    ) -> None:
+        assert member.presence.startswith("m.")
+        presence = m + member.presence[1:]
+        checked = bool(member.rules or member.item_rules or member.nested is not None)
+        if member.required:
+            self.emit(f"{indent}if not {presence}:")
+            self.emit(f"{indent}    return None")
+        elif member.guarded and checked:
+            self.emit(f"{indent}if {presence}:")
+            indent, shared = indent + "    ", False
+        if checked:
+            self.value(member, m, indent, shared, chain)
+
+    def value(
+        self, member: _FieldPlan, m: str, indent: str, shared: bool, chain: tuple[str, ...]
+    ) -> None:
+        held = self.local(f"{m}.{member.name}", indent, shared)
+        if member.timestamp:
+            representable = f"{_MIN_SECONDS} <= v[0] <= {_MAX_SECONDS} and 0 <= v[1] < 10**9"
+            self.emit(f"{indent}v = ({held}.seconds, {held}.nanos)")
+            self.emit(f"{indent}if not ({representable}):")
+            self.emit(f"{indent}    return None")
+        elif member.rules or member.item_rules:
+            self.emit(f"{indent}v = {held}")
+        broken = [rule.broken for rule in member.rules]
+        if any("len(v)" in condition for condition in broken):
+            self.emit(f"{indent}n = len(v)")
+            broken = [condition.replace("len(v)", "n") for condition in broken]
+        if broken:
+            self.emit(f"{indent}if {' or '.join(f'({b})' for b in broken)}:")
+            self.emit(f"{indent}    return None")
+        if member.repeated and (member.item_rules or member.nested is not None):
+            item = f"item_{len(chain)}"
+            self.emit(f"{indent}for {item} in {held}:")
+            if member.nested is not None:
+                self.message(member.nested, item, indent + "    ", False, chain)
+            else:
+                item_broken = " or ".join(f"({rule.broken})" for rule in member.item_rules)
+                self.emit(f"{indent}    v = {item}")
+                self.emit(f"{indent}    if {item_broken}:")
+                self.emit(f"{indent}        return None")
+        elif member.nested is not None:
+            self.message(member.nested, held, indent, shared, chain)
 
 
 def _message_cel(message: descriptor.Descriptor, rule: Any) -> _Rule:

@@ -85,6 +85,7 @@ from ecom_contracts._validation import (
     collect_violations,
     use_validation_engine,
     validate,
+    validation_engine,
 )
 from ecom_contracts._versions import RELEASE, VERSION, revision
 
@@ -151,4 +152,5 @@ __all__ = [
     "use_json_decoder",
     "use_validation_engine",
     "validate",
+    "validation_engine",
 ]

@@ -60,16 +60,26 @@ _ENGINE_FUNCTIONS: Final[dict[str, Callable[[Message], list[_Found]]]] = {
     "cross-check": _cross_check,
 }
 _engine = _ENGINE_FUNCTIONS["generated"]
+_engine_name = "generated"
 
 
 def use_validation_engine(name: str) -> None:
     """Check the rules with ``name`` (see :data:`VALIDATION_ENGINES`) from now on."""
-    global _engine
+    global _engine, _engine_name
     if name not in _ENGINE_FUNCTIONS:
         raise ValueError(
             f"unknown validation engine {name!r}; use one of {', '.join(VALIDATION_ENGINES)}"
         )
-    _engine = _ENGINE_FUNCTIONS[name]
+    _engine, _engine_name = _ENGINE_FUNCTIONS[name], name
+
+
+def validation_engine() -> str:
+    """Return the engine checking the rules now (one of :data:`VALIDATION_ENGINES`).
+
+    Code that compiles the same rules into its own fast path (the pipeline's
+    checking row builders) takes it only while this is ``generated``.
+    """
+    return _engine_name
 
 
 use_validation_engine(os.environ.get("ECOM_VALIDATION_ENGINE", "generated") or "generated")

@@ -31,6 +31,7 @@ _EPOCH_DATE: Final = dt.date(1970, 1, 1)
 _MIN_SECONDS: Final = -62135596800  # 0001-01-01T00:00:00Z
 _MAX_SECONDS: Final = 253402300799  # 9999-12-31T23:59:59Z
 _TWO_DIGITS: Final = tuple(f"{second:02d}" for second in range(60))
+_THREE_DIGITS: Final = tuple(f"{number:03d}" for number in range(1000))
 
 
 class UnrepresentableValueError(Exception):
@@ -92,7 +93,8 @@ def timestamp(seconds: int, nanos: int) -> tuple[str, str]:
         )
     minutes, second = divmod(seconds, 60)
     prefix, day = _minute(minutes)
-    return f"{prefix}{_TWO_DIGITS[second]}.{nanos // 1000:06d}Z", day
+    milli, micro = divmod(nanos // 1000, 1000)
+    return f"{prefix}{_TWO_DIGITS[second]}.{_THREE_DIGITS[milli]}{_THREE_DIGITS[micro]}Z", day
 
 
 def date(value: Any) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from google.protobuf.message import Message
 
-from ecom_warehouse.rows import BUILDERS, KEY_COLUMNS, TABLES
+from ecom_warehouse.rows import BUILDERS, CHECKED_BUILDERS, KEY_COLUMNS, TABLES
 from ecom_warehouse_runtime.fact_rows import (
     FactRow,
     Row,
@@ -35,6 +35,7 @@ __all__ = [
     "FactRow",
     "Row",
     "model",
+    "model_if_valid",
     "money_nanos",
     "numeric",
     "timestamp",
@@ -44,6 +45,24 @@ __all__ = [
 def model(event: Message) -> list[FactRow]:
     """Return the fact rows of a validated event. Raises ModelingError."""
     builder = BUILDERS.get(event.DESCRIPTOR.full_name)
+    if builder is None:
+        raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
+    try:
+        return builder(event)
+    except UnrepresentableValueError as error:
+        raise ModelingError(str(error)) from error
+
+
+def model_if_valid(event: Message) -> list[FactRow] | None:
+    """Return the fact rows of ``event`` if it breaks no rule of its contract, else None.
+
+    Validate and model in one reading of the event: the checking builder
+    ``make proto`` renders from the same rules as the validate stage's code
+    (``ecom_warehouse.rows.CHECKED_BUILDERS``) returns None exactly where that
+    code finds the event invalid or leaves it to protovalidate; the validate
+    stage then says which rules it breaks. Raises ModelingError.
+    """
+    builder = CHECKED_BUILDERS.get(event.DESCRIPTOR.full_name)
     if builder is None:
         raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
     try:

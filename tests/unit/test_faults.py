@@ -10,6 +10,7 @@ import duckdb
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 
+import ecom_contracts
 from ops.traffic import TrafficGenerator
 from pipeline.deadletter import DeadLetterLine
 from pipeline.deadletter_files import WriteDeadLetters
@@ -80,15 +81,24 @@ def _replay_into_duckdb(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("builder", "engine"),
+    [("model_if_valid", "generated"), ("model", "protovalidate")],
+    ids=["checking builder", "builder after protovalidate"],
+)
 def test_a_bug_in_the_model_fails_the_run_instead_of_dead_lettering(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder: str, engine: str
 ):
     def buggy_model(event: object) -> list[object]:
         raise KeyError("a column the model forgot")
 
-    monkeypatch.setattr("pipeline.process.model", buggy_model)
-    with pytest.raises(Exception, match="a column the model forgot"):
-        _replay_into_duckdb(tmp_path)
+    monkeypatch.setattr(f"pipeline.process.{builder}", buggy_model)
+    ecom_contracts.use_validation_engine(engine)
+    try:
+        with pytest.raises(Exception, match="a column the model forgot"):
+            _replay_into_duckdb(tmp_path)
+    finally:
+        ecom_contracts.use_validation_engine("generated")
     assert not list((tmp_path / "dead_letters").glob("*.ndjson"))  # not hidden as data errors
 
 
