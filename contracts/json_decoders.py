@@ -59,6 +59,10 @@ class _Decline(Exception):
     """The document is outside the fast path: json_format decodes it."""
 
 
+_ABSENT: Final = object()
+"""What a document's ``get`` returns for a key it does not have (``None`` is JSON's null)."""
+
+
 _DECIMAL: Final = re.compile(r"-?[0-9]+\\Z")
 
 
@@ -221,48 +225,45 @@ def _function(module: _Module, message: descriptor.Descriptor, removed: Removed)
         if not synthetic:
             raise UncompiledJsonError(f"{message.name}.{oneof.name}: a oneof")
     here = frozenset(key for path in removed if len(path) == 1 for key in path[0])
-    keys: dict[str, int] = {}
-    branches: list[str] = []
-    for index, member in enumerate(message.fields):
-        keys[member.name] = index
-        keys[member.json_name] = index
+    fields: list[str] = []
+    for member in message.fields:
         below: Removed = tuple(
             path[1:] for path in removed if len(path) > 1 and member.name in path[0]
         )
-        branches += [f"        {'if' if index == 0 else 'elif'} i == {index}:"]
-        if member.json_name != member.name:  # both spellings in one document: json_format refuses
-            branches += [
-                f'            if "{member.name}" in out:',
-                "                raise _Decline",
-            ]
-        branches += _assignment(module, member, below)
-    table = module.constants.name(repr(dict(sorted(keys.items()))), "keys")
-    skipped = module.constants.name(repr(here), "removed") if here else ""
-    unknown = (
-        [
-            f"            if key in {skipped}:",
-            "                continue",
+        fields.append(f"    # {member.name}")
+        fields.append(f'    value = get("{member.json_name}", _ABSENT)')
+        if member.json_name != member.name:
+            # Both spellings in one document leave a key uncounted: json_format refuses it.
+            fields += ["    if value is _ABSENT:", f'        value = get("{member.name}", _ABSENT)']
+        fields += [
+            "    if value is not _ABSENT:",
+            "        found += 1",
+            "        if value is None:",
+            "            raise _Decline",
+            *(line[4:] for line in _assignment(module, member, below)),
+        ]
+    if here:
+        skipped = module.constants.name(repr(here), "removed")
+        unknown = [
+            "    if found != count:  # a removed field's key, dropped; or a key no field has",
+            f"        found += sum(key in document for key in {skipped})",
+            "        if found != count:",
             "            raise _Decline",
         ]
-        if skipped
-        else ["            raise _Decline"]
-    )
+    else:
+        unknown = ["    if found != count:  # a key no field has", "        raise _Decline"]
     body = [
         f"def {name}(document: Any, seen: list[int]) -> dict[str, Any]:",
         f'    """Return the constructor arguments of the {message.name} in ``document``."""',
         "    if type(document) is not dict:",
         "        raise _Decline",
-        "    seen[0] += len(document)",
+        "    count = len(document)",
+        "    seen[0] += count",
         "    out: dict[str, Any] = {}",
-        "    for key, value in document.items():",
-        f"        i = {table}.get(key)",
-        "        if i is None:",
+        "    get = document.get",
+        "    found = 0",
+        *fields,
         *unknown,
-        "        if value is None:",
-        "            raise _Decline",
-        *branches,
-        "        else:",
-        "            raise _Decline",
         "    return out",
     ]
     if not message.fields:

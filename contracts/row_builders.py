@@ -216,7 +216,8 @@ class _Renderer:
                 held = f"_rows.timestamp({access}.seconds, {access}.nanos)"
             else:
                 message = scope.hoist(access, prefix)
-                held = scope.hoist(f"_rows.timestamp({message}.seconds, {message}.nanos)", prefix)
+                seconds, nanos = scope.held(f"{message}.seconds"), scope.held(f"{message}.nanos")
+                held = scope.hoist(f"_rows.timestamp({seconds}, {nanos})", prefix)
             value = f"{held}[{1 if name == 'date' else 0}]"
         elif name == "nullif_empty":
             value = f"({access} or None)"
@@ -233,7 +234,7 @@ class _Renderer:
             repeated = path.last.is_repeated
             value = self.module.convert(path.last, column, access, repeated=repeated)
         if condition:
-            return f"({value} if {condition} else None)"
+            return f"({value} if {self.event_scope.held(condition)} else None)"
         return value
 
 

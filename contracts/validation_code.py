@@ -780,18 +780,34 @@ class _Inline:
             self.emit(f"{indent}if not {presence}:")
             self.emit(f"{indent}    return None")
         elif member.guarded and checked:
+            if shared and member.nested is None and not member.repeated:
+                # A scalar's value reads (as its default) even when unset: read it, and
+                # whether it is set, once for the rows too.
+                presence = self.local(presence, indent, shared)
+                held = self.local(f"{m}.{member.name}", indent, shared)
+                self.emit(f"{indent}if {presence}:")
+                self.value(member, m, indent + "    ", shared, chain, held)
+                return
             self.emit(f"{indent}if {presence}:")
             indent, shared = indent + "    ", False
         if checked:
             self.value(member, m, indent, shared, chain)
 
     def value(
-        self, member: _FieldPlan, m: str, indent: str, shared: bool, chain: tuple[str, ...]
+        self,
+        member: _FieldPlan,
+        m: str,
+        indent: str,
+        shared: bool,
+        chain: tuple[str, ...],
+        held: str = "",
     ) -> None:
-        held = self.local(f"{m}.{member.name}", indent, shared)
+        held = held or self.local(f"{m}.{member.name}", indent, shared)
         if member.timestamp:
             representable = f"{_MIN_SECONDS} <= v[0] <= {_MAX_SECONDS} and 0 <= v[1] < 10**9"
-            self.emit(f"{indent}v = ({held}.seconds, {held}.nanos)")
+            seconds = self.local(f"{held}.seconds", indent, shared)
+            nanos = self.local(f"{held}.nanos", indent, shared)
+            self.emit(f"{indent}v = ({seconds}, {nanos})")
             self.emit(f"{indent}if not ({representable}):")
             self.emit(f"{indent}    return None")
         elif member.rules or member.item_rules:

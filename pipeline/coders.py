@@ -10,8 +10,8 @@ of a replay cost more CPU than decoding its messages did.
 
 The coders registered here encode a record or a row as a pickled tuple of
 built-in values (a fraction of a dataclass's pickling) and estimate its size
-without encoding it: a record weighs its payload and attributes, a row its key
-and a fixed share per column. Estimates feed the runner's mean-byte counters
+without encoding it: a record weighs its payload and a share per attribute, a row its
+key and a fixed share per column. Estimates feed the runner's mean-byte counters
 only; nothing is decided from them. Importing this module registers both.
 """
 
@@ -30,8 +30,10 @@ from pipeline.record import PubsubRecord
 
 COLUMN_BYTES = 24
 """Estimated encoded bytes of one column of a row (name and value; the mean is about that)."""
-RECORD_OVERHEAD = 64
-"""Estimated encoded bytes of a record beside its payload and attribute values."""
+RECORD_OVERHEAD = 80
+"""Estimated encoded bytes of a record beside its payload and attributes (ids, framing)."""
+ATTRIBUTE_BYTES = 40
+"""Estimated encoded bytes of one attribute (name and value; the mean is about that)."""
 
 
 def _encode_record(record: PubsubRecord) -> bytes:
@@ -52,13 +54,8 @@ def _decode_record(encoded: bytes) -> PubsubRecord:
 
 
 def record_size(record: PubsubRecord) -> int:
-    """Return the estimated encoded bytes of ``record``: its payload, attributes and ids."""
-    return (
-        len(record.data)
-        + sum(len(name) + len(value) for name, value in record.attributes.items())
-        + len(record.message_id)
-        + RECORD_OVERHEAD
-    )
+    """Return the estimated encoded bytes of ``record``: its payload and a share per attribute."""
+    return len(record.data) + ATTRIBUTE_BYTES * len(record.attributes) + RECORD_OVERHEAD
 
 
 def row_size(row: FactRow) -> int:

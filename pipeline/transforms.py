@@ -14,7 +14,7 @@ from typing_extensions import override
 from pipeline import coders  # noqa: F401  (registers the coders of records and rows)
 from pipeline.counters import NAMESPACE, outcome_counter
 from pipeline.deadletter import REASON_NAMES, keyed_line
-from pipeline.heap import freeze_long_lived
+from pipeline.heap import prepare_worker_heap
 from pipeline.process import process
 from pipeline.record import MessageRows, PubsubRecord
 
@@ -41,7 +41,7 @@ class ProcessFn(beam.DoFn):
 
     @override
     def setup(self) -> None:
-        freeze_long_lived()
+        prepare_worker_heap()
 
     def _count(self, counts: Counter[tuple[str, str]]) -> None:
         """Add an element's outcome counts to their counters (one update per outcome)."""

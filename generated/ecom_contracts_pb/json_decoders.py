@@ -29,6 +29,10 @@ class _Decline(Exception):
     """The document is outside the fast path: json_format decodes it."""
 
 
+_ABSENT: Final = object()
+"""What a document's ``get`` returns for a key it does not have (``None`` is JSON's null)."""
+
+
 _DECIMAL: Final = re.compile(r"-?[0-9]+\Z")
 
 
@@ -75,79 +79,103 @@ def _items(value: Any) -> list[Any]:
         raise _Decline
     return value
 
-_keys0: Final = {'nanos': 1, 'seconds': 0}
-_enum_names1: Final = {'INVENTORY_REASON_UNSPECIFIED': 0, 'INVENTORY_REASON_RESTOCK': 1, 'INVENTORY_REASON_SALE': 2, 'INVENTORY_REASON_RETURN': 3, 'INVENTORY_REASON_DAMAGE': 4, 'INVENTORY_REASON_ADJUSTMENT': 5}
-_enum_numbers2: Final = frozenset([0, 1, 2, 3, 4, 5])
-_keys3: Final = {'eventId': 0, 'eventTimestamp': 1, 'event_id': 0, 'event_timestamp': 1, 'orderId': 6, 'order_id': 6, 'productId': 2, 'product_id': 2, 'quantityChange': 4, 'quantity_change': 4, 'reason': 5, 'warehouseId': 3, 'warehouse_id': 3}
-_enum_names4: Final = {'ORDER_STATUS_UNSPECIFIED': 0, 'ORDER_STATUS_PLACED': 1, 'ORDER_STATUS_PAID': 2, 'ORDER_STATUS_SHIPPED': 3, 'ORDER_STATUS_DELIVERED': 4, 'ORDER_STATUS_CANCELLED': 5, 'ORDER_STATUS_RETURNED': 6}
-_enum_numbers5: Final = frozenset([0, 1, 2, 3, 4, 5, 6])
-_keys6: Final = {'customerId': 0, 'customer_id': 0, 'email': 2, 'name': 1}
-_keys7: Final = {'nanos': 1, 'units': 0}
-_keys8: Final = {'productId': 0, 'productName': 1, 'product_id': 0, 'product_name': 1, 'quantity': 2, 'unitPrice': 3, 'unit_price': 3}
-_keys9: Final = {'city': 1, 'country': 4, 'postalCode': 3, 'postal_code': 3, 'state': 2, 'street': 0}
-_enum_names10: Final = {'PAYMENT_METHOD_UNSPECIFIED': 0, 'PAYMENT_METHOD_CARD': 1, 'PAYMENT_METHOD_PAYPAL': 2, 'PAYMENT_METHOD_BANK_TRANSFER': 3, 'PAYMENT_METHOD_GIFT_CARD': 4, 'PAYMENT_METHOD_CASH_ON_DELIVERY': 5}
-_keys11: Final = {'currency': 5, 'customer': 4, 'eventId': 0, 'eventTimestamp': 2, 'event_id': 0, 'event_timestamp': 2, 'items': 6, 'orderId': 3, 'order_id': 3, 'paymentMethod': 8, 'payment_method': 8, 'shippingAddress': 7, 'shipping_address': 7, 'status': 1}
-_enum_names12: Final = {'ACTIVITY_TYPE_UNSPECIFIED': 0, 'ACTIVITY_TYPE_PAGE_VIEW': 1, 'ACTIVITY_TYPE_PRODUCT_VIEW': 2, 'ACTIVITY_TYPE_SEARCH': 3, 'ACTIVITY_TYPE_ADD_TO_CART': 4, 'ACTIVITY_TYPE_REMOVE_FROM_CART': 5, 'ACTIVITY_TYPE_CHECKOUT': 6, 'ACTIVITY_TYPE_PURCHASE': 7, 'ACTIVITY_TYPE_LOGIN': 8, 'ACTIVITY_TYPE_LOGOUT': 9}
-_enum_numbers13: Final = frozenset([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
-_keys14: Final = {'activityType': 4, 'activity_type': 4, 'eventId': 0, 'eventTimestamp': 1, 'event_id': 0, 'event_timestamp': 1, 'page': 5, 'productId': 6, 'product_id': 6, 'referrer': 9, 'searchQuery': 7, 'search_query': 7, 'sessionId': 3, 'session_id': 3, 'userAgent': 8, 'userId': 2, 'user_agent': 8, 'user_id': 2}
+_enum_names0: Final = {'INVENTORY_REASON_UNSPECIFIED': 0, 'INVENTORY_REASON_RESTOCK': 1, 'INVENTORY_REASON_SALE': 2, 'INVENTORY_REASON_RETURN': 3, 'INVENTORY_REASON_DAMAGE': 4, 'INVENTORY_REASON_ADJUSTMENT': 5}
+_enum_numbers1: Final = frozenset([0, 1, 2, 3, 4, 5])
+_enum_names2: Final = {'ORDER_STATUS_UNSPECIFIED': 0, 'ORDER_STATUS_PLACED': 1, 'ORDER_STATUS_PAID': 2, 'ORDER_STATUS_SHIPPED': 3, 'ORDER_STATUS_DELIVERED': 4, 'ORDER_STATUS_CANCELLED': 5, 'ORDER_STATUS_RETURNED': 6}
+_enum_numbers3: Final = frozenset([0, 1, 2, 3, 4, 5, 6])
+_enum_names4: Final = {'PAYMENT_METHOD_UNSPECIFIED': 0, 'PAYMENT_METHOD_CARD': 1, 'PAYMENT_METHOD_PAYPAL': 2, 'PAYMENT_METHOD_BANK_TRANSFER': 3, 'PAYMENT_METHOD_GIFT_CARD': 4, 'PAYMENT_METHOD_CASH_ON_DELIVERY': 5}
+_enum_names5: Final = {'ACTIVITY_TYPE_UNSPECIFIED': 0, 'ACTIVITY_TYPE_PAGE_VIEW': 1, 'ACTIVITY_TYPE_PRODUCT_VIEW': 2, 'ACTIVITY_TYPE_SEARCH': 3, 'ACTIVITY_TYPE_ADD_TO_CART': 4, 'ACTIVITY_TYPE_REMOVE_FROM_CART': 5, 'ACTIVITY_TYPE_CHECKOUT': 6, 'ACTIVITY_TYPE_PURCHASE': 7, 'ACTIVITY_TYPE_LOGIN': 8, 'ACTIVITY_TYPE_LOGOUT': 9}
+_enum_numbers6: Final = frozenset([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
 
 
 def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[str, Any]:
     """Return the constructor arguments of the InventoryEvent in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys3.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # event_id
+    value = get("eventId", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if "event_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["event_id"] = value
-        elif i == 1:
-            if "event_timestamp" in out:
-                raise _Decline
-            out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
-        elif i == 2:
-            if "product_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["product_id"] = value
-        elif i == 3:
-            if "warehouse_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["warehouse_id"] = value
-        elif i == 4:
-            if "quantity_change" in out:
-                raise _Decline
-            if type(value) is not int or not -2147483648 <= value <= 2147483647:
-                raise _Decline
-            out["quantity_change"] = value
-        elif i == 5:
-            if type(value) is str:
-                value = _enum_names1.get(value)
-                if value is None:
-                    raise _Decline
-            elif type(value) is not int or value not in _enum_numbers2:
-                raise _Decline
-            out["reason"] = value
-        elif i == 6:
-            if "order_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["order_id"] = value
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["event_id"] = value
+    # event_timestamp
+    value = get("eventTimestamp", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_timestamp", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+    # product_id
+    value = get("productId", _ABSENT)
+    if value is _ABSENT:
+        value = get("product_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["product_id"] = value
+    # warehouse_id
+    value = get("warehouseId", _ABSENT)
+    if value is _ABSENT:
+        value = get("warehouse_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["warehouse_id"] = value
+    # quantity_change
+    value = get("quantityChange", _ABSENT)
+    if value is _ABSENT:
+        value = get("quantity_change", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not int or not -2147483648 <= value <= 2147483647:
+            raise _Decline
+        out["quantity_change"] = value
+    # reason
+    value = get("reason", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is str:
+            value = _enum_names0.get(value)
+            if value is None:
+                raise _Decline
+        elif type(value) is not int or value not in _enum_numbers1:
+            raise _Decline
+        out["reason"] = value
+    # order_id
+    value = get("orderId", _ABSENT)
+    if value is _ABSENT:
+        value = get("order_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["order_id"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -155,22 +183,29 @@ def _json_google_protobuf_Timestamp(document: Any, seen: list[int]) -> dict[str,
     """Return the constructor arguments of the Timestamp in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys0.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # seconds
+    value = get("seconds", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            out["seconds"] = _int64(value, -9223372036854775808, 9223372036854775807)
-        elif i == 1:
-            if type(value) is not int or not -2147483648 <= value <= 2147483647:
-                raise _Decline
-            out["nanos"] = value
-        else:
+        out["seconds"] = _int64(value, -9223372036854775808, 9223372036854775807)
+    # nanos
+    value = get("nanos", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
             raise _Decline
+        if type(value) is not int or not -2147483648 <= value <= 2147483647:
+            raise _Decline
+        out["nanos"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -178,62 +213,104 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
     """Return the constructor arguments of the OrderEvent in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys11.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # event_id
+    value = get("eventId", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if "event_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["event_id"] = value
-        elif i == 1:
-            if type(value) is str:
-                value = _enum_names4.get(value)
-                if value is None:
-                    raise _Decline
-            elif type(value) is not int or value not in _enum_numbers5:
-                raise _Decline
-            out["status"] = value
-        elif i == 2:
-            if "event_timestamp" in out:
-                raise _Decline
-            out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
-        elif i == 3:
-            if "order_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["order_id"] = value
-        elif i == 4:
-            out["customer"] = _json_ecom_events_v1_Customer(value, seen)
-        elif i == 5:
-            if type(value) is not str:
-                raise _Decline
-            out["currency"] = value
-        elif i == 6:
-            out["items"] = [_json_ecom_events_v1_LineItem(item, seen) for item in _items(value)]
-        elif i == 7:
-            if "shipping_address" in out:
-                raise _Decline
-            out["shipping_address"] = _json_ecom_events_v1_Address(value, seen)
-        elif i == 8:
-            if "payment_method" in out:
-                raise _Decline
-            if type(value) is str:
-                value = _enum_names10.get(value)
-                if value is None:
-                    raise _Decline
-            elif type(value) is not int or value not in _enum_numbers2:
-                raise _Decline
-            out["payment_method"] = value
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["event_id"] = value
+    # status
+    value = get("status", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is str:
+            value = _enum_names2.get(value)
+            if value is None:
+                raise _Decline
+        elif type(value) is not int or value not in _enum_numbers3:
+            raise _Decline
+        out["status"] = value
+    # event_timestamp
+    value = get("eventTimestamp", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_timestamp", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+    # order_id
+    value = get("orderId", _ABSENT)
+    if value is _ABSENT:
+        value = get("order_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["order_id"] = value
+    # customer
+    value = get("customer", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["customer"] = _json_ecom_events_v1_Customer(value, seen)
+    # currency
+    value = get("currency", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["currency"] = value
+    # items
+    value = get("items", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["items"] = [_json_ecom_events_v1_LineItem(item, seen) for item in _items(value)]
+    # shipping_address
+    value = get("shippingAddress", _ABSENT)
+    if value is _ABSENT:
+        value = get("shipping_address", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["shipping_address"] = _json_ecom_events_v1_Address(value, seen)
+    # payment_method
+    value = get("paymentMethod", _ABSENT)
+    if value is _ABSENT:
+        value = get("payment_method", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is str:
+            value = _enum_names4.get(value)
+            if value is None:
+                raise _Decline
+        elif type(value) is not int or value not in _enum_numbers1:
+            raise _Decline
+        out["payment_method"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -241,30 +318,42 @@ def _json_ecom_events_v1_Customer(document: Any, seen: list[int]) -> dict[str, A
     """Return the constructor arguments of the Customer in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys6.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # customer_id
+    value = get("customerId", _ABSENT)
+    if value is _ABSENT:
+        value = get("customer_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if "customer_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["customer_id"] = value
-        elif i == 1:
-            if type(value) is not str:
-                raise _Decline
-            out["name"] = value
-        elif i == 2:
-            if type(value) is not str:
-                raise _Decline
-            out["email"] = value
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["customer_id"] = value
+    # name
+    value = get("name", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["name"] = value
+    # email
+    value = get("email", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["email"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -272,36 +361,53 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     """Return the constructor arguments of the LineItem in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys8.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # product_id
+    value = get("productId", _ABSENT)
+    if value is _ABSENT:
+        value = get("product_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if "product_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["product_id"] = value
-        elif i == 1:
-            if "product_name" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["product_name"] = value
-        elif i == 2:
-            if type(value) is not int or not -2147483648 <= value <= 2147483647:
-                raise _Decline
-            out["quantity"] = value
-        elif i == 3:
-            if "unit_price" in out:
-                raise _Decline
-            out["unit_price"] = _json_ecom_types_v1_Money(value, seen)
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["product_id"] = value
+    # product_name
+    value = get("productName", _ABSENT)
+    if value is _ABSENT:
+        value = get("product_name", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["product_name"] = value
+    # quantity
+    value = get("quantity", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not int or not -2147483648 <= value <= 2147483647:
+            raise _Decline
+        out["quantity"] = value
+    # unit_price
+    value = get("unitPrice", _ABSENT)
+    if value is _ABSENT:
+        value = get("unit_price", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["unit_price"] = _json_ecom_types_v1_Money(value, seen)
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -309,22 +415,29 @@ def _json_ecom_types_v1_Money(document: Any, seen: list[int]) -> dict[str, Any]:
     """Return the constructor arguments of the Money in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys7.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # units
+    value = get("units", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            out["units"] = _int64(value, -9223372036854775808, 9223372036854775807)
-        elif i == 1:
-            if type(value) is not int or not -2147483648 <= value <= 2147483647:
-                raise _Decline
-            out["nanos"] = value
-        else:
+        out["units"] = _int64(value, -9223372036854775808, 9223372036854775807)
+    # nanos
+    value = get("nanos", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
             raise _Decline
+        if type(value) is not int or not -2147483648 <= value <= 2147483647:
+            raise _Decline
+        out["nanos"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -332,38 +445,60 @@ def _json_ecom_events_v1_Address(document: Any, seen: list[int]) -> dict[str, An
     """Return the constructor arguments of the Address in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys9.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # street
+    value = get("street", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if type(value) is not str:
-                raise _Decline
-            out["street"] = value
-        elif i == 1:
-            if type(value) is not str:
-                raise _Decline
-            out["city"] = value
-        elif i == 2:
-            if type(value) is not str:
-                raise _Decline
-            out["state"] = value
-        elif i == 3:
-            if "postal_code" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["postal_code"] = value
-        elif i == 4:
-            if type(value) is not str:
-                raise _Decline
-            out["country"] = value
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["street"] = value
+    # city
+    value = get("city", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["city"] = value
+    # state
+    value = get("state", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["state"] = value
+    # postal_code
+    value = get("postalCode", _ABSENT)
+    if value is _ABSENT:
+        value = get("postal_code", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["postal_code"] = value
+    # country
+    value = get("country", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["country"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 
@@ -371,74 +506,121 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     """Return the constructor arguments of the UserActivityEvent in ``document``."""
     if type(document) is not dict:
         raise _Decline
-    seen[0] += len(document)
+    count = len(document)
+    seen[0] += count
     out: dict[str, Any] = {}
-    for key, value in document.items():
-        i = _keys14.get(key)
-        if i is None:
-            raise _Decline
+    get = document.get
+    found = 0
+    # event_id
+    value = get("eventId", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
         if value is None:
             raise _Decline
-        if i == 0:
-            if "event_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["event_id"] = value
-        elif i == 1:
-            if "event_timestamp" in out:
-                raise _Decline
-            out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
-        elif i == 2:
-            if "user_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["user_id"] = value
-        elif i == 3:
-            if "session_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["session_id"] = value
-        elif i == 4:
-            if "activity_type" in out:
-                raise _Decline
-            if type(value) is str:
-                value = _enum_names12.get(value)
-                if value is None:
-                    raise _Decline
-            elif type(value) is not int or value not in _enum_numbers13:
-                raise _Decline
-            out["activity_type"] = value
-        elif i == 5:
-            if type(value) is not str:
-                raise _Decline
-            out["page"] = value
-        elif i == 6:
-            if "product_id" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["product_id"] = value
-        elif i == 7:
-            if "search_query" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["search_query"] = value
-        elif i == 8:
-            if "user_agent" in out:
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            out["user_agent"] = value
-        elif i == 9:
-            if type(value) is not str:
-                raise _Decline
-            out["referrer"] = value
-        else:
+        if type(value) is not str:
             raise _Decline
+        out["event_id"] = value
+    # event_timestamp
+    value = get("eventTimestamp", _ABSENT)
+    if value is _ABSENT:
+        value = get("event_timestamp", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+    # user_id
+    value = get("userId", _ABSENT)
+    if value is _ABSENT:
+        value = get("user_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["user_id"] = value
+    # session_id
+    value = get("sessionId", _ABSENT)
+    if value is _ABSENT:
+        value = get("session_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["session_id"] = value
+    # activity_type
+    value = get("activityType", _ABSENT)
+    if value is _ABSENT:
+        value = get("activity_type", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is str:
+            value = _enum_names5.get(value)
+            if value is None:
+                raise _Decline
+        elif type(value) is not int or value not in _enum_numbers6:
+            raise _Decline
+        out["activity_type"] = value
+    # page
+    value = get("page", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["page"] = value
+    # product_id
+    value = get("productId", _ABSENT)
+    if value is _ABSENT:
+        value = get("product_id", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["product_id"] = value
+    # search_query
+    value = get("searchQuery", _ABSENT)
+    if value is _ABSENT:
+        value = get("search_query", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["search_query"] = value
+    # user_agent
+    value = get("userAgent", _ABSENT)
+    if value is _ABSENT:
+        value = get("user_agent", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["user_agent"] = value
+    # referrer
+    value = get("referrer", _ABSENT)
+    if value is not _ABSENT:
+        found += 1
+        if value is None:
+            raise _Decline
+        if type(value) is not str:
+            raise _Decline
+        out["referrer"] = value
+    if found != count:  # a key no field has
+        raise _Decline
     return out
 
 

@@ -245,40 +245,43 @@ def inventory_event_rows_if_valid(event: Any) -> list[FactRow] | None:
     if not event.HasField("event_timestamp"):
         return None
     value_1 = event.event_timestamp
-    v = (value_1.seconds, value_1.nanos)
+    value_2 = value_1.seconds
+    value_3 = value_1.nanos
+    v = (value_2, value_3)
     if not (-62135596800 <= v[0] <= 253402300799 and 0 <= v[1] < 10**9):
         return None
     if (not v > (946684800, 0)):
         return None
-    value_2 = event.product_id
-    v = value_2
-    n = len(v)
-    if (n < 1) or (n > 128):
-        return None
-    value_3 = event.warehouse_id
-    v = value_3
-    n = len(v)
-    if (n < 1) or (n > 128):
-        return None
-    value_4 = event.quantity_change
+    value_4 = event.product_id
     v = value_4
+    n = len(v)
+    if (n < 1) or (n > 128):
+        return None
+    value_5 = event.warehouse_id
+    v = value_5
+    n = len(v)
+    if (n < 1) or (n > 128):
+        return None
+    value_6 = event.quantity_change
+    v = value_6
     if (v in {0}):
         return None
-    value_5 = event.reason
-    v = value_5
+    value_7 = event.reason
+    v = value_7
     if (v not in {0, 1, 2, 3, 4, 5}) or (v in {0}):
         return None
-    if event.HasField("order_id"):
-        read_1 = event.order_id
-        v = read_1
+    value_8 = event.HasField("order_id")
+    value_9 = event.order_id
+    if value_8:
+        v = value_9
         n = len(v)
         if (n < 1) or (n > 128):
             return None
-    value_6 = _rows.timestamp(value_1.seconds, value_1.nanos)
-    value_7 = value_6[1]
-    value_8 = value_6[0]
-    value_9 = _rows.label(_LABELS_INVENTORY_REASON, value_5, 'reason')
-    value_10 = (event.order_id if event.HasField("order_id") else None)
+    value_10 = _rows.timestamp(value_2, value_3)
+    value_11 = value_10[1]
+    value_12 = value_10[0]
+    value_13 = _rows.label(_LABELS_INVENTORY_REASON, value_7, 'reason')
+    value_14 = (value_9 if value_8 else None)
     rows: list[FactRow] = []
     rows.append(
         _fact_row(
@@ -288,13 +291,13 @@ def inventory_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                 value_0,
                 {
                     'event_id': value_0,
-                    'event_date': value_7,
-                    'event_timestamp': value_8,
-                    'product_id': value_2,
-                    'warehouse_id': value_3,
-                    'quantity_change': value_4,
-                    'reason': value_9,
-                    'order_id': value_10,
+                    'event_date': value_11,
+                    'event_timestamp': value_12,
+                    'product_id': value_4,
+                    'warehouse_id': value_5,
+                    'quantity_change': value_6,
+                    'reason': value_13,
+                    'order_id': value_14,
                 },
             ),
         )
@@ -316,43 +319,45 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
     if not event.HasField("event_timestamp"):
         return None
     value_2 = event.event_timestamp
-    v = (value_2.seconds, value_2.nanos)
+    value_3 = value_2.seconds
+    value_4 = value_2.nanos
+    v = (value_3, value_4)
     if not (-62135596800 <= v[0] <= 253402300799 and 0 <= v[1] < 10**9):
         return None
     if (not v > (946684800, 0)):
         return None
-    value_3 = event.order_id
-    v = value_3
+    value_5 = event.order_id
+    v = value_5
     n = len(v)
     if (n < 1) or (n > 128):
         return None
     if not event.HasField("customer"):
         return None
-    value_4 = event.customer
-    value_5 = value_4.customer_id
-    v = value_5
+    value_6 = event.customer
+    value_7 = value_6.customer_id
+    v = value_7
     n = len(v)
     if (n < 1) or (n > 128):
         return None
-    value_6 = value_4.name
-    v = value_6
+    value_8 = value_6.name
+    v = value_8
     n = len(v)
     if (n < 1) or (n > 256):
         return None
-    value_7 = value_4.email
-    v = value_7
+    value_9 = value_6.email
+    v = value_9
     if (v == "") or (v != "" and _email1.fullmatch(v) is None):
         return None
-    value_8 = event.currency
-    v = value_8
+    value_10 = event.currency
+    v = value_10
     if (_pattern0.search(v) is None):
         return None
-    value_9 = event.items
-    v = value_9
+    value_11 = event.items
+    v = value_11
     n = len(v)
     if (n < 1):
         return None
-    for item_1 in value_9:
+    for item_1 in value_11:
         read_1 = item_1.product_id
         v = read_1
         n = len(v)
@@ -380,43 +385,43 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
             return None
     if not event.HasField("shipping_address"):
         return None
-    value_10 = event.shipping_address
-    value_11 = value_10.street
-    v = value_11
+    value_12 = event.shipping_address
+    value_13 = value_12.street
+    v = value_13
     n = len(v)
     if (n < 1) or (n > 512):
         return None
-    value_12 = value_10.city
-    v = value_12
+    value_14 = value_12.city
+    v = value_14
     n = len(v)
     if (n < 1) or (n > 256):
         return None
-    value_13 = value_10.state
-    v = value_13
+    value_15 = value_12.state
+    v = value_15
     n = len(v)
     if (n > 256):
         return None
-    value_14 = value_10.postal_code
-    v = value_14
+    value_16 = value_12.postal_code
+    v = value_16
     n = len(v)
     if (n < 1) or (n > 32):
         return None
-    value_15 = value_10.country
-    v = value_15
+    value_17 = value_12.country
+    v = value_17
     if (_pattern2.search(v) is None):
         return None
-    value_16 = event.payment_method
-    v = value_16
+    value_18 = event.payment_method
+    v = value_18
     if (v not in {0, 1, 2, 3, 4, 5}) or (v in {0}):
         return None
-    value_17 = _rows.label(_LABELS_ORDER_STATUS, value_1, 'status')
-    value_18 = _rows.timestamp(value_2.seconds, value_2.nanos)
-    value_19 = value_18[1]
-    value_20 = value_18[0]
-    value_21 = _rows.numeric(sum([item.quantity * ((price := item.unit_price).units * _NANOS + price.nanos) for item in value_9]))
-    value_22 = len(value_9)
-    value_23 = (value_13 or None)
-    value_24 = _rows.label(_LABELS_PAYMENT_METHOD, value_16, 'payment_method')
+    value_19 = _rows.label(_LABELS_ORDER_STATUS, value_1, 'status')
+    value_20 = _rows.timestamp(value_3, value_4)
+    value_21 = value_20[1]
+    value_22 = value_20[0]
+    value_23 = _rows.numeric(sum([item.quantity * ((price := item.unit_price).units * _NANOS + price.nanos) for item in value_11]))
+    value_24 = len(value_11)
+    value_25 = (value_15 or None)
+    value_26 = _rows.label(_LABELS_PAYMENT_METHOD, value_18, 'payment_method')
     rows: list[FactRow] = []
     rows.append(
         _fact_row(
@@ -426,22 +431,22 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                 value_0,
                 {
                     'event_id': value_0,
-                    'order_id': value_3,
-                    'status': value_17,
-                    'order_date': value_19,
-                    'event_timestamp': value_20,
-                    'customer_id': value_5,
-                    'customer_name': value_6,
-                    'customer_email': value_7,
-                    'currency': value_8,
-                    'order_total': value_21,
-                    'item_count': value_22,
-                    'shipping_address_street': value_11,
-                    'shipping_address_city': value_12,
-                    'shipping_address_state': value_23,
-                    'shipping_address_postal_code': value_14,
-                    'shipping_address_country': value_15,
-                    'payment_method': value_24,
+                    'order_id': value_5,
+                    'status': value_19,
+                    'order_date': value_21,
+                    'event_timestamp': value_22,
+                    'customer_id': value_7,
+                    'customer_name': value_8,
+                    'customer_email': value_9,
+                    'currency': value_10,
+                    'order_total': value_23,
+                    'item_count': value_24,
+                    'shipping_address_street': value_13,
+                    'shipping_address_city': value_14,
+                    'shipping_address_state': value_25,
+                    'shipping_address_postal_code': value_16,
+                    'shipping_address_country': value_17,
+                    'payment_method': value_26,
                 },
             ),
         )
@@ -455,7 +460,7 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
             else enumerate(lines)
         )
         for number, (_, line) in enumerate(ordered, start=1):
-            line_value_0 = f"{value_3}|{number}"
+            line_value_0 = f"{value_5}|{number}"
             line_value_1 = line.product_id
             line_value_2 = line.product_name
             line_value_3 = line.quantity
@@ -471,22 +476,22 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                         line_value_0,
                         {
                             'line_key': line_value_0,
-                            'order_id': value_3,
+                            'order_id': value_5,
                             'item_id': number,
                             'event_id': value_0,
-                            'status': value_17,
-                            'order_date': value_19,
-                            'event_timestamp': value_20,
-                            'customer_id': value_5,
-                            'customer_name': value_6,
-                            'customer_email': value_7,
-                            'currency': value_8,
-                            'shipping_address_street': value_11,
-                            'shipping_address_city': value_12,
-                            'shipping_address_state': value_23,
-                            'shipping_address_postal_code': value_14,
-                            'shipping_address_country': value_15,
-                            'payment_method': value_24,
+                            'status': value_19,
+                            'order_date': value_21,
+                            'event_timestamp': value_22,
+                            'customer_id': value_7,
+                            'customer_name': value_8,
+                            'customer_email': value_9,
+                            'currency': value_10,
+                            'shipping_address_street': value_13,
+                            'shipping_address_city': value_14,
+                            'shipping_address_state': value_25,
+                            'shipping_address_postal_code': value_16,
+                            'shipping_address_country': value_17,
+                            'payment_method': value_26,
                             'product_id': line_value_1,
                             'product_name': line_value_2,
                             'quantity': line_value_3,
@@ -504,17 +509,17 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                         line_value_0,
                         {
                             'line_key': line_value_0,
-                            'order_id': value_3,
+                            'order_id': value_5,
                             'item_id': number,
                             'event_id': value_0,
-                            'order_date': value_19,
-                            'event_timestamp': value_20,
+                            'order_date': value_21,
+                            'event_timestamp': value_22,
                             'product_id': line_value_1,
                             'product_name': line_value_2,
                             'quantity': line_value_3,
                             'unit_price': line_value_6,
                             'total_amount': line_value_7,
-                            'currency': value_8,
+                            'currency': value_10,
                         },
                     ),
                 )
@@ -537,60 +542,65 @@ def user_activity_event_rows_if_valid(event: Any) -> list[FactRow] | None:
     if not event.HasField("event_timestamp"):
         return None
     value_1 = event.event_timestamp
-    v = (value_1.seconds, value_1.nanos)
+    value_2 = value_1.seconds
+    value_3 = value_1.nanos
+    v = (value_2, value_3)
     if not (-62135596800 <= v[0] <= 253402300799 and 0 <= v[1] < 10**9):
         return None
     if (not v > (946684800, 0)):
         return None
-    value_2 = event.user_id
-    v = value_2
-    n = len(v)
-    if (n < 1) or (n > 128):
-        return None
-    value_3 = event.session_id
-    v = value_3
-    n = len(v)
-    if (n < 1) or (n > 128):
-        return None
-    value_4 = event.activity_type
+    value_4 = event.user_id
     v = value_4
+    n = len(v)
+    if (n < 1) or (n > 128):
+        return None
+    value_5 = event.session_id
+    v = value_5
+    n = len(v)
+    if (n < 1) or (n > 128):
+        return None
+    value_6 = event.activity_type
+    v = value_6
     if (v not in {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}) or (v in {0}):
         return None
-    value_5 = event.page
-    v = value_5
+    value_7 = event.page
+    v = value_7
     n = len(v)
     if (n < 1) or (n > 2048):
         return None
-    if event.HasField("product_id"):
-        read_1 = event.product_id
-        v = read_1
+    value_8 = event.HasField("product_id")
+    value_9 = event.product_id
+    if value_8:
+        v = value_9
         n = len(v)
         if (n < 1) or (n > 128):
             return None
-    if event.HasField("search_query"):
-        read_2 = event.search_query
-        v = read_2
+    value_10 = event.HasField("search_query")
+    value_11 = event.search_query
+    if value_10:
+        v = value_11
         n = len(v)
         if (n < 1) or (n > 1024):
             return None
-    value_6 = event.user_agent
-    v = value_6
+    value_12 = event.user_agent
+    v = value_12
     n = len(v)
     if (n > 1024):
         return None
-    if event.HasField("referrer"):
-        read_3 = event.referrer
-        v = read_3
+    value_13 = event.HasField("referrer")
+    value_14 = event.referrer
+    if value_13:
+        v = value_14
         n = len(v)
         if (n > 2048):
             return None
-    value_7 = _rows.timestamp(value_1.seconds, value_1.nanos)
-    value_8 = value_7[1]
-    value_9 = value_7[0]
-    value_10 = _rows.label(_LABELS_ACTIVITY_TYPE, value_4, 'activity_type')
-    value_11 = (event.product_id if event.HasField("product_id") else None)
-    value_12 = (event.search_query if event.HasField("search_query") else None)
-    value_13 = (event.referrer if event.HasField("referrer") else None)
+    value_15 = _rows.timestamp(value_2, value_3)
+    value_16 = value_15[1]
+    value_17 = value_15[0]
+    value_18 = _rows.label(_LABELS_ACTIVITY_TYPE, value_6, 'activity_type')
+    value_19 = (value_9 if value_8 else None)
+    value_20 = (value_11 if value_10 else None)
+    value_21 = (value_14 if value_13 else None)
     rows: list[FactRow] = []
     rows.append(
         _fact_row(
@@ -600,16 +610,16 @@ def user_activity_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                 value_0,
                 {
                     'event_id': value_0,
-                    'event_date': value_8,
-                    'event_timestamp': value_9,
-                    'user_id': value_2,
-                    'session_id': value_3,
-                    'activity_type': value_10,
-                    'page': value_5,
-                    'product_id': value_11,
-                    'search_query': value_12,
-                    'user_agent': value_6,
-                    'referrer': value_13,
+                    'event_date': value_16,
+                    'event_timestamp': value_17,
+                    'user_id': value_4,
+                    'session_id': value_5,
+                    'activity_type': value_18,
+                    'page': value_7,
+                    'product_id': value_19,
+                    'search_query': value_20,
+                    'user_agent': value_12,
+                    'referrer': value_21,
                 },
             ),
         )

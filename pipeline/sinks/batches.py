@@ -50,14 +50,20 @@ class TableBatches:
         SinkRejectedError, adding nothing, when the row alone exceeds ``max_bytes``.
         """
         table = pending.row.table
-        if self.max_bytes is not None and size > self.max_bytes:
+        if self.max_bytes is None:  # rows only: nothing to weigh
+            batch = self._batches.get(table)
+            if batch is None:
+                batch = self._batches[table] = []
+            batch.append(pending)
+            return [self.take(table)] if len(batch) >= self.max_rows else []
+        if size > self.max_bytes:
             raise SinkRejectedError(
                 f"not sent: the row takes {size:,} bytes in a request, over the "
                 f"{self.max_bytes:,}-byte budget of one request"
             )
         complete = []
         held = self._bytes.get(table, 0)
-        if self.max_bytes is not None and table in self._batches and held + size > self.max_bytes:
+        if table in self._batches and held + size > self.max_bytes:
             complete.append(self.take(table))
         batch = self._batches.setdefault(table, [])
         batch.append(pending)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ import apache_beam as beam
 from apache_beam.pvalue import PCollection
 from typing_extensions import override
 
+from pipeline.model import Row
 from pipeline.sinks.batches import Batch
 from pipeline.sinks.refusals import Refusal
 from pipeline.sinks.warehouse_sink import WarehouseSinkFn
@@ -73,9 +75,7 @@ class InsertDuckDBFn(WarehouseSinkFn):
         with self._lock:
             cursor = self._connection.cursor()
             try:
-                cursor.register(
-                    "batch", pa.Table.from_pylist([row.row for row, _ in unique.values()])
-                )
+                cursor.register("batch", arrow_table([row.row for row, _ in unique.values()]))
                 cursor.execute(statement + f"SELECT {column_list} FROM batch")
                 return refused
             except (duckdb.Error, pa.ArrowException):
@@ -89,6 +89,26 @@ class InsertDuckDBFn(WarehouseSinkFn):
                 except duckdb.Error as error:
                     refused.append((row, record, str(error).splitlines()[0]))
         return refused
+
+
+def arrow_table(rows: list[Row]) -> Any:
+    """Return ``rows`` as one Arrow table, column by column, each column's type inferred.
+
+    The rows of one table come from one builder and share its columns; a row
+    without one of the first row's columns is read as ``pa.Table.from_pylist``
+    reads it (the column null there).
+    """
+    import pyarrow as pa
+
+    columns = list(rows[0])
+    try:
+        if len(columns) == 1:
+            values: Any = [[row[columns[0]] for row in rows]]
+        else:
+            values = zip(*map(itemgetter(*columns), rows), strict=True)
+    except KeyError:
+        return pa.Table.from_pylist(rows)
+    return pa.Table.from_arrays([pa.array(column) for column in values], names=columns)
 
 
 class WriteToDuckDB(beam.PTransform[PCollection[Any], Any]):
