@@ -1,4 +1,4 @@
-"""The worker's heap: prepared once per process, long-lived objects frozen, young generation larger."""
+"""The worker's heap: prepared once per process, long-lived objects frozen."""
 
 from __future__ import annotations
 
