@@ -67,8 +67,8 @@ _DECIMAL: Final = re.compile(r"-?[0-9]+\\Z")
 
 
 def _int64(value: Any, low: int, high: int) -> int:
-    if type(value) is str and _DECIMAL.match(value):
-        value = int(value)
+    if type(value) is str and value.isascii() and (value.isdigit() or _DECIMAL.match(value)):
+        value = int(value)  # digits only, or a minus sign and digits
     elif type(value) is not int:
         raise _Decline
     if not low <= value <= high:
@@ -235,23 +235,20 @@ def _function(module: _Module, message: descriptor.Descriptor, removed: Removed)
         if member.json_name != member.name:
             # Both spellings in one document leave a key uncounted: json_format refuses it.
             fields += ["    if value is _ABSENT:", f'        value = get("{member.name}", _ABSENT)']
+        # No null check: every assignment checks the value's type, which null fails.
         fields += [
             "    if value is not _ABSENT:",
-            "        found += 1",
-            "        if value is None:",
-            "            raise _Decline",
             *(line[4:] for line in _assignment(module, member, below)),
         ]
     if here:
         skipped = module.constants.name(repr(here), "removed")
         unknown = [
-            "    if found != count:  # a removed field's key, dropped; or a key no field has",
-            f"        found += sum(key in document for key in {skipped})",
-            "        if found != count:",
+            "    if len(out) != count:  # a removed field's key, dropped; or a key no field has",
+            f"        if len(out) + sum(key in document for key in {skipped}) != count:",
             "            raise _Decline",
         ]
     else:
-        unknown = ["    if found != count:  # a key no field has", "        raise _Decline"]
+        unknown = ["    if len(out) != count:  # a key no field has", "        raise _Decline"]
     body = [
         f"def {name}(document: Any, seen: list[int]) -> dict[str, Any]:",
         f'    """Return the constructor arguments of the {message.name} in ``document``."""',
@@ -261,7 +258,6 @@ def _function(module: _Module, message: descriptor.Descriptor, removed: Removed)
         "    seen[0] += count",
         "    out: dict[str, Any] = {}",
         "    get = document.get",
-        "    found = 0",
         *fields,
         *unknown,
         "    return out",

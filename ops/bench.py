@@ -50,7 +50,6 @@ import protovalidate
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-import ecom_contracts
 from ops.emulator_topics import EmulatorTopics, create_topics, topic_of
 from ops.local_pipeline.acknowledge import AcknowledgeAfterFn
 from ops.local_run import Expectation, expectation
@@ -200,79 +199,78 @@ def per_event_figures(count: int, seed: int) -> dict[str, dict[str, Any]]:
     return figures
 
 
-def replay_figures(count: int, seed: int) -> dict[str, Any]:
+def replay_figures(count: int, seed: int, baseline: Path | None = None) -> dict[str, Any]:
     """Replay mode end to end: NDJSON file in, DuckDB out, on the DirectRunner.
 
-    CPU per million events leaves start-up out: a replay of
+    Each measurement runs in a fresh process (``ops/replay_cpu.py``) on the same
+    input. CPU per million events leaves start-up out: a replay of
     :data:`STARTUP_EVENTS` events measures it (reported apart), and the rate is
     taken over the remaining events. Measured with the generated decoders and
-    rules, then with the libraries in their place (``libraries``), in this order.
+    rules, then with the libraries in their place (``libraries``), and, given
+    ``baseline`` (a checkout of an earlier revision), with that revision's
+    pipeline (``baseline``: the issue's "today").
     """
-    generated = _replay_cpu(count, seed)
-    ecom_contracts.use_validation_engine("protovalidate")
-    ecom_contracts.use_json_decoder("json_format")
-    try:
-        libraries = _replay_cpu(count, seed)
-    finally:
-        ecom_contracts.use_validation_engine("generated")
-        ecom_contracts.use_json_decoder("generated")
-    return {
-        **generated,
-        "libraries": libraries,
-        "cpu_vs_libraries": round(
-            generated["cpu_seconds_per_million"] / libraries["cpu_seconds_per_million"], 2
-        ),
-    }
-
-
-STARTUP_EVENTS = 200
-"""Events of the replay that measures start-up (pipeline construction, DuckDB, the runner)."""
-
-
-def _replay_cpu(count: int, seed: int) -> dict[str, Any]:
-    startup_cpu, _ = _replay(STARTUP_EVENTS, seed)
-    cpu, elapsed = _replay(count, seed)
-    return {
-        "events": count,
-        "seconds": round(elapsed, 2),
-        "events_per_s": round(count / elapsed),
-        "startup_cpu_seconds": round(startup_cpu, 2),
-        "cpu_seconds_per_million": round(
-            max(cpu - startup_cpu, 0.0) / (count - STARTUP_EVENTS) * 1_000_000
-        ),
-    }
-
-
-def _replay(count: int, seed: int) -> tuple[float, float]:
-    """Replay ``count`` events of the realistic traffic; return (CPU seconds, wall seconds)."""
-    from pipeline.main import run
-
-    generator = TrafficGenerator(seed=seed)
     with tempfile.TemporaryDirectory(prefix="bench-") as temp:
         folder = Path(temp)
-        lines = [
-            PubsubRecord(m.data, m.attributes, f"m{i}", "2025-12-01T00:00:00Z").to_json()
-            for i, m in enumerate(generator.messages(count))
-        ]
-        (folder / "input.ndjson").write_text("\n".join(lines) + "\n")
-        cpu_before = _cpu_seconds()
-        start = time.perf_counter()
-        run(
-            [
-                "--replay", str(folder / "input.ndjson"),
-                "--sink", "duckdb",
-                "--duckdb_path", str(folder / "warehouse.duckdb"),
-                "--dead_letter_prefix", str(folder / "dead_letters"),
-                "--direct_num_workers", "1",
+        generator = TrafficGenerator(seed=seed)
+        messages = list(generator.messages(count))
+        for name, part in (("startup", messages[:STARTUP_EVENTS]), ("input", messages)):
+            lines = [
+                PubsubRecord(m.data, m.attributes, f"m{i}", "2025-12-01T00:00:00Z").to_json()
+                for i, m in enumerate(part)
             ]
-        )  # fmt: skip
-        elapsed = time.perf_counter() - start
-        return _cpu_seconds() - cpu_before, elapsed
+            (folder / f"{name}.ndjson").write_text("\n".join(lines) + "\n")
+        generated = _replay_cpu(ROOT, folder, count, {})
+        libraries = _replay_cpu(ROOT, folder, count, LIBRARIES)
+        figures = {
+            **generated,
+            "libraries": libraries,
+            "cpu_vs_libraries": _ratio(generated, libraries),
+        }
+        if baseline is not None:
+            before = _replay_cpu(baseline, folder, count, {})
+            figures["baseline"] = {**before, "checkout": str(baseline)}
+            figures["cpu_vs_baseline"] = _ratio(generated, before)
+        return figures
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_EVENTS = 200
+"""Events of the replay that measures start-up (pipeline construction, DuckDB, the runner)."""
+LIBRARIES = {"ECOM_VALIDATION_ENGINE": "protovalidate", "ECOM_JSON_DECODER": "json_format"}
+"""The environment that puts protovalidate and json_format in place of the generated code."""
+
+
+def _ratio(figures: dict[str, Any], reference: dict[str, Any]) -> float | None:
+    if "failed" in figures or "failed" in reference:
+        return None
+    return round(figures["cpu_seconds_per_million"] / reference["cpu_seconds_per_million"], 2)
+
+
+def _replay_cpu(
+    checkout: Path, folder: Path, count: int, environment: dict[str, str]
+) -> dict[str, Any]:
+    """Replay the input with ``checkout``'s pipeline in a child process; its CPU figures."""
+    import os
+    import subprocess
+
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "ops" / "replay_cpu.py"), str(checkout),
+         str(folder / "startup.ndjson"), str(folder / "input.ndjson")],
+        capture_output=True, text=True, check=False, cwd=checkout,
+        env={**os.environ, **environment},
+    )  # fmt: skip
+    if completed.returncode != 0:
+        return {"failed": completed.stderr[-800:]}
+    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    cpu = max(measured["cpu_seconds"] - measured["startup_cpu_seconds"], 0.0)
+    return {
+        "events": count,
+        "seconds": round(measured["seconds"], 2),
+        "events_per_s": round(count / measured["seconds"]),
+        "startup_cpu_seconds": round(measured["startup_cpu_seconds"], 2),
+        "cpu_seconds_per_million": round(cpu / (count - STARTUP_EVENTS) * 1_000_000, 1),
+    }
 
 
 BURST_SIZES = ((0.002, 1024 * 1024), (0.02, 100 * 1024), (0.2, 10 * 1024), (1.0, 512))
@@ -549,13 +547,25 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="per-event figures only (no replay, no streaming, no burst)",
     )
+    parsing.add_argument(
+        "--replay-baseline",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also replay with the pipeline of this checkout of an earlier revision (for example "
+        "`git worktree add /tmp/before <rev>`) and report the CPU against it",
+    )
     parsing.add_argument("--burst-child", type=int, help=argparse.SUPPRESS)
     parsing.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     return parsing
 
 
-def measure(profile: str, seed: int, skip_replay: bool) -> dict[str, Any]:
-    """Take every figure of ``profile`` (only the per-event ones with ``skip_replay``)."""
+def measure(
+    profile: str, seed: int, skip_replay: bool, baseline: Path | None = None
+) -> dict[str, Any]:
+    """Take every figure of ``profile`` (only the per-event ones with ``skip_replay``).
+
+    ``baseline``: a checkout of an earlier revision to replay beside this one.
+    """
     count = PROFILES[profile]
     report: dict[str, Any] = {
         "profile": profile,
@@ -565,7 +575,7 @@ def measure(profile: str, seed: int, skip_replay: bool) -> dict[str, Any]:
         "per_event": per_event_figures(count, seed),
     }
     if not skip_replay:
-        report["replay_end_to_end"] = replay_figures(count * 3, seed)
+        report["replay_end_to_end"] = replay_figures(count * 3, seed, baseline)
         report["streaming"] = streaming_figures(count // 4, seed)
         report["dead_letter_burst"] = burst_figures(BURST_MESSAGES, seed)
         report["streaming_capacity"] = capacity_figures(count * 3, seed)
@@ -600,17 +610,25 @@ def print_end_to_end(report: dict[str, Any]) -> None:
     """Print the replay, streaming and capacity figures, or why one was not measured."""
     if "replay_end_to_end" in report:
         replay = report["replay_end_to_end"]
-        libraries = replay["libraries"]
-        print(
-            f"{'replay end to end (file -> DuckDB, DirectRunner)':<48}{replay['events_per_s']:>12,}"
-            f"   CPU {replay['cpu_seconds_per_million']:,} s per million events (start-up apart: "
-            f"{replay['startup_cpu_seconds']} s)"
-        )
-        print(
-            f"{'  the same with the libraries':<48}{libraries['events_per_s']:>12,}"
-            f"   CPU {libraries['cpu_seconds_per_million']:,} s per million events; target at "
-            f"most 0.5x of it (measured {replay['cpu_vs_libraries']}x)"
-        )
+        for label, figures in (
+            ("replay end to end (file -> DuckDB, DirectRunner)", replay),
+            ("  the same with the libraries", replay["libraries"]),
+            ("  the same with the baseline checkout", replay.get("baseline")),
+        ):
+            if figures is None:
+                continue
+            if "failed" in figures:
+                print(f"{label}: not measured ({figures['failed'][-300:]})")
+                continue
+            print(
+                f"{label:<48}{figures['events_per_s']:>12,}   CPU "
+                f"{figures['cpu_seconds_per_million']:,} s per million events (start-up apart: "
+                f"{figures['startup_cpu_seconds']} s)"
+            )
+        against = f"{replay['cpu_vs_libraries']}x the libraries' CPU in this pipeline"
+        if "cpu_vs_baseline" in replay:
+            against = f"{replay['cpu_vs_baseline']}x the baseline checkout's; {against}"
+        print(f"  target: at most 0.5x the CPU before the generated code (measured {against})")
     stream = report.get("streaming", {})
     if "events_per_s" in stream:
         print(
@@ -651,7 +669,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.burst_child:
         print(json.dumps(burst_child(args.burst_child, args.workdir, args.seed)))
         return 0
-    report = measure(args.profile, args.seed, args.skip_replay)
+    if args.replay_baseline is not None and not (args.replay_baseline / "pipeline").is_dir():
+        parser().error(f"--replay-baseline {args.replay_baseline}: not a checkout of this project")
+    report = measure(args.profile, args.seed, args.skip_replay, args.replay_baseline)
     print_per_event(report["per_event"])
     print_end_to_end(report)
     print_burst(report.get("dead_letter_burst", {}))

@@ -37,8 +37,8 @@ _DECIMAL: Final = re.compile(r"-?[0-9]+\Z")
 
 
 def _int64(value: Any, low: int, high: int) -> int:
-    if type(value) is str and _DECIMAL.match(value):
-        value = int(value)
+    if type(value) is str and value.isascii() and (value.isdigit() or _DECIMAL.match(value)):
+        value = int(value)  # digits only, or a minus sign and digits
     elif type(value) is not int:
         raise _Decline
     if not low <= value <= high:
@@ -96,15 +96,11 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # event_id
     value = get("eventId", _ABSENT)
     if value is _ABSENT:
         value = get("event_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["event_id"] = value
@@ -113,18 +109,12 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
     # product_id
     value = get("productId", _ABSENT)
     if value is _ABSENT:
         value = get("product_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["product_id"] = value
@@ -133,9 +123,6 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is _ABSENT:
         value = get("warehouse_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["warehouse_id"] = value
@@ -144,18 +131,12 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is _ABSENT:
         value = get("quantity_change", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
         out["quantity_change"] = value
     # reason
     value = get("reason", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is str:
             value = _enum_names0.get(value)
             if value is None:
@@ -168,13 +149,10 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is _ABSENT:
         value = get("order_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["order_id"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -187,24 +165,17 @@ def _json_google_protobuf_Timestamp(document: Any, seen: list[int]) -> dict[str,
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # seconds
     value = get("seconds", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["seconds"] = _int64(value, -9223372036854775808, 9223372036854775807)
     # nanos
     value = get("nanos", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
         out["nanos"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -217,24 +188,17 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # event_id
     value = get("eventId", _ABSENT)
     if value is _ABSENT:
         value = get("event_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["event_id"] = value
     # status
     value = get("status", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is str:
             value = _enum_names2.get(value)
             if value is None:
@@ -247,61 +211,40 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
     # order_id
     value = get("orderId", _ABSENT)
     if value is _ABSENT:
         value = get("order_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["order_id"] = value
     # customer
     value = get("customer", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["customer"] = _json_ecom_events_v1_Customer(value, seen)
     # currency
     value = get("currency", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["currency"] = value
     # items
     value = get("items", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["items"] = [_json_ecom_events_v1_LineItem(item, seen) for item in _items(value)]
     # shipping_address
     value = get("shippingAddress", _ABSENT)
     if value is _ABSENT:
         value = get("shipping_address", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["shipping_address"] = _json_ecom_events_v1_Address(value, seen)
     # payment_method
     value = get("paymentMethod", _ABSENT)
     if value is _ABSENT:
         value = get("payment_method", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is str:
             value = _enum_names4.get(value)
             if value is None:
@@ -309,7 +252,7 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
         elif type(value) is not int or value not in _enum_numbers1:
             raise _Decline
         out["payment_method"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -322,37 +265,27 @@ def _json_ecom_events_v1_Customer(document: Any, seen: list[int]) -> dict[str, A
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # customer_id
     value = get("customerId", _ABSENT)
     if value is _ABSENT:
         value = get("customer_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["customer_id"] = value
     # name
     value = get("name", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["name"] = value
     # email
     value = get("email", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["email"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -365,15 +298,11 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # product_id
     value = get("productId", _ABSENT)
     if value is _ABSENT:
         value = get("product_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["product_id"] = value
@@ -382,18 +311,12 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     if value is _ABSENT:
         value = get("product_name", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["product_name"] = value
     # quantity
     value = get("quantity", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
         out["quantity"] = value
@@ -402,11 +325,8 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     if value is _ABSENT:
         value = get("unit_price", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["unit_price"] = _json_ecom_types_v1_Money(value, seen)
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -419,24 +339,17 @@ def _json_ecom_types_v1_Money(document: Any, seen: list[int]) -> dict[str, Any]:
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # units
     value = get("units", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["units"] = _int64(value, -9223372036854775808, 9223372036854775807)
     # nanos
     value = get("nanos", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
         out["nanos"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -449,31 +362,21 @@ def _json_ecom_events_v1_Address(document: Any, seen: list[int]) -> dict[str, An
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # street
     value = get("street", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["street"] = value
     # city
     value = get("city", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["city"] = value
     # state
     value = get("state", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["state"] = value
@@ -482,22 +385,16 @@ def _json_ecom_events_v1_Address(document: Any, seen: list[int]) -> dict[str, An
     if value is _ABSENT:
         value = get("postal_code", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["postal_code"] = value
     # country
     value = get("country", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["country"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
@@ -510,15 +407,11 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     seen[0] += count
     out: dict[str, Any] = {}
     get = document.get
-    found = 0
     # event_id
     value = get("eventId", _ABSENT)
     if value is _ABSENT:
         value = get("event_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["event_id"] = value
@@ -527,18 +420,12 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
     # user_id
     value = get("userId", _ABSENT)
     if value is _ABSENT:
         value = get("user_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["user_id"] = value
@@ -547,9 +434,6 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("session_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["session_id"] = value
@@ -558,9 +442,6 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("activity_type", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is str:
             value = _enum_names5.get(value)
             if value is None:
@@ -571,9 +452,6 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     # page
     value = get("page", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["page"] = value
@@ -582,9 +460,6 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("product_id", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["product_id"] = value
@@ -593,9 +468,6 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("search_query", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["search_query"] = value
@@ -604,22 +476,16 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is _ABSENT:
         value = get("user_agent", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["user_agent"] = value
     # referrer
     value = get("referrer", _ABSENT)
     if value is not _ABSENT:
-        found += 1
-        if value is None:
-            raise _Decline
         if type(value) is not str:
             raise _Decline
         out["referrer"] = value
-    if found != count:  # a key no field has
+    if len(out) != count:  # a key no field has
         raise _Decline
     return out
 
