@@ -244,7 +244,8 @@ LIBRARIES = {"ECOM_VALIDATION_ENGINE": "protovalidate", "ECOM_JSON_DECODER": "js
 def _ratio(figures: dict[str, Any], reference: dict[str, Any]) -> float | None:
     if "failed" in figures or "failed" in reference:
         return None
-    return round(figures["cpu_seconds_per_million"] / reference["cpu_seconds_per_million"], 2)
+    ratio: float = figures["cpu_seconds_per_million"] / reference["cpu_seconds_per_million"]
+    return round(ratio, 2)
 
 
 def _replay_cpu(
