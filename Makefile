@@ -71,8 +71,8 @@ test: lint typecheck check-generated unit ## The whole suite: lint, types, gener
 
 BENCH_PROFILE ?= short
 BENCH_OUTPUT ?= bench.json
-bench: $(STAMP) ## Throughput figures as a table and as JSON (BENCH_PROFILE=short|long, BENCH_OUTPUT=bench.json)
-	$(PY) -m ops.bench --profile $(BENCH_PROFILE) --output $(BENCH_OUTPUT)
+bench: $(STAMP) ## Throughput figures as a table and as JSON (BENCH_PROFILE=short|long, BENCH_OUTPUT=bench.json, BENCH_BASELINE=<checkout of an earlier revision>)
+	$(PY) -m ops.bench --profile $(BENCH_PROFILE) --output $(BENCH_OUTPUT) $(if $(BENCH_BASELINE),--replay-baseline $(BENCH_BASELINE))
 
 FUZZ_SECONDS ?= 60
 fuzz: $(STAMP) ## Coverage-guided fuzzing of route/decode/validate/model with atheris (FUZZ_SECONDS=60)
