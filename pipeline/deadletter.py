@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Final, NamedTuple
+import re
+from typing import Any, Final, NamedTuple
 
 from google.protobuf import json_format
 
@@ -46,7 +47,7 @@ def dead_letter(
         pipeline_version=PIPELINE_VERSION,
     )
     if record.publish_time:
-        letter.publish_time.FromJsonString(record.publish_time)
+        set_rfc3339(letter.publish_time, record.publish_time)
     if isinstance(error, RuleViolationError):
         for violation in error.violations:
             letter.violations.add(
@@ -59,6 +60,32 @@ def dead_letter(
         letter.contract_revision = route.revision
     letter.failed_at.FromDatetime(failed_at or dt.datetime.now(dt.UTC))
     return letter
+
+
+_UTC_SECOND: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z\Z")
+_EPOCH: Final = dt.datetime(1970, 1, 1)
+
+
+def set_rfc3339(timestamp: Any, text: str) -> None:
+    """Set a ``Timestamp`` from RFC 3339 ``text`` exactly as its ``FromJsonString`` does.
+
+    Pub/Sub's form (UTC, ``Z``, up to nine fractional digits) is read here, in a
+    tenth of the time; any other text, and any error, is ``FromJsonString``'s.
+    Raises ValueError as it does.
+    """
+    match = _UTC_SECOND.match(text)
+    if match is None:
+        timestamp.FromJsonString(text)
+        return
+    year, month, day, hour, minute, second, fraction = match.groups()
+    try:
+        moment = dt.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+    except ValueError:
+        timestamp.FromJsonString(text)  # its own words for the error
+        return
+    elapsed = moment - _EPOCH
+    timestamp.seconds = elapsed.seconds + elapsed.days * 86_400
+    timestamp.nanos = round(float("0." + fraction) * 1e9) if fraction else 0
 
 
 def _bounded(detail: str) -> str:

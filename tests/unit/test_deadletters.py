@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import text_format
+from google.protobuf import text_format, timestamp_pb2
 
 import ecom_contracts
 from ecom_contracts_pb.events.v1 import order_event_pb2
 from ops.deadletters import main
-from pipeline.deadletter import dead_letter, to_json_line
+from pipeline.deadletter import dead_letter, set_rfc3339, to_json_line
 from pipeline.errors import MalformedPayloadError, RuleViolationError
 from pipeline.record import PubsubRecord
 from pipeline.route import route
@@ -110,3 +110,35 @@ def test_text_summary_and_usage_errors(
     empty = tmp_path_factory.mktemp("empty")
     assert main(["--source", str(empty)]) == 2
     assert "no dead-letter files (*.ndjson) under" in capsys.readouterr().err
+
+
+_RFC3339_CASES = [
+    "2025-12-01T00:00:00Z",
+    "2025-12-01T00:00:00.5Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999999Z",
+    "1969-12-31T23:59:59.000000001Z",
+    "2025-02-30T00:00:00Z",  # no such day
+    "2025-12-01T24:00:00Z",
+    "2025-12-01T00:00:60Z",
+    "2025-12-01T00:00:00.1234567891Z",  # ten fractional digits
+    "2025-12-01T00:00:00.Z",
+    "2025-12-01T00:00:00+01:00",  # an offset: FromJsonString's own path
+    "2025-12-01t00:00:00Z",
+    "2025-1-01T00:00:00Z",
+    "",
+    "not a time",
+]
+
+
+@pytest.mark.parametrize("text", _RFC3339_CASES)
+def test_publish_times_are_read_as_timestamp_from_json_string_reads_them(text: str):
+    def read(setter: Any) -> tuple[object, ...]:
+        timestamp = timestamp_pb2.Timestamp()
+        try:
+            setter(timestamp, text)
+        except ValueError as error:
+            return ("error", str(error))
+        return (timestamp.seconds, timestamp.nanos)
+
+    assert read(set_rfc3339) == read(lambda t, x: t.FromJsonString(x))
