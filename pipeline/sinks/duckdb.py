@@ -26,9 +26,7 @@ class InsertDuckDBFn(WarehouseSinkFn):
     the local sink's idempotency key. A batch the database refuses is retried
     row by row; the rows it still refuses become dead letters of their message.
 
-    One connection per file serves every instance in the process, with one
-    DuckDB thread (the sink writes one batch at a time, under its lock; more
-    threads only added their coordination to the CPU a batch costs), and the
+    One connection per file serves every instance in the process, and the
     tables are made ready once: the streaming DirectRunner sets a DoFn up for
     every bundle, and opening the file and checking its tables each time cost
     more than the writes. The connection closes when the process ends.
@@ -57,7 +55,7 @@ class InsertDuckDBFn(WarehouseSinkFn):
             connection = cls._connections.get(key)
             if connection is None:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                connection = duckdb.connect(path, config={"threads": 1})
+                connection = duckdb.connect(path)
                 create_tables(connection)
                 cls._connections[key] = connection
                 atexit.register(connection.close)
