@@ -415,3 +415,13 @@ def test_bigquery_requests_stay_within_500_rows_and_10_mb_and_a_row_over_it_is_a
     assert sent == sorted([f"s{i}" for i in range(1_100)] + [f"b{i}" for i in range(9)])
     # Cut by rows (500, 500), then by bytes: 100 small and four 2 MB rows, four, one.
     assert [len(body["rows"]) for body in bodies] == [500, 500, 104, 4, 1]
+
+
+def test_the_local_warehouse_can_be_queried_while_the_sink_holds_it(tmp_path: Path):
+    """A local run and make bench query the file in the sink's process: same configuration."""
+    from pipeline.sinks.duckdb import InsertDuckDBFn
+
+    path = str(tmp_path / "w.duckdb")
+    InsertDuckDBFn.connection(path)
+    with duckdb.connect(path) as reader:
+        assert reader.execute("SELECT count(*) FROM events.fact_inventory").fetchone() == (0,)
