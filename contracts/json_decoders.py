@@ -218,67 +218,110 @@ def _function(module: _Module, message: descriptor.Descriptor, removed: Removed)
         return module.functions[key][0]
     name = f"_json_{_suffix(message)}" + (f"_{len(module.functions)}" if removed else "")
     module.functions[key] = (name, [])
+    head = [
+        f"def {name}(document: Any, seen: list[int]) -> dict[str, Any]:",
+        f'    """Return the constructor arguments of the {message.name} in ``document``."""',
+    ]
+    if not message.fields:
+        _check_oneofs(module, message)
+        body = [*head, "    if type(document) is not dict or document:", "        raise _Decline"]
+        module.functions[key] = (name, [*body, "    return {}"])
+        return name
+    module.functions[key] = (
+        name,
+        [*head, *_body(module, message, removed, 0, (message.full_name,)), "    return out"],
+    )
+    return name
+
+
+def _check_oneofs(module: _Module, message: descriptor.Descriptor) -> None:
     for oneof in message.oneofs:
         synthetic = len(oneof.fields) == 1 and (
             oneof.fields[0].full_name in module.image.proto3_optional
         )
         if not synthetic:
             raise UncompiledJsonError(f"{message.name}.{oneof.name}: a oneof")
+
+
+def _body(
+    module: _Module,
+    message: descriptor.Descriptor,
+    removed: Removed,
+    depth: int,
+    chain: tuple[str, ...],
+) -> list[str]:
+    """Return the lines (at one indent) that read the document into ``out`` (``out_<depth>``).
+
+    At depth 0 the document is the function's argument; below, a nested
+    message inlined in its parent's function, the document is the parent's
+    ``value``, held as ``document_<depth>`` before ``value`` is read again.
+    """
+    _check_oneofs(module, message)
+    tail = f"_{depth}" if depth else ""
+    document, out, get, count = (f"{n}{tail}" for n in ("document", "out", "get", "count"))
     here = frozenset(key for path in removed if len(path) == 1 for key in path[0])
-    fields: list[str] = []
+    lines = [f"    {document} = value"] if depth else []
+    lines += [
+        f"    if type({document}) is not dict:",
+        "        raise _Decline",
+        f"    {count} = len({document})",
+        f"    seen[0] += {count}",
+        f"    {out}: dict[str, Any] = {{}}",
+        f"    {get} = {document}.get",
+    ]
     for member in message.fields:
         below: Removed = tuple(
             path[1:] for path in removed if len(path) > 1 and member.name in path[0]
         )
-        fields.append(f"    # {member.name}")
-        fields.append(f'    value = get("{member.json_name}", _ABSENT)')
+        lines.append(f"    # {member.name}")
+        lines.append(f'    value = {get}("{member.json_name}", _ABSENT)')
         if member.json_name != member.name:
             # Both spellings in one document leave a key uncounted: json_format refuses it.
-            fields += ["    if value is _ABSENT:", f'        value = get("{member.name}", _ABSENT)']
+            lines += ["    if value is _ABSENT:", f'        value = {get}("{member.name}", _ABSENT)']
         # No null check: every assignment checks the value's type, which null fails.
-        fields += [
+        lines += [
             "    if value is not _ABSENT:",
-            *(line[4:] for line in _assignment(module, member, below)),
+            *(
+                line[4:]
+                for line in _assignment(module, member, below, f"{out}[{member.name!r}]", chain)
+            ),
         ]
     if here:
         skipped = module.constants.name(repr(here), "removed")
-        unknown = [
-            "    if len(out) != count:  # a removed field's key, dropped; or a key no field has",
-            f"        if len(out) + sum(key in document for key in {skipped}) != count:",
+        lines += [
+            f"    if len({out}) != {count}:  # a removed field's key, dropped; or a key no field has",
+            f"        if len({out}) + sum(key in {document} for key in {skipped}) != {count}:",
             "            raise _Decline",
         ]
     else:
-        unknown = ["    if len(out) != count:  # a key no field has", "        raise _Decline"]
-    body = [
-        f"def {name}(document: Any, seen: list[int]) -> dict[str, Any]:",
-        f'    """Return the constructor arguments of the {message.name} in ``document``."""',
-        "    if type(document) is not dict:",
-        "        raise _Decline",
-        "    count = len(document)",
-        "    seen[0] += count",
-        "    out: dict[str, Any] = {}",
-        "    get = document.get",
-        *fields,
-        *unknown,
-        "    return out",
-    ]
-    if not message.fields:
-        body = [
-            f"def {name}(document: Any, seen: list[int]) -> dict[str, Any]:",
-            f'    """Return the constructor arguments of the {message.name} in ``document``."""',
-            "    if type(document) is not dict or document:",
-            "        raise _Decline",
-            "    return {}",
-        ]
-    module.functions[key] = (name, body)
-    return name
+        lines += [f"    if len({out}) != {count}:  # a key no field has", "        raise _Decline"]
+    return lines
 
 
-def _assignment(module: _Module, member: descriptor.FieldDescriptor, below: Removed) -> list[str]:
-    """Return the lines that check ``value`` and store it in ``out`` (plain kinds inlined)."""
+def _assignment(
+    module: _Module,
+    member: descriptor.FieldDescriptor,
+    below: Removed,
+    out: str = "",
+    chain: tuple[str, ...] = (),
+) -> list[str]:
+    """Return the lines that check ``value`` and store it in ``out`` (plain kinds inlined).
+
+    A singular message field is read inline, unless its type is already being
+    read on the way here (a recursive type calls its function).
+    """
     if member.message_type is not None and member.message_type.GetOptions().map_entry:
         raise UncompiledJsonError(f"{member.name}: a map")
-    target = f'            out["{member.name}"]'
+    target = f"            {out or repr(member.name).join(('out[', ']'))}"
+    nested = member.message_type
+    if (
+        nested is not None
+        and not member.is_repeated
+        and nested.fields
+        and nested.full_name not in chain
+    ):
+        body = _body(module, nested, below, len(chain), (*chain, nested.full_name))
+        return [*("        " + line for line in body), f"{target} = out_{len(chain)}"]
     if member.is_repeated:
         single = _single(module, member, below, "item")
         return [f"{target} = [{single} for item in _items(value)]"]

@@ -103,13 +103,32 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["event_id"] = value
+        out['event_id'] = value
     # event_timestamp
     value = get("eventTimestamp", _ABSENT)
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+        document_1 = value
+        if type(document_1) is not dict:
+            raise _Decline
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # seconds
+        value = get_1("seconds", _ABSENT)
+        if value is not _ABSENT:
+            out_1['seconds'] = _int64(value, -9223372036854775808, 9223372036854775807)
+        # nanos
+        value = get_1("nanos", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not int or not -2147483648 <= value <= 2147483647:
+                raise _Decline
+            out_1['nanos'] = value
+        if len(out_1) != count_1:  # a key no field has
+            raise _Decline
+        out['event_timestamp'] = out_1
     # product_id
     value = get("productId", _ABSENT)
     if value is _ABSENT:
@@ -117,7 +136,7 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["product_id"] = value
+        out['product_id'] = value
     # warehouse_id
     value = get("warehouseId", _ABSENT)
     if value is _ABSENT:
@@ -125,7 +144,7 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["warehouse_id"] = value
+        out['warehouse_id'] = value
     # quantity_change
     value = get("quantityChange", _ABSENT)
     if value is _ABSENT:
@@ -133,7 +152,7 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is not _ABSENT:
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
-        out["quantity_change"] = value
+        out['quantity_change'] = value
     # reason
     value = get("reason", _ABSENT)
     if value is not _ABSENT:
@@ -143,7 +162,7 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
                 raise _Decline
         elif type(value) is not int or value not in _enum_numbers1:
             raise _Decline
-        out["reason"] = value
+        out['reason'] = value
     # order_id
     value = get("orderId", _ABSENT)
     if value is _ABSENT:
@@ -151,30 +170,7 @@ def _json_ecom_events_v1_InventoryEvent(document: Any, seen: list[int]) -> dict[
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["order_id"] = value
-    if len(out) != count:  # a key no field has
-        raise _Decline
-    return out
-
-
-def _json_google_protobuf_Timestamp(document: Any, seen: list[int]) -> dict[str, Any]:
-    """Return the constructor arguments of the Timestamp in ``document``."""
-    if type(document) is not dict:
-        raise _Decline
-    count = len(document)
-    seen[0] += count
-    out: dict[str, Any] = {}
-    get = document.get
-    # seconds
-    value = get("seconds", _ABSENT)
-    if value is not _ABSENT:
-        out["seconds"] = _int64(value, -9223372036854775808, 9223372036854775807)
-    # nanos
-    value = get("nanos", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not int or not -2147483648 <= value <= 2147483647:
-            raise _Decline
-        out["nanos"] = value
+        out['order_id'] = value
     if len(out) != count:  # a key no field has
         raise _Decline
     return out
@@ -195,7 +191,7 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["event_id"] = value
+        out['event_id'] = value
     # status
     value = get("status", _ABSENT)
     if value is not _ABSENT:
@@ -205,13 +201,32 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
                 raise _Decline
         elif type(value) is not int or value not in _enum_numbers3:
             raise _Decline
-        out["status"] = value
+        out['status'] = value
     # event_timestamp
     value = get("eventTimestamp", _ABSENT)
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+        document_1 = value
+        if type(document_1) is not dict:
+            raise _Decline
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # seconds
+        value = get_1("seconds", _ABSENT)
+        if value is not _ABSENT:
+            out_1['seconds'] = _int64(value, -9223372036854775808, 9223372036854775807)
+        # nanos
+        value = get_1("nanos", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not int or not -2147483648 <= value <= 2147483647:
+                raise _Decline
+            out_1['nanos'] = value
+        if len(out_1) != count_1:  # a key no field has
+            raise _Decline
+        out['event_timestamp'] = out_1
     # order_id
     value = get("orderId", _ABSENT)
     if value is _ABSENT:
@@ -219,27 +234,97 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["order_id"] = value
+        out['order_id'] = value
     # customer
     value = get("customer", _ABSENT)
     if value is not _ABSENT:
-        out["customer"] = _json_ecom_events_v1_Customer(value, seen)
+        document_1 = value
+        if type(document_1) is not dict:
+            raise _Decline
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # customer_id
+        value = get_1("customerId", _ABSENT)
+        if value is _ABSENT:
+            value = get_1("customer_id", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['customer_id'] = value
+        # name
+        value = get_1("name", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['name'] = value
+        # email
+        value = get_1("email", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['email'] = value
+        if len(out_1) != count_1:  # a key no field has
+            raise _Decline
+        out['customer'] = out_1
     # currency
     value = get("currency", _ABSENT)
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["currency"] = value
+        out['currency'] = value
     # items
     value = get("items", _ABSENT)
     if value is not _ABSENT:
-        out["items"] = [_json_ecom_events_v1_LineItem(item, seen) for item in _items(value)]
+        out['items'] = [_json_ecom_events_v1_LineItem(item, seen) for item in _items(value)]
     # shipping_address
     value = get("shippingAddress", _ABSENT)
     if value is _ABSENT:
         value = get("shipping_address", _ABSENT)
     if value is not _ABSENT:
-        out["shipping_address"] = _json_ecom_events_v1_Address(value, seen)
+        document_1 = value
+        if type(document_1) is not dict:
+            raise _Decline
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # street
+        value = get_1("street", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['street'] = value
+        # city
+        value = get_1("city", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['city'] = value
+        # state
+        value = get_1("state", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['state'] = value
+        # postal_code
+        value = get_1("postalCode", _ABSENT)
+        if value is _ABSENT:
+            value = get_1("postal_code", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['postal_code'] = value
+        # country
+        value = get_1("country", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not str:
+                raise _Decline
+            out_1['country'] = value
+        if len(out_1) != count_1:  # a key no field has
+            raise _Decline
+        out['shipping_address'] = out_1
     # payment_method
     value = get("paymentMethod", _ABSENT)
     if value is _ABSENT:
@@ -251,40 +336,7 @@ def _json_ecom_events_v1_OrderEvent(document: Any, seen: list[int]) -> dict[str,
                 raise _Decline
         elif type(value) is not int or value not in _enum_numbers1:
             raise _Decline
-        out["payment_method"] = value
-    if len(out) != count:  # a key no field has
-        raise _Decline
-    return out
-
-
-def _json_ecom_events_v1_Customer(document: Any, seen: list[int]) -> dict[str, Any]:
-    """Return the constructor arguments of the Customer in ``document``."""
-    if type(document) is not dict:
-        raise _Decline
-    count = len(document)
-    seen[0] += count
-    out: dict[str, Any] = {}
-    get = document.get
-    # customer_id
-    value = get("customerId", _ABSENT)
-    if value is _ABSENT:
-        value = get("customer_id", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["customer_id"] = value
-    # name
-    value = get("name", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["name"] = value
-    # email
-    value = get("email", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["email"] = value
+        out['payment_method'] = value
     if len(out) != count:  # a key no field has
         raise _Decline
     return out
@@ -305,7 +357,7 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["product_id"] = value
+        out['product_id'] = value
     # product_name
     value = get("productName", _ABSENT)
     if value is _ABSENT:
@@ -313,87 +365,38 @@ def _json_ecom_events_v1_LineItem(document: Any, seen: list[int]) -> dict[str, A
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["product_name"] = value
+        out['product_name'] = value
     # quantity
     value = get("quantity", _ABSENT)
     if value is not _ABSENT:
         if type(value) is not int or not -2147483648 <= value <= 2147483647:
             raise _Decline
-        out["quantity"] = value
+        out['quantity'] = value
     # unit_price
     value = get("unitPrice", _ABSENT)
     if value is _ABSENT:
         value = get("unit_price", _ABSENT)
     if value is not _ABSENT:
-        out["unit_price"] = _json_ecom_types_v1_Money(value, seen)
-    if len(out) != count:  # a key no field has
-        raise _Decline
-    return out
-
-
-def _json_ecom_types_v1_Money(document: Any, seen: list[int]) -> dict[str, Any]:
-    """Return the constructor arguments of the Money in ``document``."""
-    if type(document) is not dict:
-        raise _Decline
-    count = len(document)
-    seen[0] += count
-    out: dict[str, Any] = {}
-    get = document.get
-    # units
-    value = get("units", _ABSENT)
-    if value is not _ABSENT:
-        out["units"] = _int64(value, -9223372036854775808, 9223372036854775807)
-    # nanos
-    value = get("nanos", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not int or not -2147483648 <= value <= 2147483647:
+        document_1 = value
+        if type(document_1) is not dict:
             raise _Decline
-        out["nanos"] = value
-    if len(out) != count:  # a key no field has
-        raise _Decline
-    return out
-
-
-def _json_ecom_events_v1_Address(document: Any, seen: list[int]) -> dict[str, Any]:
-    """Return the constructor arguments of the Address in ``document``."""
-    if type(document) is not dict:
-        raise _Decline
-    count = len(document)
-    seen[0] += count
-    out: dict[str, Any] = {}
-    get = document.get
-    # street
-    value = get("street", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # units
+        value = get_1("units", _ABSENT)
+        if value is not _ABSENT:
+            out_1['units'] = _int64(value, -9223372036854775808, 9223372036854775807)
+        # nanos
+        value = get_1("nanos", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not int or not -2147483648 <= value <= 2147483647:
+                raise _Decline
+            out_1['nanos'] = value
+        if len(out_1) != count_1:  # a key no field has
             raise _Decline
-        out["street"] = value
-    # city
-    value = get("city", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["city"] = value
-    # state
-    value = get("state", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["state"] = value
-    # postal_code
-    value = get("postalCode", _ABSENT)
-    if value is _ABSENT:
-        value = get("postal_code", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["postal_code"] = value
-    # country
-    value = get("country", _ABSENT)
-    if value is not _ABSENT:
-        if type(value) is not str:
-            raise _Decline
-        out["country"] = value
+        out['unit_price'] = out_1
     if len(out) != count:  # a key no field has
         raise _Decline
     return out
@@ -414,13 +417,32 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["event_id"] = value
+        out['event_id'] = value
     # event_timestamp
     value = get("eventTimestamp", _ABSENT)
     if value is _ABSENT:
         value = get("event_timestamp", _ABSENT)
     if value is not _ABSENT:
-        out["event_timestamp"] = _json_google_protobuf_Timestamp(value, seen)
+        document_1 = value
+        if type(document_1) is not dict:
+            raise _Decline
+        count_1 = len(document_1)
+        seen[0] += count_1
+        out_1: dict[str, Any] = {}
+        get_1 = document_1.get
+        # seconds
+        value = get_1("seconds", _ABSENT)
+        if value is not _ABSENT:
+            out_1['seconds'] = _int64(value, -9223372036854775808, 9223372036854775807)
+        # nanos
+        value = get_1("nanos", _ABSENT)
+        if value is not _ABSENT:
+            if type(value) is not int or not -2147483648 <= value <= 2147483647:
+                raise _Decline
+            out_1['nanos'] = value
+        if len(out_1) != count_1:  # a key no field has
+            raise _Decline
+        out['event_timestamp'] = out_1
     # user_id
     value = get("userId", _ABSENT)
     if value is _ABSENT:
@@ -428,7 +450,7 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["user_id"] = value
+        out['user_id'] = value
     # session_id
     value = get("sessionId", _ABSENT)
     if value is _ABSENT:
@@ -436,7 +458,7 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["session_id"] = value
+        out['session_id'] = value
     # activity_type
     value = get("activityType", _ABSENT)
     if value is _ABSENT:
@@ -448,13 +470,13 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
                 raise _Decline
         elif type(value) is not int or value not in _enum_numbers6:
             raise _Decline
-        out["activity_type"] = value
+        out['activity_type'] = value
     # page
     value = get("page", _ABSENT)
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["page"] = value
+        out['page'] = value
     # product_id
     value = get("productId", _ABSENT)
     if value is _ABSENT:
@@ -462,7 +484,7 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["product_id"] = value
+        out['product_id'] = value
     # search_query
     value = get("searchQuery", _ABSENT)
     if value is _ABSENT:
@@ -470,7 +492,7 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["search_query"] = value
+        out['search_query'] = value
     # user_agent
     value = get("userAgent", _ABSENT)
     if value is _ABSENT:
@@ -478,13 +500,13 @@ def _json_ecom_events_v1_UserActivityEvent(document: Any, seen: list[int]) -> di
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["user_agent"] = value
+        out['user_agent'] = value
     # referrer
     value = get("referrer", _ABSENT)
     if value is not _ABSENT:
         if type(value) is not str:
             raise _Decline
-        out["referrer"] = value
+        out['referrer'] = value
     if len(out) != count:  # a key no field has
         raise _Decline
     return out
