@@ -277,7 +277,10 @@ def _body(
         lines.append(f'    value = {get}("{member.json_name}", _ABSENT)')
         if member.json_name != member.name:
             # Both spellings in one document leave a key uncounted: json_format refuses it.
-            lines += ["    if value is _ABSENT:", f'        value = {get}("{member.name}", _ABSENT)']
+            lines += [
+                "    if value is _ABSENT:",
+                f'        value = {get}("{member.name}", _ABSENT)',
+            ]
         # No null check: every assignment checks the value's type, which null fails.
         lines += [
             "    if value is not _ABSENT:",
@@ -289,7 +292,8 @@ def _body(
     if here:
         skipped = module.constants.name(repr(here), "removed")
         lines += [
-            f"    if len({out}) != {count}:  # a removed field's key, dropped; or a key no field has",
+            # A removed field's key is dropped; any other key no field has declines.
+            f"    if len({out}) != {count}:",
             f"        if len({out}) + sum(key in {document} for key in {skipped}) != {count}:",
             "            raise _Decline",
         ]
