@@ -53,16 +53,17 @@ def model(event: Message) -> list[FactRow]:
         raise ModelingError(str(error)) from error
 
 
-def model_if_valid(event: Message) -> list[FactRow] | None:
+def model_if_valid(event: Message, contract: str = "") -> list[FactRow] | None:
     """Return the fact rows of ``event`` if it breaks no rule of its contract, else None.
 
     Validate and model in one reading of the event: the checking builder
     ``make proto`` renders from the same rules as the validate stage's code
     (``ecom_warehouse.rows.CHECKED_BUILDERS``) returns None exactly where that
     code finds the event invalid or leaves it to protovalidate; the validate
-    stage then says which rules it breaks. Raises ModelingError.
+    stage then says which rules it breaks. ``contract``: the event's full name,
+    when the caller knows it (the descriptor is not read then). Raises ModelingError.
     """
-    builder = CHECKED_BUILDERS.get(event.DESCRIPTOR.full_name)
+    builder = CHECKED_BUILDERS.get(contract or event.DESCRIPTOR.full_name)
     if builder is None:
         raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
     try:

@@ -52,7 +52,8 @@ def process(
         event = decode(record.data, routed)
         unknown = len(unknown_fields.UnknownFieldSet(event))
         # Stages 4 and 5 in one reading while the rules run as generated code (the default).
-        rows = model_if_valid(event) if validation_engine() == "generated" else None
+        name = routed.contract.name
+        rows = model_if_valid(event, name) if validation_engine() == "generated" else None
         if rows is None:
             violations = collect_violations(event)
             if violations:
@@ -60,7 +61,7 @@ def process(
             rows = model(event)
         event_time = event.event_timestamp  # type: ignore[attr-defined]
         return Outcome(
-            routed.contract.name,
+            name,
             rows,
             None,
             unknown,

@@ -89,7 +89,7 @@ def _replay_into_duckdb(tmp_path: Path) -> None:
 def test_a_bug_in_the_model_fails_the_run_instead_of_dead_lettering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, builder: str, engine: str
 ):
-    def buggy_model(event: object) -> list[object]:
+    def buggy_model(event: object, *contract: str) -> list[object]:
         raise KeyError("a column the model forgot")
 
     monkeypatch.setattr(f"pipeline.process.{builder}", buggy_model)
