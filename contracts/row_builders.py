@@ -263,15 +263,37 @@ def _key(lineage: Lineage, columns: dict[str, str]) -> str:
     return value if column.json_type == "STRING" else f"str({value})"
 
 
-def _sort_key(lineage: Lineage) -> str:
+def _line_order(lineage: Lineage, scope: _Scope) -> list[str]:
+    """Return the sort key's parts, each a local read once per line (Money in nanos)."""
     parts = []
     for path, descending in lineage.line_order:
-        access = _access("pair[1]", path.within)
+        access = _access("line", path.within)
         if path.last.message_type is not None:  # Money
-            access = f"_rows.money_nanos({access})"
-        parts.append(f"-{access}" if descending else access)
-    parts.append("pair[0]")
-    return f"lambda pair: ({', '.join(parts)})"
+            value = _nanos(scope, access, "line_value_")
+        else:
+            value = scope.hoist(access, "line_value_")
+        parts.append(f"-{value}" if descending else value)
+    return parts
+
+
+def _split_numbered(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Split a line scope's assignments: those that need the line's number, and the rest."""
+    numbered: list[str] = []
+    late: set[str] = set()
+    read: list[str] = []
+    for line in lines:
+        name, _, expression = line.strip().partition(" = ")
+        words = set(re.findall(r"\w+", expression))
+        if "number" in words or words & late:
+            late.add(name)
+            numbered.append(line)
+        else:
+            read.append(line)
+    return read, numbered
+
+
+def _tuple(names: list[str]) -> str:
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
 
 
 def _event_function(
@@ -324,20 +346,26 @@ def _event_function(
             body += condition
             indent = "        "
         line_scope = _Scope(indent + "    ")
+        order = _line_order(first, line_scope)
         rendered = []
         for lineage in line_tables:
             columns = [(s.column.name, renderer.value(s, line_scope)) for s in lineage.sources]
             rendered.append((lineage, columns))
+        read, numbered = _split_numbered(line_scope.lines)
+        held = _tuple([line.split(" = ", 1)[0].strip() for line in read])
+        lines = event_scope.held(f"event.{first.lines.name}")
+        # Each line is read once: its values, then its sort key; the lines are then
+        # numbered in the declared order (the key ends with the line's position: no ties).
         body += [
-            f"{indent}lines = event.{first.lines.name}",
-            f"{indent}ordered = (",
-            f"{indent}    sorted(enumerate(lines), key={_sort_key(first)})",
-            f"{indent}    if len(lines) > 1",
-            f"{indent}    else enumerate(lines)",
-            f"{indent})",
+            f"{indent}staged = []",
+            f"{indent}for index, line in enumerate({lines}):",
+            *read,
+            f"{indent}    staged.append(({_tuple([*order, 'index'])}, {held}))",
+            f"{indent}if len(staged) > 1:",
+            f"{indent}    staged.sort()",
+            f"{indent}for number, (_, {held}) in enumerate(staged, start=1):",
+            *numbered,
         ]
-        body.append(f"{indent}for number, (_, line) in enumerate(ordered, start=1):")
-        body += line_scope.lines
         for lineage, columns in rendered:
             body += _dict(
                 lineage.table.name, columns, _key(lineage, dict(columns)), indent + "    "

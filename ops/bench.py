@@ -63,6 +63,8 @@ from pipeline.record import PubsubRecord
 from pipeline.route import route
 
 PROFILES = {"short": 20_000, "long": 200_000}
+ROUNDS = 5
+"""Interleaved rounds of the per-event measurements; each figure is its best round."""
 """Events per measurement of the per-event work; replay end to end uses three times more."""
 BURST_MESSAGES = 100_000
 PULL_BATCH = 5000
@@ -179,10 +181,11 @@ def per_event_figures(count: int, seed: int) -> dict[str, dict[str, Any]]:
             for record in group:
                 library_process(record)
 
-        # Interleaved rounds: a machine slowing down mid-run skews no figure alone.
+        # Interleaved rounds, each figure its best: a machine slowing down mid-run (a shared
+        # virtual machine does, by a tenth and more) skews no figure alone.
         rates: dict[str, float] = {}
         runs = (("work", work), ("validate", validate), ("naive", naive), ("libraries", libraries))
-        for _ in range(3):
+        for _ in range(ROUNDS):
             for label, run in runs:
                 rates[label] = max(rates.get(label, 0.0), _rate(len(group), run, repeat=1))
         figures[name] = {

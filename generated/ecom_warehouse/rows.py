@@ -117,29 +117,28 @@ def order_event_rows(event: Any) -> list[FactRow]:
     )
     # only when status = ORDER_STATUS_PLACED
     if event.status == 1:
-        lines = event.items
-        ordered = (
-            sorted(enumerate(lines), key=lambda pair: (-_rows.money_nanos(pair[1].unit_price), pair[1].product_id, pair[1].product_name, pair[1].quantity, pair[0]))
-            if len(lines) > 1
-            else enumerate(lines)
-        )
-        for number, (_, line) in enumerate(ordered, start=1):
-            line_value_0 = f"{value_1}|{number}"
-            line_value_1 = line.product_id
-            line_value_2 = line.product_name
-            line_value_3 = line.quantity
-            line_value_4 = line.unit_price
-            line_value_5 = line_value_4.units * _NANOS + line_value_4.nanos
-            line_value_6 = _rows.numeric(line_value_5)
-            line_value_7 = _rows.numeric(line_value_3 * line_value_5)
+        staged = []
+        for index, line in enumerate(event.items):
+            line_value_0 = line.unit_price
+            line_value_1 = line_value_0.units * _NANOS + line_value_0.nanos
+            line_value_2 = line.product_id
+            line_value_3 = line.product_name
+            line_value_4 = line.quantity
+            line_value_6 = _rows.numeric(line_value_1)
+            line_value_7 = _rows.numeric(line_value_4 * line_value_1)
+            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
+        if len(staged) > 1:
+            staged.sort()
+        for number, (_, (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
+            line_value_5 = f"{value_1}|{number}"
             rows.append(
                 _fact_row(
                     FactRow,
                     (
                         'fact_order',
-                        line_value_0,
+                        line_value_5,
                         {
-                            'line_key': line_value_0,
+                            'line_key': line_value_5,
                             'order_id': value_1,
                             'item_id': number,
                             'event_id': value_0,
@@ -156,9 +155,9 @@ def order_event_rows(event: Any) -> list[FactRow]:
                             'shipping_address_postal_code': value_18,
                             'shipping_address_country': value_19,
                             'payment_method': value_20,
-                            'product_id': line_value_1,
-                            'product_name': line_value_2,
-                            'quantity': line_value_3,
+                            'product_id': line_value_2,
+                            'product_name': line_value_3,
+                            'quantity': line_value_4,
                             'unit_price': line_value_6,
                             'total_amount': line_value_7,
                         },
@@ -170,17 +169,17 @@ def order_event_rows(event: Any) -> list[FactRow]:
                     FactRow,
                     (
                         'fact_order_item',
-                        line_value_0,
+                        line_value_5,
                         {
-                            'line_key': line_value_0,
+                            'line_key': line_value_5,
                             'order_id': value_1,
                             'item_id': number,
                             'event_id': value_0,
                             'order_date': value_5,
                             'event_timestamp': value_6,
-                            'product_id': line_value_1,
-                            'product_name': line_value_2,
-                            'quantity': line_value_3,
+                            'product_id': line_value_2,
+                            'product_name': line_value_3,
+                            'quantity': line_value_4,
                             'unit_price': line_value_6,
                             'total_amount': line_value_7,
                             'currency': value_11,
@@ -453,29 +452,28 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
     )
     # only when status = ORDER_STATUS_PLACED
     if event.status == 1:
-        lines = event.items
-        ordered = (
-            sorted(enumerate(lines), key=lambda pair: (-_rows.money_nanos(pair[1].unit_price), pair[1].product_id, pair[1].product_name, pair[1].quantity, pair[0]))
-            if len(lines) > 1
-            else enumerate(lines)
-        )
-        for number, (_, line) in enumerate(ordered, start=1):
-            line_value_0 = f"{value_5}|{number}"
-            line_value_1 = line.product_id
-            line_value_2 = line.product_name
-            line_value_3 = line.quantity
-            line_value_4 = line.unit_price
-            line_value_5 = line_value_4.units * _NANOS + line_value_4.nanos
-            line_value_6 = _rows.numeric(line_value_5)
-            line_value_7 = _rows.numeric(line_value_3 * line_value_5)
+        staged = []
+        for index, line in enumerate(value_11):
+            line_value_0 = line.unit_price
+            line_value_1 = line_value_0.units * _NANOS + line_value_0.nanos
+            line_value_2 = line.product_id
+            line_value_3 = line.product_name
+            line_value_4 = line.quantity
+            line_value_6 = _rows.numeric(line_value_1)
+            line_value_7 = _rows.numeric(line_value_4 * line_value_1)
+            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
+        if len(staged) > 1:
+            staged.sort()
+        for number, (_, (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
+            line_value_5 = f"{value_5}|{number}"
             rows.append(
                 _fact_row(
                     FactRow,
                     (
                         'fact_order',
-                        line_value_0,
+                        line_value_5,
                         {
-                            'line_key': line_value_0,
+                            'line_key': line_value_5,
                             'order_id': value_5,
                             'item_id': number,
                             'event_id': value_0,
@@ -492,9 +490,9 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                             'shipping_address_postal_code': value_16,
                             'shipping_address_country': value_17,
                             'payment_method': value_26,
-                            'product_id': line_value_1,
-                            'product_name': line_value_2,
-                            'quantity': line_value_3,
+                            'product_id': line_value_2,
+                            'product_name': line_value_3,
+                            'quantity': line_value_4,
                             'unit_price': line_value_6,
                             'total_amount': line_value_7,
                         },
@@ -506,17 +504,17 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
                     FactRow,
                     (
                         'fact_order_item',
-                        line_value_0,
+                        line_value_5,
                         {
-                            'line_key': line_value_0,
+                            'line_key': line_value_5,
                             'order_id': value_5,
                             'item_id': number,
                             'event_id': value_0,
                             'order_date': value_21,
                             'event_timestamp': value_22,
-                            'product_id': line_value_1,
-                            'product_name': line_value_2,
-                            'quantity': line_value_3,
+                            'product_id': line_value_2,
+                            'product_name': line_value_3,
+                            'quantity': line_value_4,
                             'unit_price': line_value_6,
                             'total_amount': line_value_7,
                             'currency': value_10,
