@@ -283,7 +283,7 @@ def _split_numbered(lines: list[str]) -> tuple[list[str], list[str]]:
     read: list[str] = []
     for line in lines:
         name, _, expression = line.strip().partition(" = ")
-        words = set(re.findall(r"\w+", expression))
+        words = set(re.findall(r"(?<![.\w])\w+", expression))  # names, not attributes
         if "number" in words or words & late:
             late.add(name)
             numbered.append(line)
@@ -352,7 +352,8 @@ def _event_function(
             columns = [(s.column.name, renderer.value(s, line_scope)) for s in lineage.sources]
             rendered.append((lineage, columns))
         read, numbered = _split_numbered(line_scope.lines)
-        held = _tuple([line.split(" = ", 1)[0].strip() for line in read])
+        # The line itself travels too: a value that needs the number may read it.
+        held = _tuple(["line", *(line.split(" = ", 1)[0].strip() for line in read)])
         lines = event_scope.held(f"event.{first.lines.name}")
         # Each line is read once: its values, then its sort key; the lines are then
         # numbered in the declared order (the key ends with the line's position: no ties).

@@ -2,7 +2,9 @@
 
 Every column of a warehouse contract declares its source (an event field path
 or a derivation; see ``docs/contracts.md``), and ``make proto`` renders one
-builder per event contract into ``ecom_warehouse.rows``. Rows are dicts of
+builder per event contract into ``ecom_warehouse.rows``, and beside it one that
+also checks the contract's rules as it reads the event (:func:`model_if_valid`).
+Rows are dicts of
 JSON-ready values keyed by column name (see :mod:`ecom_warehouse_runtime.fact_rows`,
 the builders' run time); the ``ingestion_timestamp`` column is left to
 BigQuery's default. A value BigQuery cannot hold is a modeling error, whose

@@ -2,7 +2,11 @@
 
 The rules and their checker are the producers' (``ecom_contracts``): a producer's
 check before publishing and this stage give the same answer. ``collect_violations``
-is protovalidate's non-raising check, about 10 us an event.
+runs the code ``make proto`` compiles from the rules (protovalidate's violations, in
+its order and words; about 1.5 us for a valid event) and raises nothing. While it
+runs as generated code, the model stage's checking builder recognises a valid event
+as it reads it (``pipeline.model.model_if_valid``), and this stage is asked only
+which rules an event it refused breaks.
 """
 
 from __future__ import annotations

@@ -126,10 +126,10 @@ def order_event_rows(event: Any) -> list[FactRow]:
             line_value_4 = line.quantity
             line_value_6 = _rows.numeric(line_value_1)
             line_value_7 = _rows.numeric(line_value_4 * line_value_1)
-            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
+            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line, line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
         if len(staged) > 1:
             staged.sort()
-        for number, (_, (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
+        for number, (_, (line, line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
             line_value_5 = f"{value_1}|{number}"
             rows.append(
                 _fact_row(
@@ -461,10 +461,10 @@ def order_event_rows_if_valid(event: Any) -> list[FactRow] | None:
             line_value_4 = line.quantity
             line_value_6 = _rows.numeric(line_value_1)
             line_value_7 = _rows.numeric(line_value_4 * line_value_1)
-            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
+            staged.append(((-line_value_1, line_value_2, line_value_3, line_value_4, index), (line, line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)))
         if len(staged) > 1:
             staged.sort()
-        for number, (_, (line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
+        for number, (_, (line, line_value_0, line_value_1, line_value_2, line_value_3, line_value_4, line_value_6, line_value_7)) in enumerate(staged, start=1):
             line_value_5 = f"{value_5}|{number}"
             rows.append(
                 _fact_row(
