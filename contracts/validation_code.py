@@ -659,20 +659,36 @@ def _render_fast(plan: _MessagePlan) -> list[str]:
     return [*lines, "    return True"]
 
 
+_REPRESENTABLE: Final = f"{_MIN_SECONDS} <= v[0] <= {_MAX_SECONDS} and 0 <= v[1] < 10**9"
+"""True when ``v``, a timestamp's ``(seconds, nanos)``, is one CEL can hold."""
+
+
+def _failing(rules: list[_Rule], indent: str, verdict: str) -> list[str]:
+    """Return the lines that return ``verdict`` when ``v`` breaks any of ``rules``.
+
+    The fast test's form: one condition for all, ``len(v)`` taken once.
+    """
+    broken = [rule.broken for rule in rules]
+    lines = []
+    if any("len(v)" in condition for condition in broken):
+        lines.append(f"{indent}n = len(v)")
+        broken = [condition.replace("len(v)", "n") for condition in broken]
+    if broken:
+        lines += [
+            f"{indent}if {' or '.join(f'({b})' for b in broken)}:",
+            f"{indent}    return {verdict}",
+        ]
+    return lines
+
+
 def _fast_field(member: _FieldPlan) -> list[str]:
     body: list[str] = []
     if member.rules or member.item_rules or member.nested is not None:
         body.append(f"    v = {member.value}")
         if member.timestamp:
-            representable = f"{_MIN_SECONDS} <= v[0] <= {_MAX_SECONDS} and 0 <= v[1] < 10**9"
-            body.append(f"    if not ({representable}):")
+            body.append(f"    if not ({_REPRESENTABLE}):")
             body.append("        return False")
-    broken = [rule.broken for rule in member.rules]
-    if any("len(v)" in condition for condition in broken):
-        body.append("    n = len(v)")
-        broken = [condition.replace("len(v)", "n") for condition in broken]
-    if broken:
-        body += [f"    if {' or '.join(f'({b})' for b in broken)}:", "        return False"]
+    body += _failing(member.rules, "    ", "False")
     if member.repeated and (member.item_rules or member.nested is not None):
         body.append("    for item in v:")
         if member.nested is not None:
@@ -804,21 +820,14 @@ class _Inline:
     ) -> None:
         held = held or self.local(f"{m}.{member.name}", indent, shared)
         if member.timestamp:
-            representable = f"{_MIN_SECONDS} <= v[0] <= {_MAX_SECONDS} and 0 <= v[1] < 10**9"
             seconds = self.local(f"{held}.seconds", indent, shared)
             nanos = self.local(f"{held}.nanos", indent, shared)
             self.emit(f"{indent}v = ({seconds}, {nanos})")
-            self.emit(f"{indent}if not ({representable}):")
+            self.emit(f"{indent}if not ({_REPRESENTABLE}):")
             self.emit(f"{indent}    return None")
         elif member.rules or member.item_rules:
             self.emit(f"{indent}v = {held}")
-        broken = [rule.broken for rule in member.rules]
-        if any("len(v)" in condition for condition in broken):
-            self.emit(f"{indent}n = len(v)")
-            broken = [condition.replace("len(v)", "n") for condition in broken]
-        if broken:
-            self.emit(f"{indent}if {' or '.join(f'({b})' for b in broken)}:")
-            self.emit(f"{indent}    return None")
+        self.reads.lines += _failing(member.rules, indent, "None")
         if member.repeated and (member.item_rules or member.nested is not None):
             item = f"item_{len(chain)}"
             self.emit(f"{indent}for {item} in {held}:")

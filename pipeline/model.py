@@ -18,6 +18,9 @@ never count a line twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 from google.protobuf.message import Message
 
 from ecom_warehouse.rows import BUILDERS, CHECKED_BUILDERS, KEY_COLUMNS, TABLES
@@ -46,13 +49,8 @@ __all__ = [
 
 def model(event: Message) -> list[FactRow]:
     """Return the fact rows of a validated event. Raises ModelingError."""
-    builder = BUILDERS.get(event.DESCRIPTOR.full_name)
-    if builder is None:
-        raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
-    try:
-        return builder(event)
-    except UnrepresentableValueError as error:
-        raise ModelingError(str(error)) from error
+    rows: list[FactRow] = _build(BUILDERS, event, event.DESCRIPTOR.full_name)
+    return rows
 
 
 def model_if_valid(event: Message, contract: str = "") -> list[FactRow] | None:
@@ -65,7 +63,15 @@ def model_if_valid(event: Message, contract: str = "") -> list[FactRow] | None:
     stage then says which rules it breaks. ``contract``: the event's full name,
     when the caller knows it (the descriptor is not read then). Raises ModelingError.
     """
-    builder = CHECKED_BUILDERS.get(contract or event.DESCRIPTOR.full_name)
+    rows: list[FactRow] | None = _build(
+        CHECKED_BUILDERS, event, contract or event.DESCRIPTOR.full_name
+    )
+    return rows
+
+
+def _build(builders: Mapping[str, Callable[[Any], Any]], event: Message, contract: str) -> Any:
+    """Run ``contract``'s builder of ``builders`` on ``event``; its errors as ModelingError."""
+    builder = builders.get(contract)
     if builder is None:
         raise ModelingError(f"no warehouse table is fed by {event.DESCRIPTOR.full_name}")
     try:
