@@ -10,7 +10,6 @@ events biased to every rule's boundary; a planted difference must be found.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from google.protobuf import message_factory, text_format
 from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 
-from contracts import toolchain
 from contracts.bigquery_schema import warehouse_tables
 from contracts.descriptors import ContractImage
 from contracts.lineage import lineages, required_fields
@@ -30,9 +28,13 @@ from contracts.rules import field_rules
 from contracts.validation_code import InlineChecks, render_validation_module
 from ecom_contracts_pb import validation
 from ecom_warehouse import rows
-from tests.contract.scratch import ROOT, committed_copy, edit, run_contracts
-from tests.contract.test_compatibility_catalogue import FIXTURES, _apply, parse
-from tests.contract.test_validation_code import golden_events, load
+from tests.contract.test_compatibility_catalogue import FIXTURES
+from tests.contract.test_validation_code import (
+    changed_image,
+    generate_with_uncompiled_rule,
+    golden_events,
+    load,
+)
 from tests.rule_strategies import events
 
 CONTRACTS = [
@@ -42,15 +44,18 @@ CONTRACTS = [
 ]
 
 
+def rows_text(image: ContractImage) -> str:
+    """Render the rows module of ``image``, with its checking builders, as make proto does."""
+    resolved, problems = lineages(image, warehouse_tables(image))
+    assert not problems, [problem.line() for problem in problems]
+    return render_rows_module(
+        resolved, required_fields(image, resolved), InlineChecks(image, event_messages(image))
+    )
+
+
 def render(image: ContractImage) -> tuple[dict[str, Any], dict[str, Any]]:
     """Render and load the rows module (with its checking builders) and the rules' module."""
-    resolved, problems = lineages(image, warehouse_tables(image))
-    assert not problems
-    events_ = event_messages(image)
-    rows_text = render_rows_module(
-        resolved, required_fields(image, resolved), InlineChecks(image, events_)
-    )
-    return load(rows_text), load(render_validation_module(image, events_).text)
+    return load(rows_text(image)), load(render_validation_module(image, event_messages(image)).text)
 
 
 def outcome(build: Any, event: Message) -> tuple[str, Any]:
@@ -146,11 +151,7 @@ def differential(
 
 
 def test_the_committed_module_is_what_the_generator_renders(image: ContractImage):
-    resolved, _ = lineages(image, warehouse_tables(image))
-    rendered = render_rows_module(
-        resolved, required_fields(image, resolved), InlineChecks(image, event_messages(image))
-    )
-    assert Path(rows.__file__).read_text() == rendered
+    assert Path(rows.__file__).read_text() == rows_text(image)
     assert set(rows.CHECKED_BUILDERS) == set(rows.BUILDERS)
 
 
@@ -175,10 +176,7 @@ def test_events_at_every_rule_boundary_are_judged_as_the_rules_judge_them(
 
 
 def test_a_planted_difference_is_found(image: ContractImage):
-    resolved, _ = lineages(image, warehouse_tables(image))
-    text = render_rows_module(
-        resolved, required_fields(image, resolved), InlineChecks(image, event_messages(image))
-    )
+    text = rows_text(image)
     planted = text.replace("(n > 128)", "(n > 129)")
     assert planted != text
     _, checks = render(image)
@@ -192,17 +190,8 @@ RULE_FIXTURES = [path for path in FIXTURES if "buf.validate" in path.read_text()
 
 @pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=lambda path: path.stem)
 def test_changed_contracts_are_judged_as_their_rules_judge_them(fixture: Path, tmp_path: Path):
-    mutation = parse(fixture)
-    proto = tmp_path / "proto"
-    shutil.copytree(ROOT / "proto", proto)
-    for step in mutation.steps:
-        _apply(proto, step)
-    changed = ContractImage.load(
-        toolchain.build_image(proto, tmp_path / "work"), toolchain.proto_sources(proto)
-    )
-    _, problems = lineages(changed, warehouse_tables(changed))
-    assert not problems, f"{fixture.stem} keeps every table's column sources"
-    rows_module, checks = render(changed)
+    changed = changed_image(fixture, tmp_path)
+    rows_module, checks = render(changed)  # asserts every table's column sources hold
     fed = [c.full_name for c in event_messages(changed) if c.full_name in rows_module["BUILDERS"]]
     assert fed
     for contract in fed:  # an event that feeds no table has no builder
@@ -211,18 +200,7 @@ def test_changed_contracts_are_judged_as_their_rules_judge_them(fixture: Path, t
 
 def test_a_message_left_to_protovalidate_is_never_judged_valid_by_the_builder(tmp_path: Path):
     """A rule the generator does not compile: the checking builder leaves every such event."""
-    repo = committed_copy(tmp_path / "repo")
-    edit(
-        repo / "proto/ecom/events/v1/order_event.proto",
-        "string state = 3 [(buf.validate.field).string.max_len = 256];",
-        "string state = 3 [(buf.validate.field).string.hostname = true];",
-    )
-    result = run_contracts("generate", repo)
-    assert result.returncode == 0, result.stdout + result.stderr
-    changed = ContractImage.load(
-        toolchain.build_image(repo / "proto", tmp_path / "work"),
-        toolchain.proto_sources(repo / "proto"),
-    )
+    repo, _, changed = generate_with_uncompiled_rule(tmp_path)
     rows_module = load((repo / "generated/ecom_warehouse/rows.py").read_text())
     checks = load((repo / "generated/ecom_contracts_pb/validation.py").read_text())
     differential(rows_module, checks, changed, "ecom.events.v1.OrderEvent", 200)

@@ -141,16 +141,20 @@ RULE_FIXTURES = [
 ]
 
 
-@pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=lambda path: path.stem)
-def test_changed_contracts_read_as_protovalidate_reads_them(fixture: Path, tmp_path: Path):
-    mutation = parse(fixture)
+def changed_image(fixture: Path, tmp_path: Path) -> ContractImage:
+    """The contracts as the catalogue's ``fixture`` changes them, compiled under ``tmp_path``."""
     proto = tmp_path / "proto"
     shutil.copytree(ROOT / "proto", proto)
-    for step in mutation.steps:
+    for step in parse(fixture).steps:
         _apply(proto, step)
-    changed = ContractImage.load(
+    return ContractImage.load(
         toolchain.build_image(proto, tmp_path / "work"), toolchain.proto_sources(proto)
     )
+
+
+@pytest.mark.parametrize("fixture", RULE_FIXTURES, ids=lambda path: path.stem)
+def test_changed_contracts_read_as_protovalidate_reads_them(fixture: Path, tmp_path: Path):
+    changed = changed_image(fixture, tmp_path)
     contracts = event_messages(changed)
     checks = load(render_validation_module(changed, contracts).text)
     for contract in contracts:
@@ -185,7 +189,11 @@ def test_message_factory_classes_of_another_pool_are_checked_too(image: Contract
     assert ("", "inventory.quantity_sign") in [(path, rule) for path, rule, _ in found]
 
 
-def test_a_rule_the_generator_does_not_compile_is_left_to_protovalidate(tmp_path: Path):
+def generate_with_uncompiled_rule(tmp_path: Path) -> tuple[Path, str, ContractImage]:
+    """``make proto`` on a scratch copy whose Address has a rule the generator does not compile.
+
+    Returns the copy, what the command printed, and its compiled contracts.
+    """
     repo = committed_copy(tmp_path / "repo")
     edit(
         repo / "proto/ecom/events/v1/order_event.proto",
@@ -194,14 +202,19 @@ def test_a_rule_the_generator_does_not_compile_is_left_to_protovalidate(tmp_path
     )
     result = run_contracts("generate", repo)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (
-        "validation: ecom.events.v1.Address is checked by protovalidate at run time "
-        "(state: string.hostname)" in result.stdout
-    ), result.stdout
     changed = ContractImage.load(
         toolchain.build_image(repo / "proto", tmp_path / "work"),
         toolchain.proto_sources(repo / "proto"),
     )
+    return repo, result.stdout, changed
+
+
+def test_a_rule_the_generator_does_not_compile_is_left_to_protovalidate(tmp_path: Path):
+    repo, printed, changed = generate_with_uncompiled_rule(tmp_path)
+    assert (
+        "validation: ecom.events.v1.Address is checked by protovalidate at run time "
+        "(state: string.hostname)" in printed
+    ), printed
     rendered = render_validation_module(changed, event_messages(changed))
     assert rendered.fallback == {"ecom.events.v1.Address": ["state: string.hostname"]}
     assert (repo / "generated/ecom_contracts_pb/validation.py").read_text() == rendered.text
